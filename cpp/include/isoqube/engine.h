@@ -1,0 +1,148 @@
+// The engine: builds transport, store, orchestrator and worker from URIs and
+// owns their lifetime. This is the API the Python package and the CLI use.
+//
+// URIs come from the options, else from ISOQUBE_TRANSPORT / ISOQUBE_STORE,
+// else the embedded defaults (memory:// and sqlite:///isoqube.db in the
+// working folder).
+//
+// Thread-safety: every method may be called from any thread, except that
+// topics and consumers are registered and modules loaded before start().
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "isoqube/configuration.h"
+#include "isoqube/orchestrator.h"
+#include "isoqube/registry.h"
+#include "isoqube/run.h"
+#include "isoqube/store.h"
+#include "isoqube/transport.h"
+#include "isoqube/worker.h"
+
+namespace isoqube {
+
+inline constexpr std::string_view kDefaultTransportUri = "memory://";
+inline constexpr std::string_view kDefaultStoreUri = "sqlite:///isoqube.db";
+
+struct EngineOptions {
+  std::string transport;  // empty: $ISOQUBE_TRANSPORT, else memory://
+  std::string store;      // empty: $ISOQUBE_STORE, else sqlite:///isoqube.db
+  int concurrency = 4;    // worker pool threads
+  // Services whose consumers this engine's worker runs; empty: all.
+  std::vector<std::string> services;
+  // Register every ISOQUBE_TOPIC / ISOQUBE_CONSUMER linked into the program.
+  bool register_static = true;
+};
+
+// A live feed of events, filled by the engine as transitions commit.
+// Bounded: when the reader falls behind by more than `capacity` events, the
+// oldest are dropped and counted in dropped().
+class EventStream {
+ public:
+  explicit EventStream(std::string run_id, std::size_t capacity = 100000);
+  // Next event, or nullopt after `timeout` or once closed and drained.
+  std::optional<Event> next(std::chrono::milliseconds timeout);
+  void close();
+  uint64_t dropped() const;
+
+  // Engine side.
+  void push(const Event& event);
+  const std::string& run_id() const { return run_id_; }
+
+ private:
+  const std::string run_id_;
+  const std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Event> events_;
+  bool closed_ = false;
+  uint64_t dropped_ = 0;
+};
+
+class Engine {
+ public:
+  // Opens transport and store. Throws ConfigurationError for bad URIs or
+  // options, TransportError / StoreError when they cannot be opened.
+  explicit Engine(EngineOptions options = {});
+  ~Engine();  // stops
+
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  Registry& registry() { return registry_; }
+  Store& store() { return *store_; }
+  Transport& transport() { return *transport_; }
+  Orchestrator& orchestrator() { return *orchestrator_; }
+  const std::string& transport_uri() const { return transport_uri_; }
+  const std::string& store_uri() const { return store_uri_; }
+
+  // Loads a C++ consumer module (shared library) and registers its topics
+  // and consumers. Throws ModuleError naming the path and the loader's
+  // reason.
+  void load_module(const std::string& path);
+
+  // Saves the registered topics to the store and starts the worker (when
+  // any consumer matches). Idempotent.
+  void start();
+  // Stops the worker after in-flight handlers finish. Idempotent.
+  void stop();
+  bool started() const;
+  std::optional<WorkerStats> worker_stats() const;
+
+  // Normalizes, validates against the registered topics, assigns an id when
+  // empty, and saves. Throws ConfigurationError.
+  Configuration save_configuration(Configuration config);
+  std::optional<Configuration> find_configuration(std::string_view id_or_name);
+  std::vector<Configuration> list_configurations();
+
+  // Starts a run of a saved configuration (by id or name). Throws
+  // NotFoundError, ConfigurationError.
+  Run start_run(std::string_view configuration, const RunOptions& options);
+  // Starts a run of an unsaved configuration (validated; not saved).
+  Run start_run(const Configuration& configuration, const RunOptions& options);
+  Run rerun(std::string_view run_id, std::string description = "");
+  Run resume(std::string_view run_id);
+  bool cancel(std::string_view run_id);
+
+  std::optional<Run> find_run(std::string_view run_id);
+  std::vector<Run> list_runs(const RunQuery& query = {});
+
+  // Blocks until the run is completed, failed or cancelled, and returns it.
+  // Throws NotFoundError, or TimeoutError after `timeout`.
+  Run wait(std::string_view run_id, std::chrono::milliseconds timeout);
+
+  // Publishes a topic outside any run: its consumers run, nothing is
+  // tracked. Throws NotFoundError for an unknown topic.
+  void publish(std::string_view topic, Json payload,
+               std::string ingestion_id = "");
+
+  // A live feed of events committed by this process (run_id empty: all).
+  std::shared_ptr<EventStream> subscribe(std::string run_id = "");
+  void unsubscribe(const std::shared_ptr<EventStream>& stream);
+
+ private:
+  void on_event(const Event& event);
+
+  EngineOptions options_;
+  std::string transport_uri_;
+  std::string store_uri_;
+  Registry registry_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Transport> transport_;
+  std::unique_ptr<Orchestrator> orchestrator_;
+  std::unique_ptr<Worker> worker_;
+
+  mutable std::mutex mutex_;  // worker_, streams_
+  std::condition_variable run_changed_;
+  std::vector<std::shared_ptr<EventStream>> streams_;
+};
+
+}  // namespace isoqube

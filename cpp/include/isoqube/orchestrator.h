@@ -1,0 +1,101 @@
+// The run and step state machine: start, advance, retry, fail, cancel,
+// re-run, resume.
+//
+// There is no central coordinator: whoever starts a run creates it whole in
+// the store and publishes its first ready steps; the worker that wins a
+// step's completion transition publishes the steps that became ready. Every
+// transition is a compare-and-set in the store, so duplicated, redelivered or
+// out-of-order messages never advance a run twice. A redelivered message for
+// a step already completed re-publishes its successors that are still
+// queued, so no crash point loses a run.
+//
+// Thread-safety: all methods may be called concurrently from any thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "isoqube/configuration.h"
+#include "isoqube/json.h"
+#include "isoqube/message.h"
+#include "isoqube/registry.h"
+#include "isoqube/run.h"
+#include "isoqube/store.h"
+#include "isoqube/transport.h"
+
+namespace isoqube {
+
+struct RunOptions {
+  std::string description;
+  std::string ingestion_id;  // external id; default: a new UUID
+  Json payload = Json::object();
+};
+
+// A step attempt this worker won the right to execute.
+struct ClaimedStep {
+  Run run;  // as it was right after the claim
+  int step = -1;
+  int attempt = 0;
+};
+
+class Orchestrator {
+ public:
+  // All three must outlive the orchestrator.
+  Orchestrator(Store& store, Transport& transport, const Registry& registry);
+
+  // Validates and snapshots `config` into a new run, stores it whole, marks
+  // it running and publishes its root steps. Throws ConfigurationError.
+  Run start_run(const Configuration& config, const RunOptions& options);
+
+  // A new run of the same configuration snapshot. Throws NotFoundError.
+  Run rerun(std::string_view run_id, std::string description = "");
+
+  // Re-executes a failed or cancelled run from its unfinished steps, keeping
+  // completed ones. Throws NotFoundError, or ConfigurationError when the run
+  // is not failed or cancelled.
+  Run resume(std::string_view run_id);
+
+  // Cancels a pending or running run; its unfinished steps become
+  // cancelled. Returns false when the run was already finished. Throws
+  // NotFoundError.
+  bool cancel(std::string_view run_id);
+
+  // Publishes a topic outside any run. Throws NotFoundError for an unknown
+  // topic.
+  void publish(std::string_view topic, Json payload,
+               std::string ingestion_id = "");
+
+  // Worker side. Moves the step referenced by a delivered message to running
+  // for this attempt. Returns nullopt when the message is stale or a
+  // duplicate (then it may re-publish successors of a completed step, see
+  // above). `redelivered`: the transport delivered it before without an
+  // ack, so a step found running at this attempt is taken over.
+  std::optional<ClaimedStep> claim(const StepRef& ref, bool redelivered);
+
+  // Records the attempt's success and publishes the steps that became ready;
+  // completes the run when every step is completed.
+  void complete(const ClaimedStep& claimed, Json output);
+
+  // Records the attempt's failure: schedules a retry when the step's policy
+  // allows one (to `endpoint`, after the policy's delay), otherwise fails the
+  // step and the run with the error.
+  void fail(const ClaimedStep& claimed, const std::string& error,
+            const std::string& endpoint);
+
+  // True when the run is cancelled (or gone).
+  bool is_cancelled(std::string_view run_id);
+
+  // The envelope of a step message.
+  Envelope step_envelope(const Run& run, int step, int attempt) const;
+
+ private:
+  void publish_steps(const Run& run, const std::vector<int>& steps);
+  void advance(const Run& run);
+
+  Store& store_;
+  Transport& transport_;
+  const Registry& registry_;
+};
+
+}  // namespace isoqube

@@ -1,0 +1,146 @@
+// Where configurations, runs with their steps, registered topics and the
+// event log live. The store is the single source of truth; the transport
+// only carries work.
+//
+// Every run mutation is a conditional atomic update (compare-and-set on the
+// step's status and attempt count) that also appends its event to the event
+// log in the same transaction, so a duplicated or redelivered message never
+// advances a run twice.
+//
+// Implementations, chosen by URI scheme in open_store():
+//   memory://                 in-process, for tests and benchmarks
+//   sqlite:///path/file.db    the embedded default (WAL mode; several
+//                             processes may read while one writes)
+//
+// Thread-safety: every method may be called from any thread. The event
+// listener is called on the thread that committed, after the commit, outside
+// the store's locks.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "isoqube/configuration.h"
+#include "isoqube/registry.h"
+#include "isoqube/run.h"
+
+namespace isoqube {
+
+// A compare-and-set on one step of a run.
+struct StepTransition {
+  int step = -1;
+  std::vector<StepStatus> from;  // expected current status (any of these)
+  int expect_attempts = -1;      // expected attempt count; -1: any
+  StepStatus to = StepStatus::kPending;
+  int attempts = -1;             // new attempt count; -1: unchanged
+  // Fields below are written when set; unset ones keep their value.
+  std::optional<TimePoint> invoked_on;
+  std::optional<TimePoint> completed_on;
+  std::optional<TimePoint> succeeded_on;
+  std::optional<TimePoint> failed_on;
+  std::optional<TimePoint> retried_on;
+  std::optional<TimePoint> cancelled_on;
+  std::optional<std::string> error;
+  std::optional<Json> output;
+  std::string detail;  // goes into the event
+};
+
+// A compare-and-set on a run's status.
+struct RunTransition {
+  std::vector<RunStatus> from;
+  RunStatus to = RunStatus::kRunning;
+  std::optional<std::string> error;
+  // Also move every step that is not completed or failed to cancelled.
+  bool cancel_unfinished_steps = false;
+};
+
+struct RunQuery {
+  std::size_t limit = 100;
+  std::size_t offset = 0;
+  std::optional<RunStatus> status;
+  std::string configuration;  // id or name; empty: all
+};
+
+struct EventQuery {
+  int64_t after_seq = 0;  // events with a greater seq
+  std::string run_id;     // empty: all runs
+  std::size_t limit = 1000;
+};
+
+class Store {
+ public:
+  using EventListener = std::function<void(const Event&)>;
+
+  virtual ~Store() = default;
+
+  // Insert or replace by id (an empty id is an error: callers assign one).
+  // Throws ConfigurationError when another configuration has the same name.
+  virtual void save_configuration(const Configuration& config) = 0;
+  virtual std::optional<Configuration> find_configuration(
+      std::string_view id_or_name) = 0;
+  virtual std::vector<Configuration> list_configurations() = 0;
+
+  // Stores the run and all its steps at once, or nothing (throws StoreError
+  // or ConfigurationError on a duplicate id). Emits a "created" run event.
+  virtual void create_run(const Run& run) = 0;
+  virtual std::optional<Run> find_run(std::string_view id) = 0;
+  // Newest first.
+  virtual std::vector<Run> list_runs(const RunQuery& query) = 0;
+  virtual std::size_t count_runs() = 0;
+
+  // Applies the transition if the step's current status is one of `from`
+  // and its attempt count matches; returns the run as it is after the update,
+  // or nullopt when nothing matched (or the run does not exist). Also sets
+  // the run's modified time and appends the event.
+  virtual std::optional<Run> transition_step(std::string_view run_id,
+                                             const StepTransition& t) = 0;
+
+  // Moves each listed step from pending to queued, in one transaction.
+  // Returns the indexes this call moved (the others were not pending).
+  virtual std::vector<int> queue_steps(std::string_view run_id,
+                                       const std::vector<int>& steps) = 0;
+
+  // Applies the run transition if its status is one of `from`. Returns
+  // whether it did.
+  virtual bool transition_run(std::string_view run_id,
+                              const RunTransition& t) = 0;
+
+  virtual std::vector<Event> events(const EventQuery& query) = 0;
+
+  // Registered topics, kept so other processes (CLI, controlcenter) can list
+  // them. Upserts by name.
+  virtual void save_topics(const std::vector<Topic>& topics) = 0;
+  virtual std::vector<Topic> list_topics() = 0;
+
+  void set_event_listener(EventListener listener) {
+    std::lock_guard<std::mutex> lock(listener_mutex_);
+    listener_ = std::move(listener);
+  }
+
+ protected:
+  // Implementations call this after a commit, outside their locks.
+  void notify(const Event& event) {
+    EventListener listener;
+    {
+      std::lock_guard<std::mutex> lock(listener_mutex_);
+      listener = listener_;
+    }
+    if (listener) listener(event);
+  }
+
+ private:
+  std::mutex listener_mutex_;
+  EventListener listener_;
+};
+
+// Opens the store named by `uri`. Throws ConfigurationError for an unknown
+// scheme or malformed URI, StoreError when the store cannot be opened.
+std::unique_ptr<Store> open_store(std::string_view uri);
+
+}  // namespace isoqube

@@ -1,0 +1,92 @@
+// Carrying messages between publishers and consumers.
+//
+// The topology mirrors MassTransit on RabbitMQ: a fanout exchange per topic
+// (named by its entity name); per consumer endpoint a queue bound to the
+// topics it consumes. Several subscribers of one endpoint compete for its
+// messages; every endpoint bound to a topic gets its own copy.
+//
+// Implementations, chosen by URI scheme in open_transport():
+//   memory://   in-process bounded queues; envelopes are passed without
+//               encoding
+//
+// Thread-safety: every method may be called from any thread. Deliveries are
+// received from an Inbox by the worker's threads; ack/reject of a delivery
+// may be called from any thread, once.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "isoqube/message.h"
+#include "isoqube/registry.h"
+
+namespace isoqube {
+
+struct Delivery {
+  std::shared_ptr<const Envelope> envelope;
+  std::string endpoint;
+  bool redelivered = false;  // the transport delivered it before, unacked
+  // Exactly one of these is called when the worker is done with it.
+  std::function<void()> ack;
+  // Moves the message to the endpoint's error queue with the reason.
+  std::function<void(const std::string& reason)> reject;
+};
+
+struct Binding {
+  std::string endpoint;             // queue name
+  std::vector<std::string> topics;  // entity names of the topics it consumes
+};
+
+class Inbox {
+ public:
+  virtual ~Inbox() = default;
+  // Next delivery for any of the inbox's endpoints, or nullopt after
+  // `timeout` or once closed.
+  virtual std::optional<Delivery> receive(std::chrono::milliseconds timeout) = 0;
+  // Wakes blocked receive() calls; later calls return nullopt at once.
+  virtual void close() = 0;
+};
+
+struct TransportStats {
+  uint64_t published = 0;
+  uint64_t delivered = 0;
+  uint64_t acked = 0;
+  uint64_t rejected = 0;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  // Declares the endpoints and their bindings, and returns an inbox that
+  // receives from them, holding at most `prefetch` unacknowledged deliveries.
+  virtual std::unique_ptr<Inbox> subscribe(const std::vector<Binding>& bindings,
+                                           std::size_t prefetch) = 0;
+
+  // Publishes to every endpoint bound to the topic's entity. Returns once the
+  // transport holds the message (on a broker: the publisher confirm).
+  // Throws TransportError when it cannot.
+  virtual void publish(const std::string& entity_name, Envelope envelope) = 0;
+
+  // Delivers to one endpoint after `delay` (retries). Same guarantee as
+  // publish().
+  virtual void send_delayed(const std::string& endpoint, Envelope envelope,
+                            std::chrono::milliseconds delay) = 0;
+
+  // Messages moved to `<endpoint>_error`, for inspection and tests.
+  virtual std::vector<std::pair<Envelope, std::string>> error_messages(
+      std::string_view endpoint) = 0;
+
+  virtual TransportStats stats() const = 0;
+};
+
+// Throws ConfigurationError for an unknown scheme or malformed URI,
+// TransportError when the transport cannot be reached.
+std::unique_ptr<Transport> open_transport(std::string_view uri);
+
+}  // namespace isoqube

@@ -1,0 +1,79 @@
+// The dispatch worker: binds registered consumers to the transport and runs
+// their handlers on a pool of threads.
+//
+// Each consumer gets its endpoint (queue) bound to its topic. A pool thread
+// receives a delivery, claims the step through the orchestrator, runs the
+// handler, records the outcome and only then acknowledges the delivery.
+// Handler exceptions are caught on the pool thread and become step
+// failures; nothing escapes a worker thread. Undecodable messages and
+// messages for unknown runs go to the endpoint's error queue with the reason.
+//
+// Thread-safety: start() and stop() from one controlling thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "isoqube/orchestrator.h"
+#include "isoqube/registry.h"
+#include "isoqube/transport.h"
+
+namespace isoqube {
+
+struct WorkerOptions {
+  int concurrency = 4;  // pool threads; >= 1
+  // Services whose consumers this worker runs; empty: all registered ones.
+  std::vector<std::string> services;
+  // Unacknowledged deliveries held at once; 0: twice the concurrency.
+  std::size_t prefetch = 0;
+};
+
+struct WorkerStats {
+  uint64_t handled = 0;    // handler calls that returned
+  uint64_t failed = 0;     // handler calls that threw
+  uint64_t skipped = 0;    // stale or duplicate step messages
+  uint64_t rejected = 0;   // sent to an error queue
+};
+
+class Worker {
+ public:
+  // All references must outlive the worker.
+  Worker(Transport& transport, Orchestrator& orchestrator,
+         const Registry& registry, WorkerOptions options);
+  ~Worker();  // stops
+
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Subscribes and starts the pool. Throws ConfigurationError when options
+  // are invalid or no registered consumer matches the services.
+  void start();
+  // Lets in-flight handlers finish, then joins the pool. Undelivered
+  // messages stay in the transport.
+  void stop();
+
+  bool running() const { return running_; }
+  WorkerStats stats() const;
+  // Endpoint names this worker consumes.
+  std::vector<std::string> endpoints() const;
+
+ private:
+  void loop();
+  void handle(Delivery delivery);
+
+  Transport& transport_;
+  Orchestrator& orchestrator_;
+  const Registry& registry_;
+  WorkerOptions options_;
+  std::vector<const Consumer*> consumers_;
+  std::unique_ptr<Inbox> inbox_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> running_{false};
+  std::atomic<uint64_t> handled_{0}, failed_{0}, skipped_{0}, rejected_{0};
+};
+
+}  // namespace isoqube
