@@ -143,6 +143,7 @@ class Engine {
   mutable std::mutex mutex_;  // worker_, streams_
   std::condition_variable run_changed_;
   std::vector<std::shared_ptr<EventStream>> streams_;
+  uint64_t run_events_ = 0;  // run-level events seen, for wait()
 };
 
 }  // namespace isoqube

@@ -91,7 +91,7 @@ class Orchestrator {
 
  private:
   void publish_steps(const Run& run, const std::vector<int>& steps);
-  void advance(const Run& run);
+  void advance(const Run& run, bool republish_queued);
 
   Store& store_;
   Transport& transport_;

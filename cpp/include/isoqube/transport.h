@@ -6,8 +6,13 @@
 // messages; every endpoint bound to a topic gets its own copy.
 //
 // Implementations, chosen by URI scheme in open_transport():
-//   memory://   in-process bounded queues; envelopes are passed without
-//               encoding
+//   memory://[?capacity=N&publish_timeout_ms=T]
+//               in-process bounded queues (default capacity 100000 messages
+//               per endpoint); envelopes are passed without encoding. A
+//               publish to a full endpoint waits up to publish_timeout_ms
+//               (default 30000), then throws TransportError. Messages
+//               published to a topic no endpoint is bound to yet are kept
+//               and delivered once one binds.
 //
 // Thread-safety: every method may be called from any thread. Deliveries are
 // received from an Inbox by the worker's threads; ack/reject of a delivery
@@ -35,6 +40,9 @@ struct Delivery {
   std::function<void()> ack;
   // Moves the message to the endpoint's error queue with the reason.
   std::function<void(const std::string& reason)> reject;
+  // Gives the message back for another delivery (marked redelivered), for
+  // failures that are not the message's fault (store unreachable).
+  std::function<void()> requeue;
 };
 
 struct Binding {

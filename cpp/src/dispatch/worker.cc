@@ -1,0 +1,159 @@
+#include "isoqube/worker.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "dispatch/step_context.h"
+#include "isoqube/errors.h"
+#include "isoqube/log.h"
+
+namespace isoqube {
+namespace {
+
+constexpr std::chrono::milliseconds kReceivePoll{100};
+constexpr std::chrono::milliseconds kRequeuePause{200};
+
+bool wanted(const Consumer& consumer, const std::vector<std::string>& services) {
+  return services.empty() || std::find(services.begin(), services.end(),
+                                       consumer.service) != services.end();
+}
+
+}  // namespace
+
+Worker::Worker(Transport& transport, Orchestrator& orchestrator,
+               const Registry& registry, WorkerOptions options)
+    : transport_(transport),
+      orchestrator_(orchestrator),
+      registry_(registry),
+      options_(std::move(options)) {}
+
+Worker::~Worker() { stop(); }
+
+void Worker::start() {
+  if (running_) return;
+  if (options_.concurrency < 1) {
+    throw ConfigurationError("worker concurrency must be at least 1, not " +
+                             std::to_string(options_.concurrency));
+  }
+  consumers_.clear();
+  std::vector<Binding> bindings;
+  for (const Consumer* consumer : registry_.consumers()) {
+    if (!wanted(*consumer, options_.services)) continue;
+    const Topic* topic = registry_.find_topic(consumer->topic);
+    consumers_.push_back(consumer);
+    bindings.push_back({consumer->endpoint, {topic->entity_name}});
+  }
+  if (consumers_.empty()) {
+    throw ConfigurationError(
+        "no registered consumer belongs to the worker's services");
+  }
+  std::size_t prefetch = options_.prefetch
+                             ? options_.prefetch
+                             : 2 * static_cast<std::size_t>(options_.concurrency);
+  inbox_ = transport_.subscribe(bindings, prefetch);
+  running_ = true;
+  for (int i = 0; i < options_.concurrency; ++i) {
+    threads_.emplace_back([this] { loop(); });
+  }
+  logger("dispatch")->debug("worker started: {} consumers, {} threads",
+                            consumers_.size(), options_.concurrency);
+}
+
+void Worker::stop() {
+  if (!running_.exchange(false)) return;
+  inbox_->close();
+  for (std::thread& t : threads_) t.join();
+  threads_.clear();
+  inbox_.reset();
+  logger("dispatch")->debug("worker stopped");
+}
+
+void Worker::loop() {
+  while (running_) {
+    std::optional<Delivery> delivery = inbox_->receive(kReceivePoll);
+    if (delivery) handle(std::move(*delivery));
+  }
+}
+
+// Runs one delivery to the end. Nothing escapes: a consumer's exception is
+// the step's failure; a message that can never be handled goes to the error
+// queue; a failure of the store or transport gives the message back.
+void Worker::handle(Delivery delivery) {
+  auto log = logger("dispatch");
+  auto found = std::find_if(consumers_.begin(), consumers_.end(),
+                            [&](const Consumer* c) {
+                              return c->endpoint == delivery.endpoint;
+                            });
+  const Envelope& envelope = *delivery.envelope;
+  try {
+    if (found == consumers_.end()) {
+      throw MessageError("no consumer on endpoint '" + delivery.endpoint + "'");
+    }
+    const Consumer& consumer = **found;
+    StepRef ref = step_ref(envelope);
+    std::optional<ClaimedStep> claimed;
+    if (ref.step >= 0) {
+      claimed = orchestrator_.claim(ref, delivery.redelivered);
+      if (!claimed) {
+        ++skipped_;
+        delivery.ack();
+        return;
+      }
+    }
+    detail::StepContext context(orchestrator_, consumer, envelope,
+                                claimed ? &*claimed : nullptr);
+    std::string error;
+    Json output;
+    try {
+      output = consumer.handler(context);
+      ++handled_;
+    } catch (const std::exception& e) {
+      error = e.what();
+    } catch (...) {
+      error = "unknown exception";
+    }
+    if (!error.empty()) ++failed_;
+    if (!claimed) {
+      if (!error.empty()) {
+        log->error("{} failed on {}: {}", consumer.name, consumer.topic, error);
+        ++rejected_;
+        delivery.reject(consumer.name + " failed: " + error);
+        return;
+      }
+    } else if (error.empty()) {
+      orchestrator_.complete(*claimed, std::move(output));
+    } else {
+      orchestrator_.fail(*claimed, error, consumer.endpoint);
+    }
+    delivery.ack();
+  } catch (const MessageError& e) {
+    log->error("message {} on '{}' rejected: {}", envelope.message_id,
+               delivery.endpoint, e.what());
+    ++rejected_;
+    delivery.reject(e.what());
+  } catch (const NotFoundError& e) {
+    log->error("message {} on '{}' rejected: {}", envelope.message_id,
+               delivery.endpoint, e.what());
+    ++rejected_;
+    delivery.reject(e.what());
+  } catch (const std::exception& e) {
+    log->error("message {} on '{}' given back after an error: {}",
+               envelope.message_id, delivery.endpoint, e.what());
+    // Store or transport trouble: pause this thread a little so a lasting
+    // outage is not a hot loop of redeliveries.
+    std::this_thread::sleep_for(kRequeuePause);
+    delivery.requeue();
+  }
+}
+
+WorkerStats Worker::stats() const {
+  return {handled_.load(), failed_.load(), skipped_.load(), rejected_.load()};
+}
+
+std::vector<std::string> Worker::endpoints() const {
+  std::vector<std::string> names;
+  for (const Consumer* c : consumers_) names.push_back(c->endpoint);
+  return names;
+}
+
+}  // namespace isoqube

@@ -1,0 +1,211 @@
+#include "isoqube/engine.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "isoqube/errors.h"
+#include "isoqube/log.h"
+
+namespace isoqube {
+namespace {
+
+std::string resolve_uri(const std::string& given, const char* variable,
+                        std::string_view fallback) {
+  if (!given.empty()) return given;
+  const char* from_env = std::getenv(variable);
+  if (from_env && *from_env) return from_env;
+  return std::string(fallback);
+}
+
+// While another process's workers may be moving a run (a shared SQLite
+// file), wait() also re-reads the store at this interval.
+constexpr std::chrono::milliseconds kWaitPoll{250};
+
+}  // namespace
+
+Engine::Engine(EngineOptions options)
+    : options_(std::move(options)),
+      transport_uri_(resolve_uri(options_.transport, "ISOQUBE_TRANSPORT",
+                                 kDefaultTransportUri)),
+      store_uri_(
+          resolve_uri(options_.store, "ISOQUBE_STORE", kDefaultStoreUri)) {
+  if (options_.concurrency < 1) {
+    throw ConfigurationError("concurrency must be at least 1, not " +
+                             std::to_string(options_.concurrency));
+  }
+  store_ = open_store(store_uri_);
+  transport_ = open_transport(transport_uri_);
+  store_->set_event_listener([this](const Event& e) { on_event(e); });
+  orchestrator_ =
+      std::make_unique<Orchestrator>(*store_, *transport_, registry_);
+  if (options_.register_static) registry_.add_static("");
+}
+
+Engine::~Engine() {
+  stop();
+  store_->set_event_listener(nullptr);
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& stream : streams_) stream->close();
+}
+
+void Engine::load_module(const std::string& path) {
+  isoqube::load_module(path, registry_);
+}
+
+void Engine::start() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (worker_) return;
+  store_->save_topics(registry_.topics());
+  bool any = false;
+  for (const Consumer* c : registry_.consumers()) {
+    any = any || options_.services.empty() ||
+          std::find(options_.services.begin(), options_.services.end(),
+                    c->service) != options_.services.end();
+  }
+  if (!any) {
+    logger("engine")->debug("no consumers to run in this process");
+    return;
+  }
+  WorkerOptions worker_options;
+  worker_options.concurrency = options_.concurrency;
+  worker_options.services = options_.services;
+  auto worker = std::make_unique<Worker>(*transport_, *orchestrator_,
+                                         registry_, worker_options);
+  worker->start();
+  worker_ = std::move(worker);
+}
+
+void Engine::stop() {
+  std::unique_ptr<Worker> worker;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    worker = std::move(worker_);
+  }
+  if (worker) worker->stop();
+}
+
+bool Engine::started() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return worker_ != nullptr;
+}
+
+std::optional<WorkerStats> Engine::worker_stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!worker_) return std::nullopt;
+  return worker_->stats();
+}
+
+Configuration Engine::save_configuration(Configuration config) {
+  bool know_topics = !registry_.topics().empty();
+  config = normalize(std::move(config), know_topics ? &registry_ : nullptr);
+  if (config.id.empty()) {
+    // Saving by name replaces the configuration of that name.
+    std::optional<Configuration> existing = store_->find_configuration(config.name);
+    config.id = existing && existing->name == config.name ? existing->id
+                                                          : new_uuid();
+  }
+  store_->save_configuration(config);
+  return config;
+}
+
+std::optional<Configuration> Engine::find_configuration(
+    std::string_view id_or_name) {
+  return store_->find_configuration(id_or_name);
+}
+
+std::vector<Configuration> Engine::list_configurations() {
+  return store_->list_configurations();
+}
+
+Run Engine::start_run(std::string_view configuration,
+                      const RunOptions& options) {
+  std::optional<Configuration> config = store_->find_configuration(configuration);
+  if (!config) {
+    throw NotFoundError("no configuration named or with id '" +
+                        std::string(configuration) + "'");
+  }
+  return orchestrator_->start_run(*config, options);
+}
+
+Run Engine::start_run(const Configuration& configuration,
+                      const RunOptions& options) {
+  return orchestrator_->start_run(configuration, options);
+}
+
+Run Engine::rerun(std::string_view run_id, std::string description) {
+  return orchestrator_->rerun(run_id, std::move(description));
+}
+
+Run Engine::resume(std::string_view run_id) {
+  return orchestrator_->resume(run_id);
+}
+
+bool Engine::cancel(std::string_view run_id) {
+  return orchestrator_->cancel(run_id);
+}
+
+std::optional<Run> Engine::find_run(std::string_view run_id) {
+  return store_->find_run(run_id);
+}
+
+std::vector<Run> Engine::list_runs(const RunQuery& query) {
+  return store_->list_runs(query);
+}
+
+Run Engine::wait(std::string_view run_id, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    uint64_t seen;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      seen = run_events_;
+    }
+    std::optional<Run> run = store_->find_run(run_id);
+    if (!run) throw NotFoundError("no run with id '" + std::string(run_id) + "'");
+    if (is_terminal(run->status)) return *run;
+    auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) {
+      throw TimeoutError("run " + run->id + " is still " +
+                         std::string(to_string(run->status)) + " after " +
+                         std::to_string(timeout.count()) + " ms");
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    run_changed_.wait_for(
+        lock, std::min<std::chrono::steady_clock::duration>(left, kWaitPoll),
+        [&] { return run_events_ != seen; });
+  }
+}
+
+void Engine::publish(std::string_view topic, Json payload,
+                     std::string ingestion_id) {
+  orchestrator_->publish(topic, std::move(payload), std::move(ingestion_id));
+}
+
+std::shared_ptr<EventStream> Engine::subscribe(std::string run_id) {
+  auto stream = std::make_shared<EventStream>(std::move(run_id));
+  std::lock_guard<std::mutex> lock(mutex_);
+  streams_.push_back(stream);
+  return stream;
+}
+
+void Engine::unsubscribe(const std::shared_ptr<EventStream>& stream) {
+  stream->close();
+  std::lock_guard<std::mutex> lock(mutex_);
+  streams_.erase(std::remove(streams_.begin(), streams_.end(), stream),
+                 streams_.end());
+}
+
+void Engine::on_event(const Event& event) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& stream : streams_) {
+    if (stream->run_id().empty() || stream->run_id() == event.run_id) {
+      stream->push(event);
+    }
+  }
+  if (event.step < 0) {
+    ++run_events_;
+    run_changed_.notify_all();
+  }
+}
+
+}  // namespace isoqube

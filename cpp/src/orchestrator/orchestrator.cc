@@ -1,0 +1,351 @@
+#include "isoqube/orchestrator.h"
+
+#include <algorithm>
+#include <unistd.h>
+
+#include "isoqube/errors.h"
+#include "isoqube/log.h"
+
+namespace isoqube {
+namespace {
+
+const Json& host_info() {
+  static const Json host = [] {
+    char name[256] = {0};
+    gethostname(name, sizeof(name) - 1);
+    return Json{{"machineName", name},
+                {"processName", "isoqube"},
+                {"processId", static_cast<int>(getpid())},
+                {"assembly", "isoqube"}};
+  }();
+  return host;
+}
+
+bool all_completed(const Run& run) {
+  return std::all_of(run.steps.begin(), run.steps.end(), [](const Step& s) {
+    return s.status == StepStatus::kCompleted;
+  });
+}
+
+bool dependencies_completed(const Run& run, const Step& step) {
+  if (!step.spec.after) return true;
+  for (const std::string& name : *step.spec.after) {
+    int index = run.step_index(name);
+    if (index < 0 || run.steps[index].status != StepStatus::kCompleted) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Orchestrator::Orchestrator(Store& store, Transport& transport,
+                           const Registry& registry)
+    : store_(store), transport_(transport), registry_(registry) {}
+
+Run Orchestrator::start_run(const Configuration& config,
+                            const RunOptions& options) {
+  bool know_topics = !registry_.topics().empty();
+  Configuration normalized = normalize(config, know_topics ? &registry_ : nullptr);
+  if (!options.payload.is_object()) {
+    throw ConfigurationError("run payload must be a JSON object, not " +
+                             std::string(options.payload.type_name()));
+  }
+  Run run;
+  run.id = new_uuid();
+  run.configuration_id = normalized.id;
+  run.configuration_name = normalized.name;
+  run.description = options.description;
+  run.ingestion_id =
+      options.ingestion_id.empty() ? new_uuid() : options.ingestion_id;
+  run.status = RunStatus::kRunning;
+  run.created_on = run.modified_on = now();
+  run.payload = options.payload;
+  for (StepSpec& spec : normalized.steps) {
+    Step step;
+    step.spec = std::move(spec);
+    run.steps.push_back(std::move(step));
+  }
+  store_.create_run(run);
+  logger("orchestrator")->info("run {} of '{}' started ({} steps)", run.id,
+                               run.configuration_name, run.steps.size());
+  advance(run, false);
+  return store_.find_run(run.id).value_or(run);
+}
+
+Run Orchestrator::rerun(std::string_view run_id, std::string description) {
+  std::optional<Run> old = store_.find_run(run_id);
+  if (!old) throw NotFoundError("no run with id '" + std::string(run_id) + "'");
+  Configuration config;
+  config.id = old->configuration_id;
+  config.name = old->configuration_name;
+  for (const Step& step : old->steps) config.steps.push_back(step.spec);
+  RunOptions options;
+  options.description = description.empty()
+                            ? "Re-run of " + old->id.substr(0, 8) +
+                                  (old->description.empty()
+                                       ? std::string()
+                                       : ": " + old->description)
+                            : std::move(description);
+  options.ingestion_id = old->ingestion_id;
+  options.payload = old->payload;
+  return start_run(config, options);
+}
+
+Run Orchestrator::resume(std::string_view run_id) {
+  std::optional<Run> run = store_.find_run(run_id);
+  if (!run) throw NotFoundError("no run with id '" + std::string(run_id) + "'");
+  if (run->status != RunStatus::kFailed &&
+      run->status != RunStatus::kCancelled) {
+    throw ConfigurationError("run " + run->id + " is " +
+                             std::string(to_string(run->status)) +
+                             "; only failed or cancelled runs can be resumed");
+  }
+  RunTransition back;
+  back.from = {RunStatus::kFailed, RunStatus::kCancelled};
+  back.to = RunStatus::kRunning;
+  back.error = "";
+  if (!store_.transition_run(run->id, back)) {
+    throw ConfigurationError("run " + run->id +
+                             " changed while being resumed; try again");
+  }
+  for (std::size_t i = 0; i < run->steps.size(); ++i) {
+    StepStatus s = run->steps[i].status;
+    if (s != StepStatus::kFailed && s != StepStatus::kCancelled) continue;
+    StepTransition reset;
+    reset.step = static_cast<int>(i);
+    reset.from = {s};
+    reset.to = StepStatus::kPending;
+    reset.attempts = 0;
+    reset.error = "";
+    reset.detail = "resumed";
+    store_.transition_step(run->id, reset);
+  }
+  std::optional<Run> resumed = store_.find_run(run->id);
+  logger("orchestrator")->info("run {} resumed", run->id);
+  advance(*resumed, true);
+  return store_.find_run(run->id).value_or(*resumed);
+}
+
+bool Orchestrator::cancel(std::string_view run_id) {
+  if (!store_.find_run(run_id)) {
+    throw NotFoundError("no run with id '" + std::string(run_id) + "'");
+  }
+  RunTransition t;
+  t.from = {RunStatus::kPending, RunStatus::kRunning};
+  t.to = RunStatus::kCancelled;
+  t.cancel_unfinished_steps = true;
+  bool done = store_.transition_run(run_id, t);
+  if (done) logger("orchestrator")->info("run {} cancelled", run_id);
+  return done;
+}
+
+bool Orchestrator::is_cancelled(std::string_view run_id) {
+  std::optional<Run> run = store_.find_run(run_id);
+  return !run || run->status == RunStatus::kCancelled;
+}
+
+void Orchestrator::publish(std::string_view topic_name, Json payload,
+                           std::string ingestion_id) {
+  const Topic* topic = registry_.find_topic(topic_name);
+  if (!topic) {
+    throw NotFoundError("unknown topic '" + std::string(topic_name) + "'");
+  }
+  if (!payload.is_object() && !payload.is_null()) {
+    throw ConfigurationError("payload of '" + topic->name +
+                             "' must be a JSON object");
+  }
+  Envelope e;
+  e.message_id = new_uuid();
+  e.conversation_id = e.message_id;
+  e.message_type = {topic->urn()};
+  e.sent_time = now();
+  e.host = host_info();
+  e.message = {{"correlationId", ""},
+               {"ingestionId", ingestion_id.empty() ? new_uuid() : ingestion_id},
+               {"timestamp", format_time(e.sent_time)},
+               {"step", ""},
+               {"stepIndex", -1},
+               {"attempt", 1},
+               {"payload", payload.is_null() ? Json::object() : payload}};
+  transport_.publish(topic->entity_name, std::move(e));
+}
+
+Envelope Orchestrator::step_envelope(const Run& run, int step,
+                                     int attempt) const {
+  const StepSpec& spec = run.steps[step].spec;
+  const Topic* topic = registry_.find_topic(spec.topic);
+  Json payload = run.payload;
+  payload.update(spec.payload);
+  Envelope e;
+  e.message_id = new_uuid();
+  e.correlation_id = run.id;
+  e.conversation_id = run.id;
+  e.message_type = {topic ? topic->urn()
+                          : "urn:message:Isoqube.Topics:" + spec.topic};
+  e.sent_time = now();
+  e.host = host_info();
+  e.headers = {{"Isoqube-Step", spec.name}};
+  e.message = {{"correlationId", run.id},
+               {"ingestionId", run.ingestion_id},
+               {"timestamp", format_time(e.sent_time)},
+               {"step", spec.name},
+               {"stepIndex", step},
+               {"attempt", attempt},
+               {"payload", std::move(payload)}};
+  return e;
+}
+
+void Orchestrator::publish_steps(const Run& run, const std::vector<int>& steps) {
+  for (int index : steps) {
+    const StepSpec& spec = run.steps[index].spec;
+    const Topic* topic = registry_.find_topic(spec.topic);
+    std::string entity = topic ? topic->entity_name : kebab_case(spec.topic);
+    try {
+      transport_.publish(entity, step_envelope(run, index, 1));
+    } catch (const Error& e) {
+      // The step stays queued: resume() or a redelivery re-publishes it.
+      RunTransition t;
+      t.from = {RunStatus::kRunning};
+      t.to = RunStatus::kFailed;
+      t.error = "could not publish step '" + spec.name + "': " + e.what();
+      store_.transition_run(run.id, t);
+      throw;
+    }
+  }
+}
+
+// Queues and publishes every pending step whose dependencies are complete,
+// and completes the run when nothing is left. With `republish_queued`, steps
+// already queued are published again (recovery after a crash between
+// queueing and publishing); their duplicates are absorbed by claim().
+void Orchestrator::advance(const Run& run, bool republish_queued) {
+  if (run.status != RunStatus::kRunning) return;
+  if (all_completed(run)) {
+    RunTransition t;
+    t.from = {RunStatus::kRunning};
+    t.to = RunStatus::kCompleted;
+    if (store_.transition_run(run.id, t)) {
+      logger("orchestrator")->info("run {} completed", run.id);
+    }
+    return;
+  }
+  std::vector<int> ready;
+  std::vector<int> requeued;
+  for (std::size_t i = 0; i < run.steps.size(); ++i) {
+    const Step& step = run.steps[i];
+    if (step.status == StepStatus::kPending &&
+        dependencies_completed(run, step)) {
+      ready.push_back(static_cast<int>(i));
+    } else if (republish_queued && step.status == StepStatus::kQueued) {
+      requeued.push_back(static_cast<int>(i));
+    }
+  }
+  std::vector<int> won;
+  if (!ready.empty()) won = store_.queue_steps(run.id, ready);
+  won.insert(won.end(), requeued.begin(), requeued.end());
+  publish_steps(run, won);
+}
+
+std::optional<ClaimedStep> Orchestrator::claim(const StepRef& ref,
+                                               bool redelivered) {
+  StepTransition t;
+  t.step = ref.step;
+  t.from = {StepStatus::kQueued, StepStatus::kRetrying};
+  t.expect_attempts = ref.attempt - 1;
+  t.to = StepStatus::kRunning;
+  t.attempts = ref.attempt;
+  if (ref.attempt == 1) t.invoked_on = now();
+  if (std::optional<Run> run = store_.transition_step(ref.run_id, t)) {
+    return ClaimedStep{std::move(*run), ref.step, ref.attempt};
+  }
+  std::optional<Run> run = store_.find_run(ref.run_id);
+  if (!run) throw NotFoundError("no run with id '" + ref.run_id + "'");
+  if (ref.step < 0 || ref.step >= static_cast<int>(run->steps.size())) {
+    throw MessageError("run " + ref.run_id + " has no step " +
+                       std::to_string(ref.step));
+  }
+  const Step& step = run->steps[ref.step];
+  if (step.status == StepStatus::kCompleted) {
+    // A duplicate of a finished step: make sure its successors went out.
+    advance(*run, true);
+    return std::nullopt;
+  }
+  if (redelivered && step.status == StepStatus::kRunning &&
+      step.attempts == ref.attempt) {
+    // Whoever held this delivery died before acknowledging it.
+    StepTransition take;
+    take.step = ref.step;
+    take.from = {StepStatus::kRunning};
+    take.expect_attempts = ref.attempt;
+    take.to = StepStatus::kRunning;
+    take.detail = "taken over after redelivery";
+    if (std::optional<Run> taken = store_.transition_step(ref.run_id, take)) {
+      return ClaimedStep{std::move(*taken), ref.step, ref.attempt};
+    }
+  }
+  return std::nullopt;
+}
+
+void Orchestrator::complete(const ClaimedStep& claimed, Json output) {
+  StepTransition t;
+  t.step = claimed.step;
+  t.from = {StepStatus::kRunning};
+  t.expect_attempts = claimed.attempt;
+  t.to = StepStatus::kCompleted;
+  TimePoint at = now();
+  t.completed_on = at;
+  t.succeeded_on = at;
+  t.output = std::move(output);
+  std::optional<Run> run = store_.transition_step(claimed.run.id, t);
+  if (!run) {
+    logger("orchestrator")
+        ->debug("completion of run {} step {} attempt {} not recorded: the "
+                "step moved on (cancelled or taken over)",
+                claimed.run.id, claimed.step, claimed.attempt);
+    return;
+  }
+  advance(*run, false);
+}
+
+void Orchestrator::fail(const ClaimedStep& claimed, const std::string& error,
+                        const std::string& endpoint) {
+  const StepSpec& spec = claimed.run.steps[claimed.step].spec;
+  StepTransition t;
+  t.step = claimed.step;
+  t.from = {StepStatus::kRunning};
+  t.expect_attempts = claimed.attempt;
+  t.error = error;
+  TimePoint at = now();
+  if (claimed.attempt < spec.retry.attempts) {
+    t.to = StepStatus::kRetrying;
+    t.retried_on = at;
+    if (!store_.transition_step(claimed.run.id, t)) return;
+    auto delay = spec.retry.delay_before(claimed.attempt + 1);
+    logger("orchestrator")
+        ->warn("run {} step '{}' attempt {} of {} failed: {}; retrying in {} ms",
+               claimed.run.id, spec.name, claimed.attempt, spec.retry.attempts,
+               error, delay.count());
+    transport_.send_delayed(
+        endpoint, step_envelope(claimed.run, claimed.step, claimed.attempt + 1),
+        delay);
+    return;
+  }
+  t.to = StepStatus::kFailed;
+  t.failed_on = at;
+  t.completed_on = at;
+  if (!store_.transition_step(claimed.run.id, t)) return;
+  std::string reason = "step '" + spec.name + "' failed after " +
+                       std::to_string(claimed.attempt) + " attempt" +
+                       (claimed.attempt == 1 ? "" : "s") + ": " + error;
+  RunTransition r;
+  r.from = {RunStatus::kRunning};
+  r.to = RunStatus::kFailed;
+  r.error = reason;
+  if (store_.transition_run(claimed.run.id, r)) {
+    logger("orchestrator")->error("run {} failed: {}", claimed.run.id, reason);
+  }
+}
+
+}  // namespace isoqube

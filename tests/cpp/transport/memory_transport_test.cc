@@ -1,0 +1,160 @@
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "isoqube/errors.h"
+#include "isoqube/transport.h"
+
+namespace isoqube {
+namespace {
+
+using std::chrono::milliseconds;
+
+Envelope envelope(const std::string& id) {
+  Envelope e;
+  e.message_id = id;
+  e.message_type = {"urn:message:Isoqube.Topics:Test"};
+  return e;
+}
+
+TEST(MemoryTransportTest, PublishedMessageReachesEveryBoundEndpoint) {
+  auto transport = open_transport("memory://");
+  auto a = transport->subscribe({{"a", {"topic"}}}, 10);
+  auto b = transport->subscribe({{"b", {"topic"}}}, 10);
+
+  transport->publish("topic", envelope("m1"));
+
+  auto da = a->receive(milliseconds(1000));
+  auto db = b->receive(milliseconds(1000));
+  ASSERT_TRUE(da && db);
+  EXPECT_EQ(da->envelope->message_id, "m1");
+  EXPECT_EQ(da->endpoint, "a");
+  EXPECT_EQ(db->endpoint, "b");
+  EXPECT_FALSE(da->redelivered);
+}
+
+TEST(MemoryTransportTest, CompetingSubscribersOfOneEndpointShareItsMessages) {
+  auto transport = open_transport("memory://");
+  auto first = transport->subscribe({{"shared", {"topic"}}}, 100);
+  auto second = transport->subscribe({{"shared", {"topic"}}}, 100);
+  for (int i = 0; i < 10; ++i) {
+    transport->publish("topic", envelope("m" + std::to_string(i)));
+  }
+
+  std::multiset<std::string> seen;
+  for (auto* inbox : {first.get(), second.get()}) {
+    while (auto d = inbox->receive(milliseconds(0))) {
+      seen.insert(d->envelope->message_id);
+      d->ack();
+    }
+  }
+  EXPECT_EQ(seen.size(), 10u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 10u);
+}
+
+TEST(MemoryTransportTest, MessagesPublishedBeforeAnyBindingAreKept) {
+  auto transport = open_transport("memory://");
+  transport->publish("early", envelope("m1"));
+
+  auto inbox = transport->subscribe({{"late", {"early"}}}, 10);
+
+  auto d = inbox->receive(milliseconds(1000));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->envelope->message_id, "m1");
+}
+
+TEST(MemoryTransportTest, PrefetchLimitsUnacknowledgedDeliveries) {
+  auto transport = open_transport("memory://");
+  auto inbox = transport->subscribe({{"ep", {"topic"}}}, 2);
+  for (int i = 0; i < 3; ++i) transport->publish("topic", envelope("m"));
+
+  auto d1 = inbox->receive(milliseconds(100));
+  auto d2 = inbox->receive(milliseconds(100));
+  auto d3 = inbox->receive(milliseconds(50));
+  ASSERT_TRUE(d1 && d2);
+  EXPECT_FALSE(d3) << "a third delivery exceeded the prefetch of 2";
+
+  d1->ack();
+  EXPECT_TRUE(inbox->receive(milliseconds(100)));
+}
+
+TEST(MemoryTransportTest, DelayedSendArrivesOnlyAfterItsDelay) {
+  auto transport = open_transport("memory://");
+  auto inbox = transport->subscribe({{"ep", {"topic"}}}, 10);
+  auto sent = std::chrono::steady_clock::now();
+
+  transport->send_delayed("ep", envelope("later"), milliseconds(100));
+
+  EXPECT_FALSE(inbox->receive(milliseconds(0)));
+  auto d = inbox->receive(milliseconds(5000));
+  ASSERT_TRUE(d);
+  EXPECT_GE(std::chrono::steady_clock::now() - sent, milliseconds(100));
+  EXPECT_EQ(d->envelope->message_id, "later");
+}
+
+TEST(MemoryTransportTest, RejectedMessageLandsInErrorQueueWithItsReason) {
+  auto transport = open_transport("memory://");
+  auto inbox = transport->subscribe({{"ep", {"topic"}}}, 10);
+  transport->publish("topic", envelope("bad"));
+
+  inbox->receive(milliseconds(1000))->reject("cannot decode");
+
+  auto errors = transport->error_messages("ep");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].first.message_id, "bad");
+  EXPECT_EQ(errors[0].second, "cannot decode");
+  EXPECT_EQ(transport->stats().rejected, 1u);
+}
+
+TEST(MemoryTransportTest, RequeuedMessageComesBackMarkedRedelivered) {
+  auto transport = open_transport("memory://");
+  auto inbox = transport->subscribe({{"ep", {"topic"}}}, 10);
+  transport->publish("topic", envelope("m"));
+
+  inbox->receive(milliseconds(1000))->requeue();
+  auto again = inbox->receive(milliseconds(1000));
+
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->redelivered);
+  EXPECT_EQ(again->envelope->message_id, "m");
+}
+
+TEST(MemoryTransportTest, PublishToFullEndpointFailsClearlyAfterTimeout) {
+  auto transport = open_transport("memory://?capacity=1&publish_timeout_ms=20");
+  auto inbox = transport->subscribe({{"ep", {"topic"}}}, 10);
+  transport->publish("topic", envelope("m1"));
+
+  try {
+    transport->publish("topic", envelope("m2"));
+    FAIL() << "expected TransportError";
+  } catch (const TransportError& e) {
+    EXPECT_NE(std::string(e.what()).find("'ep' is full"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(MemoryTransportTest, CloseWakesABlockedReceive) {
+  auto transport = open_transport("memory://");
+  auto inbox = transport->subscribe({{"ep", {"topic"}}}, 10);
+  std::thread closer([&] {
+    std::this_thread::sleep_for(milliseconds(20));
+    inbox->close();
+  });
+
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_FALSE(inbox->receive(milliseconds(10000)));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, milliseconds(5000));
+  closer.join();
+}
+
+TEST(MemoryTransportTest, UnknownSchemeAndOptionsAreConfigurationErrors) {
+  EXPECT_THROW(open_transport("carrier-pigeon://coop"), ConfigurationError);
+  EXPECT_THROW(open_transport("memory://?speed=fast"), ConfigurationError);
+  EXPECT_THROW(open_transport("memory://?capacity=0"), ConfigurationError);
+  EXPECT_THROW(open_transport("not a uri"), ConfigurationError);
+}
+
+}  // namespace
+}  // namespace isoqube
