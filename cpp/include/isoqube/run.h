@@ -87,4 +87,10 @@ Json to_json(const Step& step);
 Json to_json(const Run& run);
 Json to_json(const Event& event);
 
+// The inverses of to_json(), for stores and bindings that keep runs as JSON.
+// Throw ConfigurationError naming the offending field.
+Step step_from_json(const Json& j);
+Run run_from_json(const Json& j);
+Event event_from_json(const Json& j);
+
 }  // namespace isoqube

@@ -48,7 +48,7 @@ Run Orchestrator::start_run(const Configuration& config,
                             const RunOptions& options) {
   bool know_topics = !registry_.topics().empty();
   Configuration normalized = normalize(config, know_topics ? &registry_ : nullptr);
-  if (!options.payload.is_object()) {
+  if (!options.payload.is_object() && !options.payload.is_null()) {
     throw ConfigurationError("run payload must be a JSON object, not " +
                              std::string(options.payload.type_name()));
   }
@@ -61,7 +61,7 @@ Run Orchestrator::start_run(const Configuration& config,
       options.ingestion_id.empty() ? new_uuid() : options.ingestion_id;
   run.status = RunStatus::kRunning;
   run.created_on = run.modified_on = now();
-  run.payload = options.payload;
+  run.payload = options.payload.is_null() ? Json::object() : options.payload;
   for (StepSpec& spec : normalized.steps) {
     Step step;
     step.spec = std::move(spec);

@@ -1,0 +1,211 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "isoqube/consumer.h"
+#include "isoqube/engine.h"
+#include "isoqube/errors.h"
+
+namespace isoqube {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("isoqube-engine-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  EngineOptions sqlite_options() {
+    EngineOptions o;
+    o.transport = "memory://";
+    o.store = "sqlite://" + (dir_ / "isoqube.db").string();
+    o.concurrency = 2;
+    return o;
+  }
+
+  static void add_echo(Engine& engine, const std::string& topic) {
+    Topic t;
+    t.name = topic;
+    engine.registry().add_topic(t);
+    Consumer c;
+    c.name = topic + "Consumer";
+    c.topic = topic;
+    c.service = "test";
+    c.handler = [](Context& ctx) -> Json {
+      return {{"step", ctx.step()}, {"payload", ctx.payload()}};
+    };
+    engine.registry().add_consumer(c);
+  }
+
+  static Configuration config(std::vector<std::string> topics) {
+    Configuration c;
+    c.name = "cfg";
+    for (auto& t : topics) {
+      StepSpec s;
+      s.topic = t;
+      c.steps.push_back(s);
+    }
+    return c;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(EngineTest, RunOfASavedConfigurationCompletesOnTheSqliteStore) {
+  Engine engine(sqlite_options());
+  add_echo(engine, "Ingest");
+  add_echo(engine, "Publish");
+  engine.start();
+  Configuration saved = engine.save_configuration(config({"Ingest", "Publish"}));
+
+  isoqube::Run run = engine.start_run("cfg", {"nightly", "", {{"branch", "main"}}});
+  isoqube::Run done = engine.wait(run.id, milliseconds(10000));
+
+  EXPECT_FALSE(saved.id.empty());
+  EXPECT_EQ(done.status, RunStatus::kCompleted);
+  EXPECT_EQ(done.description, "nightly");
+  EXPECT_EQ(done.steps[1].output["payload"], (Json{{"branch", "main"}}));
+  EXPECT_EQ(engine.list_runs().size(), 1u);
+}
+
+TEST_F(EngineTest, SavingAConfigurationByNameReplacesIt) {
+  Engine engine(sqlite_options());
+  add_echo(engine, "Ingest");
+  add_echo(engine, "Publish");
+  Configuration first = engine.save_configuration(config({"Ingest"}));
+
+  Configuration second = engine.save_configuration(config({"Ingest", "Publish"}));
+
+  EXPECT_EQ(first.id, second.id);
+  ASSERT_EQ(engine.list_configurations().size(), 1u);
+  EXPECT_EQ(engine.find_configuration("cfg")->steps.size(), 2u);
+}
+
+TEST_F(EngineTest, ConfigurationWithUnknownTopicIsRefusedWithItsName) {
+  Engine engine(sqlite_options());
+  add_echo(engine, "Ingest");
+  try {
+    engine.save_configuration(config({"Ingest", "Bogus"}));
+    FAIL() << "expected ConfigurationError";
+  } catch (const ConfigurationError& e) {
+    EXPECT_NE(std::string(e.what()).find("Bogus"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(engine.list_configurations().empty());
+}
+
+TEST_F(EngineTest, UnknownConfigurationAndRunAreNotFound) {
+  Engine engine(sqlite_options());
+  EXPECT_THROW(engine.start_run("nope", {}), NotFoundError);
+  EXPECT_THROW(engine.wait("nope", milliseconds(10)), NotFoundError);
+  EXPECT_FALSE(engine.find_run("nope"));
+}
+
+TEST_F(EngineTest, WaitGivesUpWithTimeoutErrorWhileTheRunIsUnfinished) {
+  Engine engine(sqlite_options());
+  add_echo(engine, "Ingest");
+  isoqube::Run run = engine.start_run(config({"Ingest"}), {});  // worker not started
+
+  EXPECT_THROW(engine.wait(run.id, milliseconds(50)), TimeoutError);
+
+  engine.start();
+  EXPECT_EQ(engine.wait(run.id, milliseconds(10000)).status,
+            RunStatus::kCompleted);
+}
+
+TEST_F(EngineTest, EventStreamFollowsARunsTransitionsInOrder) {
+  Engine engine(sqlite_options());
+  add_echo(engine, "Ingest");
+  engine.start();
+  auto stream = engine.subscribe();
+
+  isoqube::Run run = engine.start_run(config({"Ingest"}), {});
+  engine.wait(run.id, milliseconds(10000));
+
+  std::vector<std::string> seen;
+  int64_t last_seq = 0;
+  while (auto e = stream->next(milliseconds(100))) {
+    EXPECT_GT(e->seq, last_seq);
+    last_seq = e->seq;
+    seen.push_back((e->step < 0 ? "run:" : "step:") + e->to);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"run:running", "step:queued",
+                                            "step:running", "step:completed",
+                                            "run:completed"}));
+  engine.unsubscribe(stream);
+}
+
+TEST_F(EngineTest, ModuleConsumersRunBesideInProcessOnes) {
+  Engine engine(sqlite_options());
+  engine.load_module(ISOQUBE_TEST_MODULE);
+  add_echo(engine, "Ingest");
+  engine.start();
+
+  isoqube::Run run = engine.start_run(config({"Ingest", "ModuleTestTopic"}),
+                             {"", "", {{"value", 7}}});
+  isoqube::Run done = engine.wait(run.id, milliseconds(10000));
+
+  EXPECT_EQ(done.status, RunStatus::kCompleted);
+  EXPECT_EQ(done.steps[1].output["echo"], (Json{{"value", 7}}));
+}
+
+TEST_F(EngineTest, MissingModuleIsAModuleErrorNamingThePath) {
+  Engine engine(sqlite_options());
+  try {
+    engine.load_module((dir_ / "missing.so").string());
+    FAIL() << "expected ModuleError";
+  } catch (const ModuleError& e) {
+    EXPECT_NE(std::string(e.what()).find("missing.so"), std::string::npos);
+  }
+}
+
+TEST_F(EngineTest, UrisComeFromTheEnvironmentWhenNotGiven) {
+  std::string db = (dir_ / "from-env.db").string();
+  ::setenv("ISOQUBE_STORE", ("sqlite://" + db).c_str(), 1);
+  ::setenv("ISOQUBE_TRANSPORT", "memory://?capacity=10", 1);
+  Engine engine;
+  ::unsetenv("ISOQUBE_STORE");
+  ::unsetenv("ISOQUBE_TRANSPORT");
+
+  EXPECT_EQ(engine.store_uri(), "sqlite://" + db);
+  EXPECT_EQ(engine.transport_uri(), "memory://?capacity=10");
+  EXPECT_TRUE(fs::exists(db));
+}
+
+TEST_F(EngineTest, BadUrisAreConfigurationErrors) {
+  EngineOptions bad_store = sqlite_options();
+  bad_store.store = "postgres://db/isoqube";
+  EXPECT_THROW(Engine{bad_store}, ConfigurationError);
+  EngineOptions bad_transport = sqlite_options();
+  bad_transport.transport = "kafka://broker";
+  EXPECT_THROW(Engine{bad_transport}, ConfigurationError);
+  EngineOptions bad_concurrency = sqlite_options();
+  bad_concurrency.concurrency = 0;
+  EXPECT_THROW(Engine{bad_concurrency}, ConfigurationError);
+}
+
+TEST_F(EngineTest, CancelStopsARunAndResumeFinishesIt) {
+  Engine engine(sqlite_options());
+  add_echo(engine, "Ingest");
+  add_echo(engine, "Publish");
+  isoqube::Run run = engine.start_run(config({"Ingest", "Publish"}), {});
+
+  EXPECT_TRUE(engine.cancel(run.id));
+  EXPECT_EQ(engine.find_run(run.id)->status, RunStatus::kCancelled);
+  engine.start();
+  engine.resume(run.id);
+
+  EXPECT_EQ(engine.wait(run.id, milliseconds(10000)).status,
+            RunStatus::kCompleted);
+}
+
+}  // namespace
+}  // namespace isoqube

@@ -1,0 +1,370 @@
+#include "isoqube/configuration.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "isoqube/errors.h"
+#include "isoqube/registry.h"
+
+namespace isoqube {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using std::chrono::milliseconds;
+using Names = std::vector<std::string>;
+
+StepSpec step(std::string topic, std::optional<Names> after = std::nullopt,
+              std::string name = "") {
+  StepSpec s;
+  s.topic = std::move(topic);
+  s.after = std::move(after);
+  s.name = std::move(name);
+  return s;
+}
+
+Configuration config_of(std::vector<StepSpec> steps) {
+  Configuration c;
+  c.name = "build";
+  c.description = "build and deploy";
+  c.steps = std::move(steps);
+  return c;
+}
+
+std::string normalize_error(const Configuration& config,
+                            const Registry* registry = nullptr) {
+  try {
+    normalize(config, registry);
+  } catch (const ConfigurationError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "normalize accepted " << to_json(config).dump();
+  return "";
+}
+
+std::string from_json_error(const Json& j) {
+  try {
+    configuration_from_json(j);
+  } catch (const ConfigurationError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "configuration_from_json accepted " << j.dump();
+  return "";
+}
+
+// Position of each step index in `order`.
+int position(const std::vector<int>& order, int step) {
+  return static_cast<int>(std::find(order.begin(), order.end(), step) -
+                          order.begin());
+}
+
+TEST(RetryPolicyTest, FirstRetryWaitsTheIntervalAndLaterOnesBackOff) {
+  RetryPolicy retry{5, milliseconds(1000), 2.0};
+  EXPECT_EQ(retry.delay_before(2), milliseconds(1000));
+  EXPECT_EQ(retry.delay_before(3), milliseconds(2000));
+  EXPECT_EQ(retry.delay_before(4), milliseconds(4000));
+}
+
+TEST(RetryPolicyTest, NoDelayBeforeTheFirstAttempt) {
+  RetryPolicy retry{3, milliseconds(1000), 2.0};
+  EXPECT_EQ(retry.delay_before(1), milliseconds(0));
+}
+
+TEST(RetryPolicyTest, ConstantIntervalWithoutBackoff) {
+  RetryPolicy retry{3, milliseconds(5000), 1.0};
+  EXPECT_EQ(retry.delay_before(2), milliseconds(5000));
+  EXPECT_EQ(retry.delay_before(3), milliseconds(5000));
+}
+
+TEST(RetryPolicyTest, HugeBackoffSaturatesInsteadOfOverflowing) {
+  RetryPolicy retry{100, milliseconds(1000), 1000.0};
+  EXPECT_EQ(retry.delay_before(100), milliseconds::max());
+}
+
+TEST(NormalizeTest, NamesStepsAfterTheirTopicsAndChainsThem) {
+  const Configuration c = normalize(
+      config_of({step("Ingest"), step("Download"), step("Build")}), nullptr);
+  ASSERT_EQ(c.steps.size(), 3u);
+  EXPECT_EQ(c.steps[0].name, "Ingest");
+  EXPECT_THAT(*c.steps[0].after, ElementsAre());
+  EXPECT_THAT(*c.steps[1].after, ElementsAre("Ingest"));
+  EXPECT_THAT(*c.steps[2].after, ElementsAre("Download"));
+}
+
+TEST(NormalizeTest, KeepsExplicitAfterIncludingAnEmptyOne) {
+  const Configuration c = normalize(
+      config_of({step("Ingest"), step("Lint", Names{}),
+                 step("Build", Names{"Ingest", "Lint"})}),
+      nullptr);
+  EXPECT_THAT(*c.steps[1].after, ElementsAre());
+  EXPECT_THAT(*c.steps[2].after, ElementsAre("Ingest", "Lint"));
+}
+
+TEST(NormalizeTest, DropsRepeatedNamesInAfter) {
+  const Configuration c = normalize(
+      config_of({step("A"), step("B", Names{"A", "A"})}), nullptr);
+  EXPECT_THAT(*c.steps[1].after, ElementsAre("A"));
+}
+
+TEST(NormalizeTest, ChecksTopicsAgainstTheRegistryWhenGiven) {
+  Registry registry;
+  registry.add_topic(Topic{"Build", "", "", "Isoqube.Topics", nullptr});
+  EXPECT_NO_THROW(normalize(config_of({step("Build")}), &registry));
+  EXPECT_EQ(normalize_error(config_of({step("Build"), step("Deploy")}),
+                            &registry),
+            "configuration 'build': step 'Deploy' uses unknown topic 'Deploy'");
+}
+
+TEST(NormalizeTest, WithoutRegistryAnyTopicIsAccepted) {
+  EXPECT_NO_THROW(normalize(config_of({step("Anything")}), nullptr));
+}
+
+TEST(NormalizeTest, EmptyNameIsRejected) {
+  Configuration c = config_of({step("A")});
+  c.name = "  ";
+  EXPECT_EQ(normalize_error(c), "configuration has no name");
+}
+
+TEST(NormalizeTest, NoStepsIsRejected) {
+  EXPECT_EQ(normalize_error(config_of({})),
+            "configuration 'build' has no steps");
+}
+
+TEST(NormalizeTest, StepWithoutTopicIsRejected) {
+  EXPECT_EQ(normalize_error(config_of({step("A"), step("")})),
+            "configuration 'build': step 2 has no topic");
+}
+
+TEST(NormalizeTest, DuplicateStepNamesAreRejectedWithBothPositions) {
+  EXPECT_THAT(normalize_error(config_of({step("Build"), step("Test"),
+                                         step("Build")})),
+              AllOf(HasSubstr("configuration 'build': duplicate step name "
+                              "'Build' (steps 1 and 3)"),
+                    HasSubstr("own name")));
+}
+
+TEST(NormalizeTest, TheSameTopicTwiceNeedsDistinctNames) {
+  EXPECT_NO_THROW(normalize(
+      config_of({step("Build", {}, "BuildDebug"),
+                 step("Build", {}, "BuildRelease")}),
+      nullptr));
+}
+
+TEST(NormalizeTest, WaitingForAnUnknownStepNamesBoth) {
+  EXPECT_EQ(normalize_error(config_of({step("Build"),
+                                       step("Deploy", Names{"Bild"})})),
+            "configuration 'build': step 'Deploy' waits for unknown step "
+            "'Bild'");
+}
+
+TEST(NormalizeTest, WaitingForItselfIsRejected) {
+  EXPECT_EQ(normalize_error(config_of({step("Build", Names{"Build"})})),
+            "configuration 'build': step 'Build' waits for itself");
+}
+
+TEST(NormalizeTest, CycleIsRejectedNamingItsSteps) {
+  const std::string error = normalize_error(config_of(
+      {step("Ingest", Names{}), step("A", Names{"Ingest", "C"}),
+       step("B", Names{"A"}), step("C", Names{"B"})}));
+  EXPECT_THAT(error, HasSubstr("configuration 'build': steps wait for each "
+                               "other in a cycle: 'A' -> 'C' -> 'B' -> 'A'"));
+  EXPECT_THAT(error, Not(HasSubstr("Ingest")));
+}
+
+TEST(NormalizeTest, TwoStepCycleIsRejected) {
+  EXPECT_THAT(normalize_error(config_of({step("A", Names{"B"}),
+                                         step("B", Names{"A"})})),
+              HasSubstr("cycle: 'A' -> 'B' -> 'A'"));
+}
+
+TEST(NormalizeTest, RetryAttemptsMustBeOneToAHundred) {
+  Configuration c = config_of({step("Build")});
+  c.steps[0].retry.attempts = 0;
+  EXPECT_EQ(normalize_error(c),
+            "configuration 'build': step 'Build' has retry attempts 0; "
+            "expected 1 to 100");
+  c.steps[0].retry.attempts = 101;
+  EXPECT_THAT(normalize_error(c), HasSubstr("retry attempts 101"));
+  c.steps[0].retry.attempts = 100;
+  EXPECT_NO_THROW(normalize(c, nullptr));
+}
+
+TEST(NormalizeTest, NegativeRetryIntervalIsRejected) {
+  Configuration c = config_of({step("Build")});
+  c.steps[0].retry.interval = milliseconds(-5);
+  EXPECT_THAT(normalize_error(c),
+              HasSubstr("step 'Build' has a negative retry interval (-5 ms)"));
+}
+
+TEST(NormalizeTest, BackoffBelowOneIsRejected) {
+  Configuration c = config_of({step("Build")});
+  c.steps[0].retry.backoff = 0.5;
+  EXPECT_THAT(normalize_error(c),
+              HasSubstr("step 'Build' has retry backoff 0.5"));
+}
+
+TEST(NormalizeTest, PayloadMustBeAnObject) {
+  Configuration c = config_of({step("Build")});
+  c.steps[0].payload = Json::array({1});
+  EXPECT_THAT(normalize_error(c),
+              HasSubstr("step 'Build' has a payload that is not a JSON "
+                        "object (got array)"));
+}
+
+TEST(NormalizeTest, NormalizingTwiceChangesNothing) {
+  const Configuration once = normalize(
+      config_of({step("A"), step("B"), step("C", Names{"A"})}), nullptr);
+  const Configuration twice = normalize(once, nullptr);
+  EXPECT_EQ(to_json(twice), to_json(once));
+}
+
+TEST(TopologicalOrderTest, SequentialConfigurationKeepsItsOrder) {
+  EXPECT_THAT(topological_order(
+                  config_of({step("A"), step("B"), step("C"), step("D")})),
+              ElementsAre(0, 1, 2, 3));
+}
+
+TEST(TopologicalOrderTest, StepsListedBeforeTheirDependenciesComeAfterThem) {
+  const auto order = topological_order(config_of(
+      {step("Deploy", Names{"Build"}), step("Build", Names{"Ingest"}),
+       step("Ingest", Names{})}));
+  EXPECT_THAT(order, ElementsAre(2, 1, 0));
+}
+
+TEST(TopologicalOrderTest, DiamondPutsTheJoinLast) {
+  const auto order = topological_order(config_of(
+      {step("Ingest"), step("Linux", Names{"Ingest"}),
+       step("Windows", Names{"Ingest"}),
+       step("Release", Names{"Linux", "Windows"})}));
+  ASSERT_EQ(order.size(), 4u);
+  EXPECT_EQ(order.front(), 0);
+  EXPECT_EQ(order.back(), 3);
+  EXPECT_LT(position(order, 0), position(order, 1));
+  EXPECT_LT(position(order, 0), position(order, 2));
+}
+
+TEST(TopologicalOrderTest, CycleIsAConfigurationError) {
+  EXPECT_THROW(topological_order(config_of({step("A", Names{"B"}),
+                                            step("B", Names{"A"})})),
+               ConfigurationError);
+}
+
+TEST(ConfigurationJsonTest, RoundTripsThroughJson) {
+  Configuration c = config_of({step("Ingest", Names{}),
+                               step("Build", std::nullopt, "BuildIt")});
+  c.id = "4b4c6f3e-0000-4000-8000-000000000001";
+  c.steps[1].retry = RetryPolicy{3, milliseconds(5000), 1.5};
+  c.steps[1].payload = {{"image", "ubuntu"}};
+  const Configuration back = configuration_from_json(to_json(c));
+  EXPECT_EQ(to_json(back), to_json(c));
+  EXPECT_EQ(back.id, c.id);
+  EXPECT_FALSE(back.steps[1].after.has_value());
+  EXPECT_EQ(back.steps[1].retry.interval, milliseconds(5000));
+  EXPECT_EQ(back.steps[1].retry.backoff, 1.5);
+}
+
+TEST(ConfigurationJsonTest, WritesCamelCaseAndOmitsUnsetAfter) {
+  Configuration c = config_of({step("Ingest", Names{}), step("Build")});
+  c.steps[1].retry = RetryPolicy{3, milliseconds(250), 2.0};
+  const Json j = to_json(c);
+  EXPECT_EQ(j["name"], "build");
+  EXPECT_EQ(j["description"], "build and deploy");
+  EXPECT_EQ(j["steps"][0]["after"], Json::array());
+  EXPECT_FALSE(j["steps"][1].contains("after"));
+  EXPECT_EQ(j["steps"][1]["retry"],
+            Json({{"attempts", 3}, {"intervalMs", 250}, {"backoff", 2.0}}));
+  EXPECT_EQ(j["steps"][1]["payload"], Json::object());
+}
+
+TEST(ConfigurationJsonTest, ReadsTheSeedsShapeAsSequentialSteps) {
+  const Json seed = {
+      {"id", "c-1"},
+      {"name", "Nightly"},
+      {"description", "nightly build"},
+      {"topics",
+       {{{"name", "DefaultSourceIngestion"},
+         {"description", "Default ingestion"},
+         {"type", "X"},
+         {"version", "1"}},
+        {{"name", "DefaultSourceDownload"}}}}};
+  const Configuration c = normalize(configuration_from_json(seed), nullptr);
+  EXPECT_EQ(c.name, "Nightly");
+  ASSERT_EQ(c.steps.size(), 2u);
+  EXPECT_EQ(c.steps[0].topic, "DefaultSourceIngestion");
+  EXPECT_THAT(*c.steps[1].after, ElementsAre("DefaultSourceIngestion"));
+}
+
+TEST(ConfigurationJsonTest, ReadsStepsGivenAsTopicNames) {
+  const Configuration c = configuration_from_json(
+      {{"name", "short"}, {"steps", {"Ingest", "Build"}}});
+  ASSERT_EQ(c.steps.size(), 2u);
+  EXPECT_EQ(c.steps[1].topic, "Build");
+}
+
+TEST(ConfigurationJsonTest, MissingFieldsTakeDefaults) {
+  const Configuration c = configuration_from_json(
+      {{"name", "d"}, {"steps", {{{"topic", "Build"}}}}});
+  EXPECT_EQ(c.id, "");
+  EXPECT_EQ(c.steps[0].retry.attempts, 1);
+  EXPECT_EQ(c.steps[0].payload, Json::object());
+  EXPECT_FALSE(c.steps[0].after.has_value());
+}
+
+TEST(ConfigurationJsonTest, NotAnObjectIsRejected) {
+  EXPECT_THAT(from_json_error(Json::array()),
+              HasSubstr("must be a JSON object, got array"));
+}
+
+TEST(ConfigurationJsonTest, StepsThatAreNotAnArrayAreRejected) {
+  EXPECT_EQ(from_json_error({{"name", "b"}, {"steps", "Build"}}),
+            "invalid configuration 'b': 'steps' must be an array, got string");
+}
+
+TEST(ConfigurationJsonTest, StepWithoutTopicIsNamedByItsPath) {
+  EXPECT_EQ(from_json_error({{"name", "b"},
+                             {"steps", {{{"topic", "A"}}, {{"name", "x"}}}}}),
+            "invalid configuration 'b': 'steps[1].topic' is missing");
+}
+
+TEST(ConfigurationJsonTest, RetryFieldOfTheWrongTypeIsNamedByItsPath) {
+  const Json retry = {{"attempts", "3"}};
+  const Json j = {{"name", "b"},
+                  {"steps", {{{"topic", "A"}, {"retry", retry}}}}};
+  EXPECT_EQ(from_json_error(j),
+            "invalid configuration 'b': 'steps[0].retry.attempts' must be an "
+            "integer, got string");
+}
+
+TEST(ConfigurationJsonTest, AfterMustBeAnArrayOfStrings) {
+  const Json j = {{"name", "b"},
+                  {"steps", {{{"topic", "A"}, {"after", {"X", 1}}}}}};
+  EXPECT_THAT(from_json_error(j),
+              HasSubstr("'steps[0].after[1]' must be a string, got number"));
+}
+
+TEST(ConfigurationJsonTest, PayloadMustBeAnObject) {
+  const Json j = {{"name", "b"}, {"steps", {{{"topic", "A"}, {"payload", 5}}}}};
+  EXPECT_THAT(from_json_error(j),
+              HasSubstr("'steps[0].payload' must be an object, got number"));
+}
+
+TEST(ConfigurationJsonTest, StepsAndTopicsTogetherAreRejected) {
+  EXPECT_THAT(from_json_error({{"name", "b"},
+                               {"steps", {"A"}},
+                               {"topics", {"B"}}}),
+              HasSubstr("has both 'steps' and 'topics'"));
+}
+
+TEST(ConfigurationJsonTest, NameOfTheWrongTypeIsRejected) {
+  EXPECT_THAT(from_json_error({{"name", 3}, {"steps", {"A"}}}),
+              HasSubstr("'name' must be a string, got number"));
+}
+
+}  // namespace
+}  // namespace isoqube
