@@ -2,13 +2,22 @@
 // with no-op C++ consumers, on the in-process transport.
 //
 //   embedded_bench STORE_URI RUNS [CONCURRENCY] [IN_FLIGHT]
+//   embedded_bench raw RUNS [CONCURRENCY] [IN_FLIGHT]
 //
 // Prints one JSON object: steps, seconds, steps_per_s, latency percentiles
 // (milliseconds between a step's completion and the next step's, i.e. one
 // hop through orchestrator, transport and store) and peak RSS.
+//
+// "raw" is the baseline: the same chains of 10 hops through the memory
+// transport alone (receive, ack, publish the next hop), no store and no
+// orchestration, so the ratio shows what run tracking costs.
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -54,6 +63,86 @@ double percentile(std::vector<double>& v, double p) {
   return v[k];
 }
 
+void print_result(const char* store, int runs, double seconds,
+                  std::vector<double>& hops) {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  double steps = static_cast<double>(runs) * kSteps;
+  std::printf(
+      "{\"store\": \"%s\", \"runs\": %d, \"steps\": %.0f, \"seconds\": %.3f, "
+      "\"steps_per_s\": %.0f, \"hop_ms_p50\": %.4f, \"hop_ms_p99\": %.4f, "
+      "\"peak_rss_mb\": %.1f}\n",
+      store, runs, steps, seconds, steps / seconds, percentile(hops, 0.5),
+      percentile(hops, 0.99), usage.ru_maxrss / 1024.0);
+}
+
+// Baseline: chains of kSteps hops through the memory transport only.
+int run_raw(int runs, int concurrency, std::size_t in_flight) {
+  auto transport = isoqube::open_transport("memory://");
+  std::vector<isoqube::Binding> bindings;
+  for (int i = 0; i < kSteps; ++i) {
+    std::string name = "hop" + std::to_string(i);
+    bindings.push_back({name, {name}});
+  }
+  auto inbox = transport->subscribe(bindings, 2 * concurrency);
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  int done = 0;
+  std::vector<double> hops;
+  std::atomic<bool> stop{false};
+  auto started = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < concurrency; ++t) {
+    threads.emplace_back([&] {
+      while (!stop) {
+        auto d = inbox->receive(std::chrono::milliseconds(50));
+        if (!d) continue;
+        isoqube::Envelope next = *d->envelope;
+        d->ack();
+        int hop = next.message["hop"].get<int>() + 1;
+        auto now = isoqube::now();
+        double gap = std::chrono::duration<double, std::milli>(
+                         now - next.sent_time).count();
+        if (hop == kSteps) {
+          std::lock_guard<std::mutex> lock(mutex);
+          hops.push_back(gap);
+          ++done;
+          done_cv.notify_all();
+          continue;
+        }
+        next.message["hop"] = hop;
+        next.sent_time = now;
+        {
+          std::lock_guard<std::mutex> lock(mutex);
+          hops.push_back(gap);
+        }
+        transport->publish("hop" + std::to_string(hop), std::move(next));
+      }
+    });
+  }
+  for (int i = 0; i < runs; ++i) {
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      done_cv.wait(lock, [&] { return i - done < static_cast<int>(in_flight); });
+    }
+    isoqube::Envelope e;
+    e.message_id = isoqube::new_uuid();
+    e.message = {{"hop", 0}, {"payload", isoqube::Json::object()}};
+    e.sent_time = isoqube::now();
+    transport->publish("hop0", std::move(e));
+  }
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    done_cv.wait(lock, [&] { return done == runs; });
+  }
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - started).count();
+  stop = true;
+  for (auto& t : threads) t.join();
+  print_result("raw", runs, seconds, hops);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -68,6 +157,9 @@ int main(int argc, char** argv) {
   options.concurrency = argc > 3 ? std::stoi(argv[3]) : 2;
   int runs = std::stoi(argv[2]);
   std::size_t in_flight = argc > 4 ? std::stoul(argv[4]) : 200;
+  if (std::string(argv[1]) == "raw") {
+    return run_raw(runs, options.concurrency, in_flight);
+  }
   isoqube::Engine engine(options);
   register_noops(engine);
   engine.start();
@@ -96,14 +188,6 @@ int main(int argc, char** argv) {
       hops.push_back(std::chrono::duration<double, std::milli>(gap).count());
     }
   }
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  double steps = static_cast<double>(runs) * kSteps;
-  std::printf(
-      "{\"store\": \"%s\", \"runs\": %d, \"steps\": %.0f, \"seconds\": %.3f, "
-      "\"steps_per_s\": %.0f, \"hop_ms_p50\": %.4f, \"hop_ms_p99\": %.4f, "
-      "\"peak_rss_mb\": %.1f}\n",
-      argv[1], runs, steps, seconds, steps / seconds, percentile(hops, 0.5),
-      percentile(hops, 0.99), usage.ru_maxrss / 1024.0);
+  print_result(argv[1], runs, seconds, hops);
   return 0;
 }

@@ -1,0 +1,263 @@
+#include "store/memory_store.h"
+
+#include <utility>
+
+#include "store/store_rules.h"
+
+namespace isoqube::detail {
+namespace {
+
+void set_if(std::optional<TimePoint>& field,
+            const std::optional<TimePoint>& value) {
+  if (value) field = value;
+}
+
+void apply(Step& step, const StepTransition& t) {
+  step.status = t.to;
+  if (t.attempts >= 0) step.attempts = t.attempts;
+  set_if(step.invoked_on, t.invoked_on);
+  set_if(step.completed_on, t.completed_on);
+  set_if(step.succeeded_on, t.succeeded_on);
+  set_if(step.failed_on, t.failed_on);
+  set_if(step.retried_on, t.retried_on);
+  set_if(step.cancelled_on, t.cancelled_on);
+  if (t.error) step.error = *t.error;
+  if (t.output) step.output = *t.output;
+}
+
+std::string status_word(bool is_run, int code) {
+  if (code < 0) return std::string();
+  return std::string(is_run ? to_string(static_cast<RunStatus>(code))
+                            : to_string(static_cast<StepStatus>(code)));
+}
+
+bool matches_query(const Run& run, const RunQuery& query) {
+  if (query.status && run.status != *query.status) return false;
+  return query.configuration.empty() ||
+         run.configuration_id == query.configuration ||
+         run.configuration_name == query.configuration;
+}
+
+}  // namespace
+
+void MemoryStore::save_configuration(const Configuration& config) {
+  check_configuration_id(config);
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto named = configuration_ids_.find(config.name);
+  if (named != configuration_ids_.end() && named->second != config.id) {
+    throw_duplicate_configuration_name(config.name, named->second);
+  }
+  const auto old = configurations_.find(config.id);
+  if (old != configurations_.end()) configuration_ids_.erase(old->second.name);
+  configurations_.insert_or_assign(config.id, config);
+  configuration_ids_.insert_or_assign(config.name, config.id);
+}
+
+std::optional<Configuration> MemoryStore::find_configuration(
+    std::string_view id_or_name) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = configurations_.find(id_or_name);
+  if (it == configurations_.end()) {
+    const auto named = configuration_ids_.find(id_or_name);
+    if (named == configuration_ids_.end()) return std::nullopt;
+    it = configurations_.find(named->second);
+  }
+  return it->second;
+}
+
+std::vector<Configuration> MemoryStore::list_configurations() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<Configuration> out;
+  out.reserve(configuration_ids_.size());
+  for (const auto& [name, id] : configuration_ids_) {
+    out.push_back(configurations_.at(id));
+  }
+  return out;
+}
+
+void MemoryStore::create_run(const Run& run) {
+  check_run_id(run);
+  auto stored = std::make_unique<Run>(run);
+  Event event;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const Run& kept = *stored;
+    if (!runs_.try_emplace(kept.id, std::move(stored)).second) {
+      throw_duplicate_run(run.id);
+    }
+    runs_by_age_.emplace(std::make_pair(kept.created_on, runs_by_age_.size()),
+                         &kept);
+    event = log_locked(kept, -1, -1, static_cast<int>(kept.status), now(),
+                       std::string());
+  }
+  notify(event);
+}
+
+std::optional<Run> MemoryStore::find_run(std::string_view id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const Run* run = find_run_locked(id);
+  if (run == nullptr) return std::nullopt;
+  return *run;
+}
+
+std::vector<Run> MemoryStore::list_runs(const RunQuery& query) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<Run> out;
+  std::size_t skipped = 0;
+  for (auto it = runs_by_age_.rbegin();
+       it != runs_by_age_.rend() && out.size() < query.limit; ++it) {
+    if (!matches_query(*it->second, query)) continue;
+    if (skipped++ < query.offset) continue;
+    out.push_back(*it->second);
+  }
+  return out;
+}
+
+std::size_t MemoryStore::count_runs() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return runs_.size();
+}
+
+std::optional<Run> MemoryStore::transition_step(std::string_view run_id,
+                                                const StepTransition& t) {
+  std::optional<Run> result;
+  Event event;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Run* found = find_run_locked(run_id);
+    if (found == nullptr) return std::nullopt;
+    Run& run = *found;
+    if (!has_step(run, t.step)) return std::nullopt;
+    Step& step = run.steps[t.step];
+    if (!transition_matches(step.status, step.attempts, t)) {
+      return std::nullopt;
+    }
+    const int from = static_cast<int>(step.status);
+    apply(step, t);
+    run.modified_on = now();
+    event = log_locked(run, t.step, from, static_cast<int>(t.to),
+                       run.modified_on, transition_detail(t));
+    result.emplace(run);  // the one copy: the caller's snapshot
+  }
+  notify(event);
+  return result;
+}
+
+std::vector<int> MemoryStore::queue_steps(std::string_view run_id,
+                                          const std::vector<int>& steps) {
+  std::vector<int> moved;
+  std::vector<Event> events;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Run* found = find_run_locked(run_id);
+    if (found == nullptr) return moved;
+    Run& run = *found;
+    const TimePoint time = now();
+    for (int index : steps) {
+      if (!has_step(run, index)) continue;
+      Step& step = run.steps[index];
+      if (step.status != StepStatus::kPending) continue;
+      step.status = StepStatus::kQueued;
+      moved.push_back(index);
+      events.push_back(log_locked(run, index,
+                                  static_cast<int>(StepStatus::kPending),
+                                  static_cast<int>(StepStatus::kQueued), time,
+                                  std::string()));
+    }
+    if (!moved.empty()) run.modified_on = time;
+  }
+  for (const Event& event : events) notify(event);
+  return moved;
+}
+
+bool MemoryStore::transition_run(std::string_view run_id,
+                                 const RunTransition& t) {
+  std::vector<Event> events;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Run* found = find_run_locked(run_id);
+    if (found == nullptr) return false;
+    Run& run = *found;
+    if (!run_transition_matches(run.status, t)) return false;
+    const TimePoint time = now();
+    const int from = static_cast<int>(run.status);
+    run.status = t.to;
+    if (t.error) run.error = *t.error;
+    run.modified_on = time;
+    events.push_back(log_locked(run, -1, from,
+                                static_cast<int>(t.to), time,
+                                t.error.value_or(std::string())));
+    if (t.cancel_unfinished_steps) {
+      const std::string detail = cancelled_with_run_detail(t);
+      for (std::size_t i = 0; i < run.steps.size(); ++i) {
+        Step& step = run.steps[i];
+        if (!is_unfinished(step.status)) continue;
+        const int step_from = static_cast<int>(step.status);
+        step.status = StepStatus::kCancelled;
+        step.cancelled_on = time;
+        events.push_back(log_locked(run, static_cast<int>(i),
+                                    step_from,
+                                    static_cast<int>(StepStatus::kCancelled),
+                                    time, detail));
+      }
+    }
+  }
+  for (const Event& event : events) notify(event);
+  return true;
+}
+
+std::vector<Event> MemoryStore::events(const EventQuery& query) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<Event> out;
+  const std::size_t start =
+      query.after_seq < 0 ? 0 : static_cast<std::size_t>(query.after_seq);
+  for (std::size_t i = start; i < events_.size() && out.size() < query.limit;
+       ++i) {
+    const LoggedEvent& logged = events_[i];
+    if (!query.run_id.empty() && logged.run->id != query.run_id) continue;
+    out.push_back(expand(logged, static_cast<int64_t>(i) + 1));
+  }
+  return out;
+}
+
+void MemoryStore::save_topics(const std::vector<Topic>& topics) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const Topic& topic : topics) topics_.insert_or_assign(topic.name, topic);
+}
+
+std::vector<Topic> MemoryStore::list_topics() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<Topic> out;
+  out.reserve(topics_.size());
+  for (const auto& [name, topic] : topics_) out.push_back(topic);
+  return out;
+}
+
+Run* MemoryStore::find_run_locked(std::string_view id) {
+  const auto it = runs_.find(id);
+  return it == runs_.end() ? nullptr : it->second.get();
+}
+
+Event MemoryStore::log_locked(const Run& run, int step, int from, int to,
+                              TimePoint time, std::string detail) {
+  events_.push_back(LoggedEvent{&run, step, static_cast<int8_t>(from),
+                                static_cast<int8_t>(to), time,
+                                std::move(detail)});
+  return expand(events_.back(), static_cast<int64_t>(events_.size()));
+}
+
+Event MemoryStore::expand(const LoggedEvent& logged, int64_t seq) const {
+  const bool is_run = logged.step < 0;
+  Event event;
+  event.seq = seq;
+  event.run_id = logged.run->id;
+  event.step = logged.step;
+  if (!is_run) event.step_name = logged.run->steps[logged.step].spec.name;
+  event.from = status_word(is_run, logged.from);
+  event.to = status_word(is_run, logged.to);
+  event.time = logged.time;
+  event.detail = logged.detail;
+  return event;
+}
+
+}  // namespace isoqube::detail

@@ -1,0 +1,42 @@
+#include "isoqube/store.h"
+
+#include <string>
+
+#include "common/uri.h"
+#include "isoqube/errors.h"
+#include "store/memory_store.h"
+#include "store/sqlite_store.h"
+
+namespace isoqube {
+namespace {
+
+constexpr char kSupportedSchemes[] =
+    "memory://, sqlite:///absolute/path.db, sqlite://relative/path.db or "
+    "sqlite:///:memory:";
+
+std::unique_ptr<Store> open_memory_store(const detail::Uri& uri) {
+  if (!uri.host.empty() || !uri.path.empty() || !uri.query.empty() ||
+      !uri.user.empty() || uri.port != 0) {
+    throw ConfigurationError("store URI '" + uri.masked() +
+                             "': memory:// takes no host, path or options");
+  }
+  return std::make_unique<detail::MemoryStore>();
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_store(std::string_view text) {
+  const detail::Uri uri = detail::parse_uri(text);
+  if (uri.scheme == "memory") return open_memory_store(uri);
+  if (uri.scheme == "sqlite") {
+    return std::make_unique<detail::SqliteStore>(
+        detail::sqlite_store_options(uri));
+  }
+  // "mongodb" and "mongodb+srv" go here once the MongoDB store exists
+  // (src/store/mongo_store.*), and join kSupportedSchemes.
+  throw ConfigurationError("unsupported store URI '" + uri.masked() +
+                           "': the scheme must be one of " +
+                           kSupportedSchemes);
+}
+
+}  // namespace isoqube
