@@ -2,7 +2,7 @@
 // owns their lifetime. This is the API the Python package and the CLI use.
 //
 // URIs come from the options, else from ISOQUBE_TRANSPORT / ISOQUBE_STORE,
-// else the embedded defaults (memory:// and sqlite:///isoqube.db in the
+// else the embedded defaults (memory:// and sqlite://isoqube.db in the
 // working folder).
 //
 // Thread-safety: every method may be called from any thread, except that
@@ -30,11 +30,12 @@
 namespace isoqube {
 
 inline constexpr std::string_view kDefaultTransportUri = "memory://";
-inline constexpr std::string_view kDefaultStoreUri = "sqlite:///isoqube.db";
+// A file in the working folder ("sqlite://" + relative path).
+inline constexpr std::string_view kDefaultStoreUri = "sqlite://isoqube.db";
 
 struct EngineOptions {
   std::string transport;  // empty: $ISOQUBE_TRANSPORT, else memory://
-  std::string store;      // empty: $ISOQUBE_STORE, else sqlite:///isoqube.db
+  std::string store;      // empty: $ISOQUBE_STORE, else sqlite://isoqube.db
   int concurrency = 4;    // worker pool threads
   // Services whose consumers this engine's worker runs; empty: all.
   std::vector<std::string> services;

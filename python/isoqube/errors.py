@@ -1,0 +1,62 @@
+"""The exceptions of isoqube, one per kind of failure.
+
+Each class has a C++ twin of the same name in ``isoqube/errors.h``; the
+bindings translate one into the other where C++ calls return to Python, with
+the same message. Each also derives from the closest built-in exception, so
+``except ValueError`` still catches a bad configuration.
+
+Normal outcomes (a run that is not found by ``Engine.cancel``, a step already
+completed) are return values, not exceptions.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+__all__ = [
+    "Error",
+    "ConfigurationError",
+    "RegistrationError",
+    "NotFoundError",
+    "MessageError",
+    "TransportError",
+    "StoreError",
+    "ModuleError",
+    "TimeoutError",
+]
+
+
+class Error(Exception):
+    """Base class of every isoqube exception."""
+
+
+class ConfigurationError(Error, ValueError):
+    """An invalid configuration, option, URI or argument given by the caller."""
+
+
+class RegistrationError(Error, ValueError):
+    """A topic or consumer that cannot be registered (bad name, duplicate)."""
+
+
+class NotFoundError(Error, LookupError):
+    """A named configuration, run or topic that does not exist."""
+
+
+class MessageError(Error, ValueError):
+    """A message that cannot be decoded, or is too large."""
+
+
+class TransportError(Error, ConnectionError):
+    """The transport (broker) failed or is unreachable."""
+
+
+class StoreError(Error):
+    """The store (database) failed or is unreachable."""
+
+
+class ModuleError(Error, ImportError):
+    """A C++ consumer module could not be loaded."""
+
+
+class TimeoutError(Error, builtins.TimeoutError):
+    """A wait ran out of time."""

@@ -1,0 +1,91 @@
+"""Shared fixtures of the Python tests.
+
+Tests build their engines through ``make_engine`` with a fresh Registry, so
+no test sees another's topics and consumers, and every engine is closed
+(its worker joined) when the test ends.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable
+
+import isoqube
+import pytest
+from isoqube.registry import default_registry as _default_registry
+
+WAIT = 20.0
+"""Seconds a test waits for something that normally takes milliseconds."""
+
+
+@pytest.fixture
+def registry() -> isoqube.Registry:
+    """A fresh, empty registry for the test's topics and consumers."""
+    return isoqube.Registry()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> str:
+    """The URI of a SQLite store in the test's own folder."""
+    return f"sqlite:///{tmp_path / 'isoqube.db'}"
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, sqlite_store: str) -> str:
+    """Each store the engine is tested against, in turn."""
+    return "memory://" if request.param == "memory" else sqlite_store
+
+
+@pytest.fixture
+def isolated_default_registry() -> Iterator[isoqube.Registry]:
+    """The process-wide registry, emptied for the test and restored after."""
+    saved = _default_registry.copy()
+    _default_registry.clear()
+    try:
+        yield _default_registry
+    finally:
+        _default_registry.clear()
+        _default_registry.update(saved)
+
+
+@pytest.fixture
+def make_engine(registry: isoqube.Registry) -> Iterator[Callable[..., isoqube.Engine]]:
+    """Builds engines on the memory transport (memory store unless told),
+    with the test's registry; closes them all at the end of the test."""
+    engines: list[isoqube.Engine] = []
+
+    def make(store: str = "memory://", **options: Any) -> isoqube.Engine:
+        options.setdefault("registry", registry)
+        engine = isoqube.Engine("memory://", store, **options)
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        engine.close()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
+    """Re-checks `condition` until it holds or `timeout` passes; for states
+    that offer nothing to wait on (a run's status seen from outside)."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        pause.wait(0.01)
+    return True
+
+
+def declare(registry, *names):
+    """Declares topics with a consumer each that returns its step's name
+    and inputs."""
+    for name in names:
+        topic = registry.topic(name)(type(name, (), {}))
+
+        @registry.consumer(topic, name=f"{name}Consumer")
+        def handle(ctx):
+            return {"step": ctx.step, "inputs": sorted(ctx.inputs)}
