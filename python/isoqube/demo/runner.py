@@ -1,0 +1,69 @@
+"""What ``isoqube demo`` does: the build-server simulation in one process.
+
+Loads the four services (three in Python, the Linux pool as a C++ module),
+starts an engine on the embedded defaults (or the given URIs), saves the
+build-server configuration, starts a run and follows it to its end. The
+consumers' log lines go to stderr as they run; the final table (or JSON) goes
+to stdout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from isoqube import errors
+from isoqube.cli import common
+from isoqube.cli.runs import report
+from isoqube.demo.configuration import STAGES, build_server_configuration
+from isoqube.model import RetryPolicy
+
+# With --fail, every step may be retried, so the failing one shows its
+# retries (the seed retried 3 times at 5 s; shorter here to keep it quick).
+FAIL_RETRY = RetryPolicy(attempts=3, interval=0.2, backoff=2.0)
+
+
+@dataclass
+class DemoOptions:
+    work_ms: int = 200
+    fail: str | None = None
+    json: bool = False
+    concurrency: int = 4
+    timeout: float | None = 120.0
+    transport: str | None = None  # None: $ISOQUBE_TRANSPORT, else memory://
+    store: str | None = None  # None: $ISOQUBE_STORE, else isoqube.db here
+
+
+def run_demo(options: DemoOptions) -> int:
+    """Runs the simulation; 0 when the run completed, 1 otherwise."""
+    topics = [topic for stage in STAGES for topic in stage]
+    if options.fail is not None and options.fail not in topics:
+        raise common.UsageError(f"--fail names an unknown topic '{options.fail}'; "
+                                f"the demo's topics are: {', '.join(topics)}")
+    engine = _open_engine(options)
+    try:
+        engine.start()
+        retry = FAIL_RETRY if options.fail else None
+        config = engine.save_configuration(build_server_configuration(retry))
+        payload = {"work_ms": options.work_ms}
+        if options.fail:
+            payload["fail"] = options.fail
+        run = engine.start_run(config.name, "isoqube demo", payload=payload)
+        final = common.follow_run(engine, run.id, options.timeout, cancel_if_left=True)
+        return report(final, options.json)
+    finally:
+        engine.close()
+
+
+def _open_engine(options: DemoOptions):
+    from isoqube.demo import services  # registers the Python services
+
+    module = services.linux_pool_module()
+    if not module.is_file():
+        raise errors.Error(f"the demo's Linux pool module is missing ({module}): "
+                           "reinstall isoqube with its C++ part (pip install isoqube)")
+    engine = common.open_engine(options, concurrency=options.concurrency)
+    engine.load_module(str(module))
+    common.note(f"demo services {', '.join(services.PYTHON_SERVICES)} (Python) and "
+                f"{services.LINUX_POOL_SERVICE} (C++); transport {engine.transport_uri}, "
+                f"store {engine.store_uri}")
+    return engine
