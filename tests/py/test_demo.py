@@ -76,7 +76,7 @@ class TestDemoCompletes:
         assert result.returncode == 0, result.stderr
         run_id = result.stdout.strip().splitlines()[-1].split()[1]
         for service, consumer, topic in CONSUMERS:
-            line = (f"[{service}] {consumer} consumed {topic} "
+            line = (f"[isoqube.{service}] {consumer} consumed {topic} "
                     f"(run {run_id}, step {topic}, attempt 1)")
             assert line in result.stderr
         # ...and printed a table of the steps and a summary

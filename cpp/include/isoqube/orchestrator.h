@@ -92,6 +92,8 @@ class Orchestrator {
  private:
   void publish_steps(const Run& run, const std::vector<int>& steps);
   void advance(const Run& run, bool republish_queued);
+  void fail_step(const ClaimedStep& claimed, StepStatus from,
+                 const std::string& error);
 
   Store& store_;
   Transport& transport_;

@@ -312,29 +312,45 @@ void Orchestrator::complete(const ClaimedStep& claimed, Json output) {
 void Orchestrator::fail(const ClaimedStep& claimed, const std::string& error,
                         const std::string& endpoint) {
   const StepSpec& spec = claimed.run.steps[claimed.step].spec;
+  if (claimed.attempt >= spec.retry.attempts) {
+    fail_step(claimed, StepStatus::kRunning, error);
+    return;
+  }
   StepTransition t;
   t.step = claimed.step;
   t.from = {StepStatus::kRunning};
   t.expect_attempts = claimed.attempt;
+  t.to = StepStatus::kRetrying;
+  t.retried_on = now();
   t.error = error;
-  TimePoint at = now();
-  if (claimed.attempt < spec.retry.attempts) {
-    t.to = StepStatus::kRetrying;
-    t.retried_on = at;
-    if (!store_.transition_step(claimed.run.id, t)) return;
-    auto delay = spec.retry.delay_before(claimed.attempt + 1);
-    logger("orchestrator")
-        ->warn("run {} step '{}' attempt {} of {} failed: {}; retrying in {} ms",
-               claimed.run.id, spec.name, claimed.attempt, spec.retry.attempts,
-               error, delay.count());
+  if (!store_.transition_step(claimed.run.id, t)) return;
+  auto delay = spec.retry.delay_before(claimed.attempt + 1);
+  logger("orchestrator")
+      ->warn("run {} step '{}' attempt {} of {} failed: {}; retrying in {} ms",
+             claimed.run.id, spec.name, claimed.attempt, spec.retry.attempts,
+             error, delay.count());
+  try {
     transport_.send_delayed(
         endpoint, step_envelope(claimed.run, claimed.step, claimed.attempt + 1),
         delay);
-    return;
+  } catch (const Error& e) {
+    // Without its retry message the step would wait forever: fail it now.
+    fail_step(claimed, StepStatus::kRetrying,
+              error + " (the retry could not be scheduled: " + e.what() + ")");
   }
+}
+
+// Fails the step (expected in `from` at the claimed attempt) and its run.
+void Orchestrator::fail_step(const ClaimedStep& claimed, StepStatus from,
+                             const std::string& error) {
+  const StepSpec& spec = claimed.run.steps[claimed.step].spec;
+  StepTransition t;
+  t.step = claimed.step;
+  t.from = {from};
+  t.expect_attempts = claimed.attempt;
   t.to = StepStatus::kFailed;
-  t.failed_on = at;
-  t.completed_on = at;
+  t.error = error;
+  t.failed_on = t.completed_on = now();
   if (!store_.transition_step(claimed.run.id, t)) return;
   std::string reason = "step '" + spec.name + "' failed after " +
                        std::to_string(claimed.attempt) + " attempt" +

@@ -70,7 +70,8 @@ bool simulate_work(const Context& ctx, long long ms) {
 // What every linux-pool consumer does: log the consumed event, fail when the
 // payload asks for it, simulate the work. Returns the output's common part.
 Json consume(Context& ctx) {
-  ctx.log().info("[{}] {} consumed {} (run {}, step {}, attempt {})", kService,
+  // The service's logger names the service: "[isoqube.linux-pool] ...".
+  ctx.log().info("{} consumed {} (run {}, step {}, attempt {})",
                  ctx.consumer(), ctx.topic(), ctx.run_id(), ctx.step(),
                  ctx.attempt());
   if (failure_requested(ctx.payload(), ctx.topic())) {

@@ -295,5 +295,48 @@ TEST_F(OrchestratorTest, ConfigurationWithUnknownTopicIsRejected) {
   EXPECT_EQ(store_->count_runs(), 0u);
 }
 
+// A transport whose delayed sends fail (a broker refusing the retry).
+class NoRetryTransport final : public Transport {
+ public:
+  explicit NoRetryTransport(Transport& inner) : inner_(inner) {}
+  std::unique_ptr<Inbox> subscribe(const std::vector<Binding>& b,
+                                   std::size_t prefetch) override {
+    return inner_.subscribe(b, prefetch);
+  }
+  void publish(const std::string& entity, Envelope e) override {
+    inner_.publish(entity, std::move(e));
+  }
+  void send_delayed(const std::string&, Envelope,
+                    std::chrono::milliseconds) override {
+    throw TransportError("delayed queue unavailable");
+  }
+  std::vector<std::pair<Envelope, std::string>> error_messages(
+      std::string_view endpoint) override {
+    return inner_.error_messages(endpoint);
+  }
+  TransportStats stats() const override { return inner_.stats(); }
+
+ private:
+  Transport& inner_;
+};
+
+TEST_F(OrchestratorTest, RetryThatCannotBeScheduledFailsTheStepInsteadOfHanging) {
+  NoRetryTransport transport(*transport_);
+  Orchestrator orchestrator(*store_, transport, registry_);
+  Configuration config = sequential();
+  config.steps[0].retry = {3, std::chrono::milliseconds(10), 1.0};
+  isoqube::Run started = orchestrator.start_run(config, {});
+  auto claimed = orchestrator.claim(ref_of(next_delivery()), false);
+
+  orchestrator.fail(*claimed, "boom", "alpha-ep");
+
+  isoqube::Run failed = run(started.id);
+  EXPECT_EQ(failed.status, RunStatus::kFailed);
+  EXPECT_EQ(failed.steps[0].status, StepStatus::kFailed);
+  EXPECT_NE(failed.steps[0].error.find("delayed queue unavailable"),
+            std::string::npos)
+      << failed.steps[0].error;
+}
+
 }  // namespace
 }  // namespace isoqube

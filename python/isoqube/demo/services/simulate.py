@@ -25,8 +25,9 @@ def simulate(ctx: Any, service: str, **output: Any) -> dict:
     """Logs the consumed event, raises when the payload asks this topic to
     fail, works for ``work_ms`` while watching for cancellation, and returns
     ``output`` with the time spent (and ``cancelled`` when it stopped early)."""
+    # The service's logger names the service: "[isoqube.<service>] ...".
     ctx.log.info(
-        f"[{service}] {ctx.consumer} consumed {ctx.topic} "
+        f"{ctx.consumer} consumed {ctx.topic} "
         f"(run {ctx.run_id}, step {ctx.step}, attempt {ctx.attempt})"
     )
     payload = ctx.payload if isinstance(ctx.payload, dict) else {}
