@@ -43,12 +43,12 @@ def _global_options(parser: argparse.ArgumentParser, top: bool) -> None:
     # them from overwriting what was given before it.
     default = None if top else argparse.SUPPRESS
     parser.add_argument("--transport", metavar="URI", default=default,
-                        help="memory:// (the default) or amqp://user:pass@host:5672/vhost; "
+                        help="memory:// (the default; amqp:// is not available yet); "
                              "default from $ISOQUBE_TRANSPORT")
     parser.add_argument("--store", metavar="URI", default=default,
-                        help="a sqlite:// file (the default: isoqube.db in the working "
-                             "folder), memory:// or mongodb://host/db; default from "
-                             "$ISOQUBE_STORE")
+                        help="sqlite://FILE (the default: isoqube.db in the working "
+                             "folder; sqlite:///abs/path.db) or memory:// (mongodb:// is "
+                             "not available yet); default from $ISOQUBE_STORE")
     parser.add_argument("--log-level", metavar="LEVEL", default=default,
                         help="trace, debug, info (default), warning, error, critical, off")
     parser.add_argument("--debug", action="store_true",

@@ -47,7 +47,7 @@ def run_worker(args: argparse.Namespace) -> int:
                          f"(loaded services: {names(known)})")
     if is_memory_transport(engine):
         warn("the transport is memory://: this worker only sees runs started in this process; "
-             "use --transport amqp://... to share work between processes")
+             "sharing work between processes needs a broker transport (not available yet)")
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set())
                 for sig in (signal.SIGINT, signal.SIGTERM)}
