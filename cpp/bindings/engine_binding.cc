@@ -1,7 +1,8 @@
 // The Engine class of isoqube._core: lifetime, registration,
-// configurations and runs. Runs and configurations cross as dicts in the
-// camelCase form the core's to_json() writes; isoqube/model.py turns them
-// into dataclasses.
+// configurations and runs. Configurations cross as dicts in the camelCase
+// form the core's to_json() writes, which isoqube/model.py turns into
+// dataclasses; runs, the hot path, cross as isoqube.model.Run objects built
+// directly (model_objects.h).
 #include "engine_binding.h"
 
 #include <pybind11/stl.h>
@@ -15,13 +16,14 @@
 #include "convert.h"
 #include "isoqube/engine.h"
 #include "isoqube/errors.h"
+#include "model_objects.h"
 #include "py_engine.h"
 #include "python_consumer.h"
 
 namespace isoqube::bindings {
 namespace {
 
-py::object run_to_py(const Run& run) { return from_json(to_json(run)); }
+py::object run_to_py(const Run& run) { return run_to_model(run); }
 py::object config_to_py(const Configuration& config) {
   return from_json(to_json(config));
 }
@@ -275,6 +277,16 @@ void bind_runs(py::class_<PyEngine>& engine) {
             return run ? run_to_py(*run) : py::none();
           },
           py::arg("run_id"))
+      .def(
+          "find_run_json",
+          [](PyEngine& self, const std::string& run_id) -> py::object {
+            auto run = without_gil(
+                self, [&](Engine& e) { return e.find_run(run_id); });
+            return run ? from_json(to_json(*run)) : py::none();
+          },
+          py::arg("run_id"),
+          "The run as the core's camelCase JSON (a dict), the form "
+          "Run.from_dict() reads; find_run() builds the same Run directly.")
       .def(
           "runs",
           [](PyEngine& self, std::size_t limit, std::size_t offset,

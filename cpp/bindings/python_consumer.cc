@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -38,6 +39,90 @@ class GilSafeObject {
 
  private:
   py::object object_;
+};
+
+// The Python thread state of a worker thread, created on its first handler
+// call and kept until the thread ends. Taking the GIL through a fresh thread
+// state on every call (what gil_scoped_acquire does on a thread Python does
+// not know) allocates one and, since Python 3.11, maps and unmaps its frame
+// stack: an mmap/munmap pair per step whose TLB shootdowns stall every
+// thread of the process.
+class WorkerThreadState {
+ public:
+  // Needs the GIL released; returns with it released.
+  WorkerThreadState() {
+    // A new thread state, counted once by the PyGILState API, so the nested
+    // acquires and releases of pybind11 on this thread reuse it instead of
+    // deleting it when they end.
+    PyGILState_Ensure();
+    state_ = PyEval_SaveThread();
+  }
+  WorkerThreadState(const WorkerThreadState&) = delete;
+  WorkerThreadState& operator=(const WorkerThreadState&) = delete;
+  // Runs when the thread ends, with the GIL released (worker threads are
+  // joined without it). Once the interpreter is finalizing the state is
+  // leaked: taking the GIL then could block forever.
+  ~WorkerThreadState() {
+    if (!interpreter_alive()) return;
+    PyEval_RestoreThread(state_);
+    PyGILState_Release(PyGILState_UNLOCKED);
+  }
+
+  PyThreadState* get() const { return state_; }
+
+ private:
+  PyThreadState* state_;
+};
+
+// Holds the GIL for one handler call, through the thread's kept state on
+// worker threads; on a thread Python already knows (one it created, or one
+// holding the GIL), through pybind11 as usual.
+class HandlerGil {
+ public:
+  HandlerGil() {
+    thread_local std::optional<WorkerThreadState> worker_state;
+    if (!worker_state && PyGILState_GetThisThreadState() != nullptr) {
+      fallback_.emplace();
+      return;
+    }
+    if (!worker_state) worker_state.emplace();
+    state_ = worker_state->get();
+    PyEval_RestoreThread(state_);
+  }
+  ~HandlerGil() {
+    if (state_ != nullptr) PyEval_SaveThread();
+  }
+  HandlerGil(const HandlerGil&) = delete;
+  HandlerGil& operator=(const HandlerGil&) = delete;
+
+ private:
+  PyThreadState* state_ = nullptr;
+  std::optional<py::gil_scoped_acquire> fallback_;
+};
+
+// Runs a handler call in a new, empty contextvars context, as when every
+// call had a thread state of its own: a ContextVar one handler sets does not
+// leak into the next call on the same worker thread.
+class EmptyContextVars {
+ public:
+  EmptyContextVars() : context_(PyContext_New()) {
+    if (context_ == nullptr) throw py::error_already_set();
+    if (PyContext_Enter(context_) != 0) {
+      Py_DECREF(context_);
+      throw py::error_already_set();
+    }
+  }
+  ~EmptyContextVars() {
+    // Fails only when the handler left a context of its own entered, which
+    // contextvars' API cannot do; nothing to report then.
+    if (PyContext_Exit(context_) != 0) PyErr_Clear();
+    Py_DECREF(context_);
+  }
+  EmptyContextVars(const EmptyContextVars&) = delete;
+  EmptyContextVars& operator=(const EmptyContextVars&) = delete;
+
+ private:
+  PyObject* context_;
 };
 
 // A logger for Python code, writing through an isoqube spdlog logger so
@@ -160,7 +245,8 @@ void log_traceback(const std::string& consumer,
 
 Json call_handler(const GilSafeObject& function, const std::string& consumer,
                   Context& context) {
-  py::gil_scoped_acquire gil;
+  HandlerGil gil;
+  EmptyContextVars context_vars;
   auto py_context = std::make_shared<PyContext>(context);
   ContextScope scope(*py_context);
   py::object result;

@@ -282,8 +282,11 @@ class Engine:
         cancelled. Raises TimeoutError after `timeout` seconds (None: none)."""
         return self._run(self._core.wait(run_id, timeout))
 
-    def _run(self, data: dict) -> Run:
-        return Run.from_dict(data, engine=self)
+    def _run(self, run: Run) -> Run:
+        # _core builds Run objects itself (equal to Run.from_dict of the
+        # core's JSON, without its cost); they only lack their engine.
+        run._engine = self
+        return run
 
     # Messages and events.
 
