@@ -123,6 +123,18 @@ void bind_registration(py::class_<PyEngine>& engine) {
              }
              return out;
            })
+      .def("stored_topics",
+           [](PyEngine& self) {
+             auto e = self.engine();
+             std::vector<Topic> topics;
+             {
+               py::gil_scoped_release release;
+               topics = e->store().list_topics();
+             }
+             py::list out;
+             for (const Topic& t : topics) out.append(topic_to_dict(t));
+             return out;
+           })
       .def("consumers", [](PyEngine& self) {
         py::list out;
         for (const Consumer* c : self.engine()->registry().consumers()) {

@@ -175,6 +175,11 @@ class Engine:
     def topics(self) -> list[Topic]:
         return [Topic.from_dict(t) for t in self._core.topics()]
 
+    def stored_topics(self) -> list[Topic]:
+        """Topics saved in the store by engines that started there (workers
+        of any process), by name."""
+        return [Topic.from_dict(t) for t in self._core.stored_topics()]
+
     def consumers(self) -> list[ConsumerInfo]:
         return [ConsumerInfo.from_dict(c) for c in self._core.consumers()]
 

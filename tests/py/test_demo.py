@@ -183,8 +183,6 @@ class TestAfterTheDemo:
 
         assert [step["topic"] for step in shown["steps"]] == TOPICS
 
-    @pytest.mark.xfail(reason="the bindings do not yet read the store's topics "
-                              "(Engine.stored_topics(), Store::list_topics)")
     def test_topics_lists_every_service_topic_saved_by_the_demo(self, demo_folder, demo_json):
         listed = json.loads(isoqube("topics", "--json", cwd=demo_folder).stdout)
 

@@ -188,10 +188,8 @@ def _topics_in(data: dict) -> list:
 
 
 def _stored_topics(engine: Any) -> list:
-    # The topics that workers saved in the store (Store::list_topics), read
-    # through Engine.stored_topics() where the bindings provide it.
-    read = getattr(engine, "stored_topics", None)
-    return list(read()) if read is not None else []
+    # The topics that workers saved in the store when they started.
+    return engine.stored_topics()
 
 
 def _reason(e: BaseException) -> str:
