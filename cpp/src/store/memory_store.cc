@@ -7,24 +7,6 @@
 namespace isoqube::detail {
 namespace {
 
-void set_if(std::optional<TimePoint>& field,
-            const std::optional<TimePoint>& value) {
-  if (value) field = value;
-}
-
-void apply(Step& step, const StepTransition& t) {
-  step.status = t.to;
-  if (t.attempts >= 0) step.attempts = t.attempts;
-  set_if(step.invoked_on, t.invoked_on);
-  set_if(step.completed_on, t.completed_on);
-  set_if(step.succeeded_on, t.succeeded_on);
-  set_if(step.failed_on, t.failed_on);
-  set_if(step.retried_on, t.retried_on);
-  set_if(step.cancelled_on, t.cancelled_on);
-  if (t.error) step.error = *t.error;
-  if (t.output) step.output = *t.output;
-}
-
 std::string status_word(bool is_run, int code) {
   if (code < 0) return std::string();
   return std::string(is_run ? to_string(static_cast<RunStatus>(code))
@@ -77,27 +59,29 @@ std::vector<Configuration> MemoryStore::list_configurations() {
 
 void MemoryStore::create_run(const Run& run) {
   check_run_id(run);
-  auto stored = std::make_unique<Run>(run);
+  auto stored = std::make_unique<StoredRun>(run);
   Event event;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    const Run& kept = *stored;
-    if (!runs_.try_emplace(kept.id, std::move(stored)).second) {
+    StoredRun* kept = stored.get();
+    if (!runs_.try_emplace(kept->run.id, std::move(stored)).second) {
       throw_duplicate_run(run.id);
     }
-    runs_by_age_.emplace(std::make_pair(kept.created_on, runs_by_age_.size()),
-                         &kept);
-    event = log_locked(kept, -1, -1, static_cast<int>(kept.status), now(),
-                       std::string());
+    runs_by_age_.emplace(
+        std::make_pair(kept->run.created_on, runs_by_age_.size()), kept);
+    // Logged before the maps are released: no transition of the run can
+    // be logged before its creation.
+    event = log(kept->run, -1, -1, static_cast<int>(kept->run.status), now(),
+                std::string());
   }
   notify(event);
 }
 
 std::optional<Run> MemoryStore::find_run(std::string_view id) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  const Run* run = find_run_locked(id);
-  if (run == nullptr) return std::nullopt;
-  return *run;
+  StoredRun* stored = find_stored(id);
+  if (stored == nullptr) return std::nullopt;
+  std::lock_guard<std::mutex> lock(stored->mutex);
+  return stored->run;
 }
 
 std::vector<Run> MemoryStore::list_runs(const RunQuery& query) {
@@ -106,9 +90,11 @@ std::vector<Run> MemoryStore::list_runs(const RunQuery& query) {
   std::size_t skipped = 0;
   for (auto it = runs_by_age_.rbegin();
        it != runs_by_age_.rend() && out.size() < query.limit; ++it) {
-    if (!matches_query(*it->second, query)) continue;
+    std::lock_guard<std::mutex> run_lock(it->second->mutex);
+    const Run& run = it->second->run;
+    if (!matches_query(run, query)) continue;
     if (skipped++ < query.offset) continue;
-    out.push_back(*it->second);
+    out.push_back(run);
   }
   return out;
 }
@@ -120,23 +106,23 @@ std::size_t MemoryStore::count_runs() {
 
 std::optional<Run> MemoryStore::transition_step(std::string_view run_id,
                                                 const StepTransition& t) {
+  StoredRun* stored = find_stored(run_id);
+  if (stored == nullptr) return std::nullopt;
   std::optional<Run> result;
   Event event;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    Run* found = find_run_locked(run_id);
-    if (found == nullptr) return std::nullopt;
-    Run& run = *found;
+    std::lock_guard<std::mutex> lock(stored->mutex);
+    Run& run = stored->run;
     if (!has_step(run, t.step)) return std::nullopt;
     Step& step = run.steps[t.step];
     if (!transition_matches(step.status, step.attempts, t)) {
       return std::nullopt;
     }
     const int from = static_cast<int>(step.status);
-    apply(step, t);
+    apply_step_transition(step, t);
     run.modified_on = now();
-    event = log_locked(run, t.step, from, static_cast<int>(t.to),
-                       run.modified_on, transition_detail(t));
+    event = log(run, t.step, from, static_cast<int>(t.to), run.modified_on,
+                transition_detail(t));
     result.emplace(run);  // the one copy: the caller's snapshot
   }
   notify(event);
@@ -146,12 +132,12 @@ std::optional<Run> MemoryStore::transition_step(std::string_view run_id,
 std::vector<int> MemoryStore::queue_steps(std::string_view run_id,
                                           const std::vector<int>& steps) {
   std::vector<int> moved;
+  StoredRun* stored = find_stored(run_id);
+  if (stored == nullptr) return moved;
   std::vector<Event> events;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    Run* found = find_run_locked(run_id);
-    if (found == nullptr) return moved;
-    Run& run = *found;
+    std::lock_guard<std::mutex> lock(stored->mutex);
+    Run& run = stored->run;
     const TimePoint time = now();
     for (int index : steps) {
       if (!has_step(run, index)) continue;
@@ -159,10 +145,9 @@ std::vector<int> MemoryStore::queue_steps(std::string_view run_id,
       if (step.status != StepStatus::kPending) continue;
       step.status = StepStatus::kQueued;
       moved.push_back(index);
-      events.push_back(log_locked(run, index,
-                                  static_cast<int>(StepStatus::kPending),
-                                  static_cast<int>(StepStatus::kQueued), time,
-                                  std::string()));
+      events.push_back(log(run, index, static_cast<int>(StepStatus::kPending),
+                           static_cast<int>(StepStatus::kQueued), time,
+                           std::string()));
     }
     if (!moved.empty()) run.modified_on = time;
   }
@@ -172,21 +157,20 @@ std::vector<int> MemoryStore::queue_steps(std::string_view run_id,
 
 bool MemoryStore::transition_run(std::string_view run_id,
                                  const RunTransition& t) {
+  StoredRun* stored = find_stored(run_id);
+  if (stored == nullptr) return false;
   std::vector<Event> events;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    Run* found = find_run_locked(run_id);
-    if (found == nullptr) return false;
-    Run& run = *found;
+    std::lock_guard<std::mutex> lock(stored->mutex);
+    Run& run = stored->run;
     if (!run_transition_matches(run.status, t)) return false;
     const TimePoint time = now();
     const int from = static_cast<int>(run.status);
     run.status = t.to;
     if (t.error) run.error = *t.error;
     run.modified_on = time;
-    events.push_back(log_locked(run, -1, from,
-                                static_cast<int>(t.to), time,
-                                t.error.value_or(std::string())));
+    events.push_back(log(run, -1, from, static_cast<int>(t.to), time,
+                         t.error.value_or(std::string())));
     if (t.cancel_unfinished_steps) {
       const std::string detail = cancelled_with_run_detail(t);
       for (std::size_t i = 0; i < run.steps.size(); ++i) {
@@ -195,10 +179,9 @@ bool MemoryStore::transition_run(std::string_view run_id,
         const int step_from = static_cast<int>(step.status);
         step.status = StepStatus::kCancelled;
         step.cancelled_on = time;
-        events.push_back(log_locked(run, static_cast<int>(i),
-                                    step_from,
-                                    static_cast<int>(StepStatus::kCancelled),
-                                    time, detail));
+        events.push_back(log(run, static_cast<int>(i), step_from,
+                             static_cast<int>(StepStatus::kCancelled), time,
+                             detail));
       }
     }
   }
@@ -207,7 +190,7 @@ bool MemoryStore::transition_run(std::string_view run_id,
 }
 
 std::vector<Event> MemoryStore::events(const EventQuery& query) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(log_mutex_);
   std::vector<Event> out;
   const std::size_t start =
       query.after_seq < 0 ? 0 : static_cast<std::size_t>(query.after_seq);
@@ -233,13 +216,15 @@ std::vector<Topic> MemoryStore::list_topics() {
   return out;
 }
 
-Run* MemoryStore::find_run_locked(std::string_view id) {
+MemoryStore::StoredRun* MemoryStore::find_stored(std::string_view id) {
+  std::lock_guard<std::mutex> lock(mutex_);
   const auto it = runs_.find(id);
   return it == runs_.end() ? nullptr : it->second.get();
 }
 
-Event MemoryStore::log_locked(const Run& run, int step, int from, int to,
-                              TimePoint time, std::string detail) {
+Event MemoryStore::log(const Run& run, int step, int from, int to,
+                       TimePoint time, std::string detail) {
+  std::lock_guard<std::mutex> lock(log_mutex_);
   events_.push_back(LoggedEvent{&run, step, static_cast<int8_t>(from),
                                 static_cast<int8_t>(to), time,
                                 std::move(detail)});

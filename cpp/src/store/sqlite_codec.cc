@@ -67,9 +67,17 @@ void bind_step_row(Statement& statement, const std::string& run_id, int index,
   statement.bind(15, dump(step.output));
 }
 
+std::string encode_output(const Json& output) { return dump(output); }
+
+Json decode_output(const std::string& text) {
+  if (text == "null") return Json();
+  return Json::parse(text);
+}
+
 void bind_step_update(Statement& statement, std::string_view run_id,
                       StepStatus old_status, int old_attempts,
-                      const StepTransition& t) {
+                      const StepTransition& t,
+                      const std::optional<std::string>& output) {
   statement.bind(1, run_id);
   statement.bind(2, static_cast<int64_t>(t.step));
   statement.bind(3, to_string(old_status));
@@ -87,11 +95,7 @@ void bind_step_update(Statement& statement, std::string_view run_id,
   statement.bind(11, t.retried_on);
   statement.bind(12, t.cancelled_on);
   statement.bind(13, t.error);
-  if (t.output) {
-    statement.bind(14, dump(*t.output));
-  } else {
-    statement.bind_null(14);
-  }
+  statement.bind(14, output);
 }
 
 void bind_run_row(Statement& statement, const Run& run) {

@@ -6,7 +6,9 @@
 // word): a file edited by hand, or written by something else.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "isoqube/configuration.h"
 #include "isoqube/registry.h"
@@ -24,10 +26,17 @@ std::string encode_spec(const StepSpec& spec);
 void bind_step_row(Statement& statement, const std::string& run_id, int index,
                    const Step& step);
 void bind_run_row(Statement& statement, const Run& run);
-// Binds kUpdateStep's parameters: the expected state, then what `t` sets.
+// Binds kUpdateStep's parameters: the expected state, then what `t` sets;
+// `output` is t.output as encode_output() wrote it.
 void bind_step_update(Statement& statement, std::string_view run_id,
                       StepStatus old_status, int old_attempts,
-                      const StepTransition& t);
+                      const StepTransition& t,
+                      const std::optional<std::string>& output);
+// A step output as the output column holds it, and the value a read of
+// that column returns (JSON text does not keep every distinction of a
+// Json value: NaN, integer signedness).
+std::string encode_output(const Json& output);
+Json decode_output(const std::string& text);
 void bind_topic_row(Statement& statement, const Topic& topic);
 
 // A row of kSelectRun / kSelectRunsPage, without its steps.

@@ -120,7 +120,9 @@ Connection::Connection(const std::string& path) {
 }
 
 Connection::~Connection() {
-  statements_.clear();  // finalized before the connection closes
+  // Finalized before the connection closes.
+  constants_.clear();
+  statements_.clear();
   sqlite3_close_v2(db_);
 }
 
@@ -141,14 +143,12 @@ StatementUse Connection::prepare(const std::string& sql) {
   return StatementUse(*it->second);
 }
 
-int64_t Connection::query_integer(const std::string& sql) {
-  StatementUse statement = prepare(sql);
-  return statement->step() ? statement->integer(0) : 0;
-}
-
-std::string Connection::query_text(const std::string& sql) {
-  StatementUse statement = prepare(sql);
-  return statement->step() ? statement->text(0) : std::string();
+StatementUse Connection::prepare_constant(const char* sql) {
+  auto it = constants_.find(sql);
+  if (it == constants_.end()) {
+    it = constants_.emplace(sql, std::make_unique<Statement>(db_, sql)).first;
+  }
+  return StatementUse(*it->second);
 }
 
 void Connection::set_busy_timeout(std::chrono::milliseconds timeout) {

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -98,13 +99,29 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Runs SQL text that returns no rows (may hold several statements).
+  // Runs SQL text that returns no rows (may hold several statements),
+  // parsing it each time: for set-up, not for statements run per call.
   void exec(const char* sql);
-  // The statement for `sql`, prepared on first use and kept.
+  // The statement for a constant `sql` (a string literal or a constexpr
+  // array, which lives as long as the program), prepared on first use and
+  // kept. It is found by the text's address, not by hashing the text.
+  template <std::size_t N>
+  StatementUse prepare(const char (&sql)[N]) {
+    return prepare_constant(sql);
+  }
+  // The statement for any other text, found by the text.
   StatementUse prepare(const std::string& sql);
   // Runs a query that returns one integer (a pragma, a count).
-  int64_t query_integer(const std::string& sql);
-  std::string query_text(const std::string& sql);
+  template <std::size_t N>
+  int64_t query_integer(const char (&sql)[N]) {
+    StatementUse statement = prepare(sql);
+    return statement->step() ? statement->integer(0) : 0;
+  }
+  template <std::size_t N>
+  std::string query_text(const char (&sql)[N]) {
+    StatementUse statement = prepare(sql);
+    return statement->step() ? statement->text(0) : std::string();
+  }
 
   // How long a statement that finds the database locked by another
   // connection keeps retrying before it fails with SQLITE_BUSY.
@@ -116,10 +133,12 @@ class Connection {
 
  private:
   static int on_busy(void* self, int retries);
+  StatementUse prepare_constant(const char* sql);
 
   sqlite3* db_ = nullptr;
   std::chrono::milliseconds busy_timeout_{0};
   std::chrono::steady_clock::time_point busy_since_;
+  std::unordered_map<const char*, std::unique_ptr<Statement>> constants_;
   std::unordered_map<std::string, std::unique_ptr<Statement>> statements_;
 };
 

@@ -71,6 +71,20 @@ CREATE TABLE IF NOT EXISTS topics (
 );
 )sql";
 
+// Transactions. A read takes its snapshot at its first statement; a write
+// takes the write lock at once (see SqliteStore::write).
+constexpr char kBeginRead[] = "BEGIN";
+constexpr char kBeginWrite[] = "BEGIN IMMEDIATE";
+constexpr char kCommit[] = "COMMIT";
+// One write among several sharing a transaction (SqliteStore::write).
+constexpr char kSavepoint[] = "SAVEPOINT write";
+constexpr char kReleaseSavepoint[] = "RELEASE write";
+constexpr char kRollbackToSavepoint[] = "ROLLBACK TO write";
+// Changes whenever another connection (in this process or another) has
+// committed since the last time this connection asked; its own commits
+// leave it alone. https://www.sqlite.org/pragma.html#pragma_data_version
+constexpr char kDataVersion[] = "PRAGMA data_version";
+
 // Configurations: (id, body).
 constexpr char kSelectConfiguration[] =
     "SELECT id, body FROM configurations WHERE id = ?1 OR name = ?1 "

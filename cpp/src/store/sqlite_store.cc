@@ -23,7 +23,7 @@ int64_t sql_count(std::size_t n) {
 }  // namespace
 
 SqliteStore::SqliteStore(SqliteStoreOptions options)
-    : options_(std::move(options)) {
+    : options_(std::move(options)), cache_(options_.run_cache_size) {
   const std::string& path = options_.path;
   if (path != kSqliteMemoryPath) {
     const std::filesystem::path folder =
@@ -43,6 +43,12 @@ SqliteStore::SqliteStore(SqliteStoreOptions options)
   }
   std::lock_guard<std::mutex> lock(mutex_);
   open_schema();
+  if (path == kSqliteMemoryPath) return;
+  try {
+    checkpointer_.emplace(path, *db_, mutex_);
+  } catch (const SqliteFailure& e) {
+    throw StoreError("cannot open SQLite store '" + path + "': " + e.what());
+  }
 }
 
 void SqliteStore::open_schema() {
@@ -71,7 +77,7 @@ void SqliteStore::open_schema() {
     throw StoreError("cannot open SQLite store '" + options_.path +
                      "': " + e.what());
   }
-  in_transaction("open", "BEGIN IMMEDIATE", [this] {
+  in_transaction("open", true, [this] {
     const int64_t version = db_->query_integer("PRAGMA user_version");
     if (version > kSqliteSchemaVersion) {
       throw StoreError("SQLite store '" + options_.path +
@@ -84,56 +90,6 @@ void SqliteStore::open_schema() {
     db_->exec(("PRAGMA user_version = " +
                std::to_string(kSqliteSchemaVersion)).c_str());
   });
-}
-
-void SqliteStore::write(const char* operation,
-                        const std::function<void()>& body) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  // IMMEDIATE takes the write lock first, so nothing read in the
-  // transaction can change before it commits: the compare-and-set holds
-  // across processes.
-  in_transaction(operation, "BEGIN IMMEDIATE", body);
-}
-
-void SqliteStore::read(const char* operation,
-                       const std::function<void()>& body) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  // A read transaction gives all the queries of one call the same snapshot.
-  in_transaction(operation, "BEGIN", body);
-}
-
-void SqliteStore::in_transaction(const char* operation, const char* begin,
-                                 const std::function<void()>& body) {
-  auto rollback = [this] {
-    if (sqlite3_get_autocommit(db_->handle()) == 0) {
-      sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-    }
-  };
-  auto failure = [&](const std::string& reason) {
-    return StoreError("SQLite store '" + options_.path + "': " + operation +
-                      " failed: " + reason);
-  };
-  try {
-    db_->exec(begin);
-    body();
-    db_->exec("COMMIT");
-  } catch (const SqliteFailure& e) {
-    rollback();
-    std::string reason = e.what();
-    if (e.primary_code() == SQLITE_BUSY) {
-      reason += " (another connection held the write lock longer than the "
-                "busy timeout of " +
-                std::to_string(options_.busy_timeout.count()) + " ms)";
-    }
-    throw failure(reason);
-  } catch (const Json::exception& e) {
-    rollback();
-    throw ConfigurationError(std::string(operation) +
-                             ": cannot encode a value as JSON: " + e.what());
-  } catch (...) {
-    rollback();
-    throw;
-  }
 }
 
 void SqliteStore::save_configuration(const Configuration& config) {
@@ -199,7 +155,10 @@ void SqliteStore::create_run(const Run& run) {
 
 std::optional<Run> SqliteStore::find_run(std::string_view id) {
   std::optional<Run> run;
-  read("find_run", [&] { run = load_run_locked(id); });
+  read("find_run", [&] {
+    run.reset();
+    if (const Run* found = run_locked(id)) run = *found;
+  });
   return run;
 }
 
@@ -237,29 +196,39 @@ std::optional<Run> SqliteStore::transition_step(std::string_view run_id,
                                                 const StepTransition& t) {
   std::optional<Run> result;
   Event event;
-  write("transition_step", [&] {
-    // No row: no such run, or no such step of it; either matches nothing.
-    const std::optional<StepState> state = step_state_locked(run_id, t.step);
-    if (!state) return;
-    if (!transition_matches(state->status, state->attempts, t)) return;
-    const TimePoint time = now();
-    {
-      // The write lock is held since BEGIN IMMEDIATE, so the state just
-      // read is current; the WHERE clause repeats it all the same, making
-      // the update a compare-and-set on its own.
-      StatementUse update = db_->prepare(kUpdateStep);
-      bind_step_update(*update, run_id, state->status, state->attempts, t);
-      update->run();
-    }
-    if (db_->changes() != 1) return;
-    touch_run_locked(run_id, time);
-    event = append_event_locked(run_id, t.step, state->name,
-                                to_string(state->status), to_string(t.to),
-                                time, transition_detail(t));
-    result = load_run_locked(run_id);
-  });
+  write("transition_step",
+        [&] { result = transition_step_locked(run_id, t, event); });
   if (result) notify(event);
   return result;
+}
+
+std::optional<Run> SqliteStore::transition_step_locked(
+    std::string_view run_id, const StepTransition& t, Event& event) {
+  Run* run = run_locked(run_id);
+  if (run == nullptr || !has_step(*run, t.step)) return std::nullopt;
+  Step& step = run->steps[t.step];
+  if (!transition_matches(step.status, step.attempts, t)) return std::nullopt;
+  const TimePoint time = now();
+  std::optional<std::string> output;
+  if (t.output) output = encode_output(*t.output);
+  {
+    // The write lock is held since BEGIN IMMEDIATE and the run is as the
+    // file holds it; the WHERE clause repeats the expected state all the
+    // same, so that the update is a compare-and-set on its own.
+    StatementUse update = db_->prepare(kUpdateStep);
+    bind_step_update(*update, run_id, step.status, step.attempts, t, output);
+    update->run();
+  }
+  if (db_->changes() != 1) throw StaleCache();
+  touch_run_locked(run_id, time);
+  event = append_event_locked(run_id, t.step, step.spec.name,
+                              to_string(step.status), to_string(t.to), time,
+                              transition_detail(t));
+  apply_step_transition(step, t);
+  // Cached as a read of the column would return it.
+  if (output) step.output = decode_output(*output);
+  run->modified_on = time;
+  return *run;
 }
 
 std::vector<int> SqliteStore::queue_steps(std::string_view run_id,
@@ -267,25 +236,32 @@ std::vector<int> SqliteStore::queue_steps(std::string_view run_id,
   std::vector<int> moved;
   std::vector<Event> events;
   write("queue_steps", [&] {
-    const std::vector<StepState> states = step_states_locked(run_id);
+    moved.clear();
+    events.clear();
+    Run* run = run_locked(run_id);
+    if (run == nullptr) return;
     const TimePoint time = now();
     for (int index : steps) {
-      if (index < 0 || static_cast<std::size_t>(index) >= states.size()) {
-        continue;  // no such step (or no such run): nothing to move
-      }
+      // Not a step, or not pending (also when listed twice).
+      if (!has_step(*run, index)) continue;
+      Step& step = run->steps[index];
+      if (step.status != StepStatus::kPending) continue;
       {
         StatementUse update = db_->prepare(kQueueStep);
         update->bind(1, run_id);
         update->bind(2, static_cast<int64_t>(index));
         update->run();
       }
-      if (db_->changes() != 1) continue;  // not pending (or listed twice)
+      if (db_->changes() != 1) throw StaleCache();
+      step.status = StepStatus::kQueued;
       moved.push_back(index);
-      events.push_back(append_event_locked(run_id, index, states[index].name,
+      events.push_back(append_event_locked(run_id, index, step.spec.name,
                                            "pending", "queued", time,
                                            std::string()));
     }
-    if (!moved.empty()) touch_run_locked(run_id, time);
+    if (moved.empty()) return;
+    touch_run_locked(run_id, time);
+    run->modified_on = time;
   });
   for (const Event& event : events) notify(event);
   return moved;
@@ -295,15 +271,11 @@ bool SqliteStore::transition_run(std::string_view run_id,
                                  const RunTransition& t) {
   std::vector<Event> events;
   write("transition_run", [&] {
-    std::string old_status;
-    {
-      StatementUse select = db_->prepare(kSelectRunStatus);
-      select->bind(1, run_id);
-      if (!select->step()) return;
-      old_status = select->text(0);
-    }
-    if (!run_transition_matches(run_status_from_string(old_status), t)) return;
+    events.clear();
+    Run* run = run_locked(run_id);
+    if (run == nullptr || !run_transition_matches(run->status, t)) return;
     const TimePoint time = now();
+    const std::string_view old_status = to_string(run->status);
     {
       StatementUse update = db_->prepare(kUpdateRunStatus);
       update->bind(1, run_id);
@@ -313,48 +285,53 @@ bool SqliteStore::transition_run(std::string_view run_id,
       update->bind(5, old_status);
       update->run();
     }
-    if (db_->changes() != 1) return;
+    if (db_->changes() != 1) throw StaleCache();
     events.push_back(append_event_locked(run_id, -1, std::string(),
                                          old_status, to_string(t.to), time,
                                          t.error.value_or(std::string())));
+    run->status = t.to;
+    if (t.error) run->error = *t.error;
+    run->modified_on = time;
     if (t.cancel_unfinished_steps) {
-      cancel_unfinished_steps_locked(run_id, time,
-                                     cancelled_with_run_detail(t), events);
+      cancel_unfinished_steps_locked(*run, time, cancelled_with_run_detail(t),
+                                     events);
     }
   });
   for (const Event& event : events) notify(event);
   return !events.empty();
 }
 
-void SqliteStore::cancel_unfinished_steps_locked(std::string_view run_id,
-                                                 TimePoint time,
+void SqliteStore::cancel_unfinished_steps_locked(Run& run, TimePoint time,
                                                  const std::string& detail,
                                                  std::vector<Event>& events) {
-  const std::vector<StepState> states = step_states_locked(run_id);
-  for (std::size_t i = 0; i < states.size(); ++i) {
-    if (!is_unfinished(states[i].status)) continue;
-    const std::string_view from = to_string(states[i].status);
+  for (std::size_t i = 0; i < run.steps.size(); ++i) {
+    Step& step = run.steps[i];
+    if (!is_unfinished(step.status)) continue;
+    const std::string_view from = to_string(step.status);
     {
       StatementUse update = db_->prepare(kCancelStep);
-      update->bind(1, run_id);
+      update->bind(1, run.id);
       update->bind(2, static_cast<int64_t>(i));
       update->bind(3, to_micros(time));
       update->bind(4, from);
       update->run();
     }
-    if (db_->changes() != 1) continue;
-    events.push_back(append_event_locked(run_id, static_cast<int>(i),
-                                         states[i].name, from, "cancelled",
+    if (db_->changes() != 1) throw StaleCache();
+    events.push_back(append_event_locked(run.id, static_cast<int>(i),
+                                         step.spec.name, from, "cancelled",
                                          time, detail));
+    step.status = StepStatus::kCancelled;
+    step.cancelled_on = time;
   }
 }
 
 std::vector<Event> SqliteStore::events(const EventQuery& query) {
   std::vector<Event> events;
   read("events", [&] {
+    events.clear();
     const bool one_run = !query.run_id.empty();
-    StatementUse select =
-        db_->prepare(one_run ? kSelectRunEvents : kSelectEvents);
+    StatementUse select = one_run ? db_->prepare(kSelectRunEvents)
+                                  : db_->prepare(kSelectEvents);
     select->bind(1, query.after_seq);
     select->bind(2, sql_count(query.limit));
     if (one_run) select->bind(3, query.run_id);
@@ -382,6 +359,13 @@ std::vector<Topic> SqliteStore::list_topics() {
   return topics;
 }
 
+Run* SqliteStore::run_locked(std::string_view id) {
+  if (Run* cached = cache_.find(id)) return cached;
+  std::optional<Run> loaded = load_run_locked(id);
+  if (!loaded) return nullptr;
+  return cache_.put(std::move(*loaded));
+}
+
 std::optional<Run> SqliteStore::load_run_locked(std::string_view id) {
   std::optional<Run> run;
   {
@@ -398,29 +382,6 @@ void SqliteStore::load_steps_locked(Run& run) {
   StatementUse select = db_->prepare(kSelectSteps);
   select->bind(1, run.id);
   while (select->step()) run.steps.push_back(read_step_row(*select, run.id));
-}
-
-std::optional<SqliteStore::StepState> SqliteStore::step_state_locked(
-    std::string_view run_id, int step) {
-  StatementUse select = db_->prepare(kSelectStepState);
-  select->bind(1, run_id);
-  select->bind(2, static_cast<int64_t>(step));
-  if (!select->step()) return std::nullopt;
-  return StepState{select->text(0), step_status_from_string(select->text(1)),
-                   static_cast<int>(select->integer(2))};
-}
-
-std::vector<SqliteStore::StepState> SqliteStore::step_states_locked(
-    std::string_view run_id) {
-  std::vector<StepState> states;
-  StatementUse select = db_->prepare(kSelectStepStates);
-  select->bind(1, run_id);
-  while (select->step()) {
-    states.push_back(StepState{select->text(1),
-                               step_status_from_string(select->text(2)),
-                               static_cast<int>(select->integer(3))});
-  }
-  return states;
 }
 
 void SqliteStore::touch_run_locked(std::string_view run_id, TimePoint time) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,24 @@ inline bool run_transition_matches(RunStatus status, const RunTransition& t) {
 inline bool is_unfinished(StepStatus s) {
   return s != StepStatus::kCompleted && s != StepStatus::kFailed &&
          s != StepStatus::kCancelled;
+}
+
+// Applies `t` to the step it matched: what every store's update writes.
+inline void apply_step_transition(Step& step, const StepTransition& t) {
+  auto set_if = [](std::optional<TimePoint>& field,
+                   const std::optional<TimePoint>& value) {
+    if (value) field = value;
+  };
+  step.status = t.to;
+  if (t.attempts >= 0) step.attempts = t.attempts;
+  set_if(step.invoked_on, t.invoked_on);
+  set_if(step.completed_on, t.completed_on);
+  set_if(step.succeeded_on, t.succeeded_on);
+  set_if(step.failed_on, t.failed_on);
+  set_if(step.retried_on, t.retried_on);
+  set_if(step.cancelled_on, t.cancelled_on);
+  if (t.error) step.error = *t.error;
+  if (t.output) step.output = *t.output;
 }
 
 // The event detail of a step transition: its own detail, else its error.

@@ -1,0 +1,82 @@
+#include "store/sqlite_checkpointer.h"
+
+namespace isoqube::detail {
+
+SqliteCheckpointer::SqliteCheckpointer(const std::string& path,
+                                       Connection& store,
+                                       std::mutex& store_mutex)
+    : store_(store), store_mutex_(store_mutex), own_(path) {
+  // A first read opens the log, which a checkpoint needs.
+  own_.set_busy_timeout(std::chrono::milliseconds(5000));
+  own_.query_integer("PRAGMA user_version");
+  // Replaces SQLite's automatic checkpoint, which is itself a WAL hook.
+  sqlite3_wal_hook(store_.handle(), &SqliteCheckpointer::on_commit, this);
+  thread_ = std::thread([this] { loop(); });
+}
+
+SqliteCheckpointer::~SqliteCheckpointer() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+  sqlite3_wal_autocheckpoint(store_.handle(), kCheckpointFrames);
+}
+
+// Runs on the committing thread, under the store's lock: only a wake-up.
+int SqliteCheckpointer::on_commit(void* self, sqlite3*, const char*,
+                                  int frames) {
+  auto& checkpointer = *static_cast<SqliteCheckpointer*>(self);
+  if (frames < checkpointer.next_at_.load(std::memory_order_relaxed)) {
+    return SQLITE_OK;
+  }
+  {
+    std::lock_guard<std::mutex> lock(checkpointer.mutex_);
+    if (checkpointer.due_) return SQLITE_OK;
+    checkpointer.due_ = true;
+  }
+  checkpointer.wake_.notify_one();
+  return SQLITE_OK;
+}
+
+void SqliteCheckpointer::loop() {
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return due_ || stopping_; });
+      if (stopping_) return;
+    }
+    Pass pass = checkpoint();
+    if (pass.ok && pass.frames >= kCatchUpFrames) {
+      // No write of this process can come in between: the log is copied
+      // whole, and the next write starts it again from the beginning.
+      std::lock_guard<std::mutex> store_lock(store_mutex_);
+      pass = checkpoint();
+      ++catch_ups_;
+    }
+    if (pass.ok) {
+      // A log copied whole starts again at the next write. Otherwise (a
+      // reader in another process still uses its end) try again once it
+      // has grown by as much again, not at every commit.
+      const bool whole = pass.copied == pass.frames;
+      next_at_ = (whole ? 0 : pass.frames) + kCheckpointFrames;
+    }
+    ++passes_;
+    std::lock_guard<std::mutex> lock(mutex_);
+    due_ = false;
+  }
+}
+
+SqliteCheckpointer::Pass SqliteCheckpointer::checkpoint() {
+  Pass pass;
+  const int rc =
+      sqlite3_wal_checkpoint_v2(own_.handle(), nullptr,
+                                SQLITE_CHECKPOINT_PASSIVE, &pass.frames,
+                                &pass.copied);
+  // BUSY: another connection is checkpointing; a later pass copies.
+  pass.ok = rc == SQLITE_OK;
+  return pass;
+}
+
+}  // namespace isoqube::detail
