@@ -65,6 +65,7 @@ class Registry {
   const Topic* find_topic(std::string_view name) const;
   const Consumer* find_consumer(std::string_view name) const;
 
+  bool has_topics() const { return !topics_.empty(); }
   std::vector<Topic> topics() const;
   std::vector<const Consumer*> consumers() const;
   std::vector<const Consumer*> consumers_of(std::string_view topic) const;

@@ -57,6 +57,9 @@ class Worker {
   void stop();
 
   bool running() const { return running_; }
+  // Whether a worker with these services runs `consumer` (empty: all).
+  static bool serves(const Consumer& consumer,
+                     const std::vector<std::string>& services);
   WorkerStats stats() const;
   // Endpoint names this worker consumes.
   std::vector<std::string> endpoints() const;

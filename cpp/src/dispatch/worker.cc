@@ -13,12 +13,13 @@ namespace {
 constexpr std::chrono::milliseconds kReceivePoll{100};
 constexpr std::chrono::milliseconds kRequeuePause{200};
 
-bool wanted(const Consumer& consumer, const std::vector<std::string>& services) {
+}  // namespace
+
+bool Worker::serves(const Consumer& consumer,
+                    const std::vector<std::string>& services) {
   return services.empty() || std::find(services.begin(), services.end(),
                                        consumer.service) != services.end();
 }
-
-}  // namespace
 
 Worker::Worker(Transport& transport, Orchestrator& orchestrator,
                const Registry& registry, WorkerOptions options)
@@ -38,7 +39,7 @@ void Worker::start() {
   consumers_.clear();
   std::vector<Binding> bindings;
   for (const Consumer* consumer : registry_.consumers()) {
-    if (!wanted(*consumer, options_.services)) continue;
+    if (!serves(*consumer, options_.services)) continue;
     const Topic* topic = registry_.find_topic(consumer->topic);
     consumers_.push_back(consumer);
     bindings.push_back({consumer->endpoint, {topic->entity_name}});

@@ -58,9 +58,7 @@ void Engine::start() {
   store_->save_topics(registry_.topics());
   bool any = false;
   for (const Consumer* c : registry_.consumers()) {
-    any = any || options_.services.empty() ||
-          std::find(options_.services.begin(), options_.services.end(),
-                    c->service) != options_.services.end();
+    any = any || Worker::serves(*c, options_.services);
   }
   if (!any) {
     logger("engine")->debug("no consumers to run in this process");
@@ -96,7 +94,7 @@ std::optional<WorkerStats> Engine::worker_stats() const {
 }
 
 Configuration Engine::save_configuration(Configuration config) {
-  bool know_topics = !registry_.topics().empty();
+  bool know_topics = registry_.has_topics();
   config = normalize(std::move(config), know_topics ? &registry_ : nullptr);
   if (config.id.empty()) {
     // Saving by name replaces the configuration of that name.

@@ -46,7 +46,7 @@ Orchestrator::Orchestrator(Store& store, Transport& transport,
 
 Run Orchestrator::start_run(const Configuration& config,
                             const RunOptions& options) {
-  bool know_topics = !registry_.topics().empty();
+  bool know_topics = registry_.has_topics();
   Configuration normalized = normalize(config, know_topics ? &registry_ : nullptr);
   if (!options.payload.is_object() && !options.payload.is_null()) {
     throw ConfigurationError("run payload must be a JSON object, not " +
