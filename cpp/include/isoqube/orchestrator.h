@@ -77,11 +77,17 @@ class Orchestrator {
   // completes the run when every step is completed.
   void complete(const ClaimedStep& claimed, Json output);
 
+  enum class FailOutcome {
+    kRetrying,  // a retry is scheduled
+    kFailed,    // the step (and its run) failed for good
+    kStale,     // nothing recorded: the step moved on meanwhile
+  };
+
   // Records the attempt's failure: schedules a retry when the step's policy
   // allows one (to `endpoint`, after the policy's delay), otherwise fails the
   // step and the run with the error.
-  void fail(const ClaimedStep& claimed, const std::string& error,
-            const std::string& endpoint);
+  FailOutcome fail(const ClaimedStep& claimed, const std::string& error,
+                   const std::string& endpoint);
 
   // True when the run is cancelled (or gone).
   bool is_cancelled(std::string_view run_id);
@@ -92,8 +98,8 @@ class Orchestrator {
  private:
   void publish_steps(const Run& run, const std::vector<int>& steps);
   void advance(const Run& run, bool republish_queued);
-  void fail_step(const ClaimedStep& claimed, StepStatus from,
-                 const std::string& error);
+  FailOutcome fail_step(const ClaimedStep& claimed, StepStatus from,
+                        const std::string& error);
 
   Store& store_;
   Transport& transport_;

@@ -11,6 +11,10 @@
 //   memory://                 in-process, for tests and benchmarks
 //   sqlite:///path/file.db    the embedded default (WAL mode; several
 //                             processes may read while one writes)
+//   mongodb://host[:port]/Database[?options]
+//                             MongoDB through mongo-c-driver, in the seed's
+//                             collections and field names; see
+//                             cpp/src/store/mongo_store.h
 //
 // Thread-safety: every method may be called from any thread. The event
 // listener is called on the thread that committed, after the commit, outside
@@ -32,7 +36,16 @@
 
 namespace isoqube {
 
-// A compare-and-set on one step of a run.
+// A condition on another step of the run, checked with the transition.
+struct StepGuard {
+  int step = -1;
+  std::vector<StepStatus> any_of;  // its status must be one of these
+};
+
+// A compare-and-set on one step of a run. Together with `guards`, `queue`
+// and `run_to` it is one atomic update: everything applies or nothing does.
+// This lets a worker complete its step, queue the successors that became
+// ready and complete the run in one store round trip.
 struct StepTransition {
   int step = -1;
   std::vector<StepStatus> from;  // expected current status (any of these)
@@ -49,6 +62,18 @@ struct StepTransition {
   std::optional<std::string> error;
   std::optional<Json> output;
   std::string detail;  // goes into the event
+
+  // Other steps' statuses this update relies on (for instance that a
+  // sibling branch is still running, so that exactly one of two finishing
+  // branches queues their join).
+  std::vector<StepGuard> guards;
+  // Steps moved from pending to queued by the same update; each must be
+  // pending. Their events follow the step's own.
+  std::vector<int> queue;
+  // The run's new status when it changes with this step (its last step
+  // completed; its step failed for good). Requires the run to be running.
+  std::optional<RunStatus> run_to;
+  std::optional<std::string> run_error;  // with run_to
 };
 
 // A compare-and-set on a run's status.
@@ -65,6 +90,13 @@ struct RunQuery {
   std::size_t offset = 0;
   std::optional<RunStatus> status;
   std::string configuration;  // id or name; empty: all
+};
+
+// What a store has done, for benchmarks and metrics. A round trip is one
+// request to a database server (or one transaction on SQLite).
+struct StoreStats {
+  uint64_t reads = 0;
+  uint64_t writes = 0;
 };
 
 struct EventQuery {
@@ -94,10 +126,12 @@ class Store {
   virtual std::vector<Run> list_runs(const RunQuery& query) = 0;
   virtual std::size_t count_runs() = 0;
 
-  // Applies the transition if the step's current status is one of `from`
-  // and its attempt count matches; returns the run as it is after the update,
-  // or nullopt when nothing matched (or the run does not exist). Also sets
-  // the run's modified time and appends the event.
+  // Applies the transition if the step's current status is one of `from`,
+  // its attempt count matches, every guard holds, every step in `queue` is
+  // pending and (with run_to) the run is running; returns the run as it is
+  // after the update, or nullopt when anything did not match (or the run
+  // does not exist). Also sets the run's modified time and appends the
+  // events: the step's, one per queued step, then the run's.
   virtual std::optional<Run> transition_step(std::string_view run_id,
                                              const StepTransition& t) = 0;
 
@@ -112,6 +146,8 @@ class Store {
                               const RunTransition& t) = 0;
 
   virtual std::vector<Event> events(const EventQuery& query) = 0;
+
+  virtual StoreStats stats() const { return {}; }
 
   // Registered topics, kept so other processes (CLI, controlcenter) can list
   // them. Upserts by name.

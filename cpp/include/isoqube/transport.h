@@ -13,6 +13,10 @@
 //               (default 30000), then throws TransportError. Messages
 //               published to a topic no endpoint is bound to yet are kept
 //               and delivered once one binds.
+//   amqp://user:pass@host[:port][,host2[:port]...]/vhost[?options]
+//   amqps://...  RabbitMQ through rabbitmq-c, MassTransit's topology and
+//               envelope (see cpp/src/transport/amqp_transport.h for the
+//               options: heartbeat, queue_type, TLS files, timeouts).
 //
 // Thread-safety: every method may be called from any thread. Deliveries are
 // received from an Inbox by the worker's threads; ack/reject of a delivery
@@ -32,14 +36,32 @@
 
 namespace isoqube {
 
+// Why a message went to an error queue. On RabbitMQ these travel as
+// MassTransit's fault headers (MT-Reason, MT-Fault-ExceptionType,
+// MT-Fault-Message, MT-Fault-Timestamp, MT-Fault-RetryCount) so the cause
+// shows in the broker's UI.
+struct Fault {
+  std::string message;  // what went wrong, for people
+  std::string exception_type = "isoqube.MessageError";
+  std::string reason = "fault";  // MT-Reason
+  int retry_count = 0;           // attempts made before giving up
+};
+
+// A message in an error queue, as error_messages() reads it back.
+struct ErrorMessage {
+  std::optional<Envelope> envelope;  // nullopt when the body did not decode
+  std::string body;                  // the raw body (brokers only)
+  Fault fault;
+};
+
 struct Delivery {
   std::shared_ptr<const Envelope> envelope;
   std::string endpoint;
   bool redelivered = false;  // the transport delivered it before, unacked
   // Exactly one of these is called when the worker is done with it.
   std::function<void()> ack;
-  // Moves the message to the endpoint's error queue with the reason.
-  std::function<void(const std::string& reason)> reject;
+  // Moves the message to the endpoint's error queue with the fault.
+  std::function<void(const Fault& fault)> reject;
   // Gives the message back for another delivery (marked redelivered), for
   // failures that are not the message's fault (store unreachable).
   std::function<void()> requeue;
@@ -67,9 +89,20 @@ struct TransportStats {
   uint64_t rejected = 0;
 };
 
+// Held by a listen() caller; destroying it stops the calls.
+class Listening {
+ public:
+  virtual ~Listening() = default;
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
+
+  // Whether other processes can share this transport (a broker). Engines
+  // broadcast run events only on distributed transports: in one process the
+  // store's listener already sees them all.
+  virtual bool distributed() const { return false; }
 
   // Declares the endpoints and their bindings, and returns an inbox that
   // receives from them, holding at most `prefetch` unacknowledged deliveries.
@@ -86,9 +119,23 @@ class Transport {
   virtual void send_delayed(const std::string& endpoint, Envelope envelope,
                             std::chrono::milliseconds delay) = 0;
 
-  // Messages moved to `<endpoint>_error`, for inspection and tests.
-  virtual std::vector<std::pair<Envelope, std::string>> error_messages(
+  // Messages moved to `<endpoint>_error`, for inspection and tests. Leaves
+  // them there.
+  virtual std::vector<ErrorMessage> error_messages(
       std::string_view endpoint) = 0;
+
+  // Best-effort fan-out of a JSON value to every listener of `channel` in
+  // any process sharing the transport: not persistent, not confirmed (the
+  // store's event log is the record). A transport may batch several
+  // messages into one. Used for live run events (the seed's
+  // EventNotification).
+  virtual void broadcast(std::string_view channel, Json message) = 0;
+
+  // Calls `on_message` on a transport thread for every message broadcast on
+  // `channel` after this returns, until the result is destroyed. The
+  // callback must not block for long and must not call back into listen().
+  virtual std::unique_ptr<Listening> listen(
+      std::string_view channel, std::function<void(const Json&)> on_message) = 0;
 
   virtual TransportStats stats() const = 0;
 };

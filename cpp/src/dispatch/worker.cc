@@ -13,6 +13,15 @@ namespace {
 constexpr std::chrono::milliseconds kReceivePoll{100};
 constexpr std::chrono::milliseconds kRequeuePause{200};
 
+Fault fault_of(std::string message, std::string exception_type,
+               int retry_count = 0) {
+  Fault fault;
+  fault.message = std::move(message);
+  fault.exception_type = std::move(exception_type);
+  fault.retry_count = retry_count;
+  return fault;
+}
+
 }  // namespace
 
 bool Worker::serves(const Consumer& consumer,
@@ -118,25 +127,32 @@ void Worker::handle(Delivery delivery) {
       if (!error.empty()) {
         log->error("{} failed on {}: {}", consumer.name, consumer.topic, error);
         ++rejected_;
-        delivery.reject(consumer.name + " failed: " + error);
+        delivery.reject(fault_of(consumer.name + " failed: " + error,
+                                 "isoqube.ConsumerError"));
         return;
       }
     } else if (error.empty()) {
       orchestrator_.complete(*claimed, std::move(output));
-    } else {
-      orchestrator_.fail(*claimed, error, consumer.endpoint);
+    } else if (orchestrator_.fail(*claimed, error, consumer.endpoint) ==
+               Orchestrator::FailOutcome::kFailed) {
+      // Out of attempts: the message goes where MassTransit puts it, with
+      // the cause, once the failure is recorded.
+      ++rejected_;
+      delivery.reject(fault_of(consumer.name + " failed: " + error,
+                               "isoqube.ConsumerError", claimed->attempt));
+      return;
     }
     delivery.ack();
   } catch (const MessageError& e) {
     log->error("message {} on '{}' rejected: {}", envelope.message_id,
                delivery.endpoint, e.what());
     ++rejected_;
-    delivery.reject(e.what());
+    delivery.reject(fault_of(e.what(), "isoqube.MessageError"));
   } catch (const NotFoundError& e) {
     log->error("message {} on '{}' rejected: {}", envelope.message_id,
                delivery.endpoint, e.what());
     ++rejected_;
-    delivery.reject(e.what());
+    delivery.reject(fault_of(e.what(), "isoqube.NotFoundError"));
   } catch (const std::exception& e) {
     log->error("message {} on '{}' given back after an error: {}",
                envelope.message_id, delivery.endpoint, e.what());

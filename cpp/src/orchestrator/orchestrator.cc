@@ -309,12 +309,12 @@ void Orchestrator::complete(const ClaimedStep& claimed, Json output) {
   advance(*run, false);
 }
 
-void Orchestrator::fail(const ClaimedStep& claimed, const std::string& error,
-                        const std::string& endpoint) {
+Orchestrator::FailOutcome Orchestrator::fail(const ClaimedStep& claimed,
+                                             const std::string& error,
+                                             const std::string& endpoint) {
   const StepSpec& spec = claimed.run.steps[claimed.step].spec;
   if (claimed.attempt >= spec.retry.attempts) {
-    fail_step(claimed, StepStatus::kRunning, error);
-    return;
+    return fail_step(claimed, StepStatus::kRunning, error);
   }
   StepTransition t;
   t.step = claimed.step;
@@ -323,7 +323,7 @@ void Orchestrator::fail(const ClaimedStep& claimed, const std::string& error,
   t.to = StepStatus::kRetrying;
   t.retried_on = now();
   t.error = error;
-  if (!store_.transition_step(claimed.run.id, t)) return;
+  if (!store_.transition_step(claimed.run.id, t)) return FailOutcome::kStale;
   auto delay = spec.retry.delay_before(claimed.attempt + 1);
   logger("orchestrator")
       ->warn("run {} step '{}' attempt {} of {} failed: {}; retrying in {} ms",
@@ -335,14 +335,17 @@ void Orchestrator::fail(const ClaimedStep& claimed, const std::string& error,
         delay);
   } catch (const Error& e) {
     // Without its retry message the step would wait forever: fail it now.
-    fail_step(claimed, StepStatus::kRetrying,
-              error + " (the retry could not be scheduled: " + e.what() + ")");
+    return fail_step(
+        claimed, StepStatus::kRetrying,
+        error + " (the retry could not be scheduled: " + e.what() + ")");
   }
+  return FailOutcome::kRetrying;
 }
 
 // Fails the step (expected in `from` at the claimed attempt) and its run.
-void Orchestrator::fail_step(const ClaimedStep& claimed, StepStatus from,
-                             const std::string& error) {
+Orchestrator::FailOutcome Orchestrator::fail_step(const ClaimedStep& claimed,
+                                                  StepStatus from,
+                                                  const std::string& error) {
   const StepSpec& spec = claimed.run.steps[claimed.step].spec;
   StepTransition t;
   t.step = claimed.step;
@@ -351,7 +354,7 @@ void Orchestrator::fail_step(const ClaimedStep& claimed, StepStatus from,
   t.to = StepStatus::kFailed;
   t.error = error;
   t.failed_on = t.completed_on = now();
-  if (!store_.transition_step(claimed.run.id, t)) return;
+  if (!store_.transition_step(claimed.run.id, t)) return FailOutcome::kStale;
   std::string reason = "step '" + spec.name + "' failed after " +
                        std::to_string(claimed.attempt) + " attempt" +
                        (claimed.attempt == 1 ? "" : "s") + ": " + error;
@@ -362,6 +365,7 @@ void Orchestrator::fail_step(const ClaimedStep& claimed, StepStatus from,
   if (store_.transition_run(claimed.run.id, r)) {
     logger("orchestrator")->error("run {} failed: {}", claimed.run.id, reason);
   }
+  return FailOutcome::kFailed;
 }
 
 }  // namespace isoqube

@@ -90,11 +90,12 @@ class MemoryInbox final : public Inbox {
       transport->has_messages_.notify_all();
     };
     d.reject = [transport, settle, name, message = queued.message](
-                   const std::string& reason) {
+                   const Fault& fault) {
       settle();
       {
         std::lock_guard<std::mutex> lock(transport->mutex_);
-        transport->endpoint_locked(name).errors.emplace_back(*message, reason);
+        transport->endpoint_locked(name).errors.push_back(
+            {*message, std::string(), fault});
       }
       ++transport->rejected_;
       transport->has_messages_.notify_all();
@@ -236,12 +237,46 @@ void MemoryTransport::run_timer() {
   }
 }
 
-std::vector<std::pair<Envelope, std::string>> MemoryTransport::error_messages(
+std::vector<ErrorMessage> MemoryTransport::error_messages(
     std::string_view endpoint) {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = endpoints_.find(endpoint);
   if (it == endpoints_.end()) return {};
   return it->second.errors;
+}
+
+class MemoryTransport::MemoryListening final : public Listening {
+ public:
+  MemoryListening(MemoryTransport& transport, uint64_t id)
+      : transport_(transport), id_(id) {}
+  ~MemoryListening() override {
+    std::lock_guard<std::mutex> lock(transport_.listeners_mutex_);
+    transport_.listeners_.erase(id_);
+  }
+
+ private:
+  MemoryTransport& transport_;
+  uint64_t id_;
+};
+
+void MemoryTransport::broadcast(std::string_view channel, Json message) {
+  std::vector<std::shared_ptr<const Listener>> targets;
+  {
+    std::lock_guard<std::mutex> lock(listeners_mutex_);
+    for (const auto& [id, listener] : listeners_) {
+      if (listener->channel == channel) targets.push_back(listener);
+    }
+  }
+  for (const auto& listener : targets) listener->on_message(message);
+}
+
+std::unique_ptr<Listening> MemoryTransport::listen(
+    std::string_view channel, std::function<void(const Json&)> on_message) {
+  std::lock_guard<std::mutex> lock(listeners_mutex_);
+  uint64_t id = ++next_listener_;
+  listeners_.emplace(id, std::make_shared<const Listener>(
+                             Listener{std::string(channel), std::move(on_message)}));
+  return std::make_unique<MemoryListening>(*this, id);
 }
 
 TransportStats MemoryTransport::stats() const {

@@ -34,8 +34,12 @@ class MemoryTransport final : public Transport {
   void publish(const std::string& entity_name, Envelope envelope) override;
   void send_delayed(const std::string& endpoint, Envelope envelope,
                     std::chrono::milliseconds delay) override;
-  std::vector<std::pair<Envelope, std::string>> error_messages(
-      std::string_view endpoint) override;
+  std::vector<ErrorMessage> error_messages(std::string_view endpoint) override;
+  // Listeners are called on the broadcasting thread.
+  void broadcast(std::string_view channel, Json message) override;
+  std::unique_ptr<Listening> listen(
+      std::string_view channel,
+      std::function<void(const Json&)> on_message) override;
   TransportStats stats() const override;
 
  private:
@@ -47,7 +51,7 @@ class MemoryTransport final : public Transport {
   };
   struct Endpoint {
     std::deque<Queued> queue;
-    std::vector<std::pair<Envelope, std::string>> errors;
+    std::vector<ErrorMessage> errors;
   };
   struct Delayed {
     std::chrono::steady_clock::time_point due;
@@ -62,7 +66,18 @@ class MemoryTransport final : public Transport {
   Endpoint& endpoint_locked(const std::string& name);
   void run_timer();
 
+  class MemoryListening;
+  struct Listener {
+    std::string channel;
+    std::function<void(const Json&)> on_message;
+  };
+
   const MemoryTransportOptions options_;
+  // Broadcast listeners, by id; separate from mutex_ so that a listener may
+  // publish.
+  std::mutex listeners_mutex_;
+  std::map<uint64_t, std::shared_ptr<const Listener>> listeners_;
+  uint64_t next_listener_ = 0;
   std::mutex mutex_;
   std::condition_variable has_messages_;  // inboxes wait here
   std::condition_variable has_space_;     // publishers to full queues wait

@@ -119,7 +119,7 @@ TEST_F(WorkerTest, MessageForAnUnknownRunGoesToTheErrorQueue) {
     return !transport_->error_messages("fetch").empty();
   }));
   auto errors = transport_->error_messages("fetch");
-  EXPECT_NE(errors[0].second.find("no-such-run"), std::string::npos);
+  EXPECT_NE(errors[0].fault.message.find("no-such-run"), std::string::npos);
   EXPECT_EQ(worker.stats().rejected, 1u);
 }
 
@@ -136,7 +136,8 @@ TEST_F(WorkerTest, MalformedStepMessageGoesToTheErrorQueue) {
   ASSERT_TRUE(wait_until([&] {
     return !transport_->error_messages("fetch").empty();
   }));
-  EXPECT_EQ(transport_->error_messages("fetch")[0].first.message_id, "bad-1");
+  EXPECT_EQ(transport_->error_messages("fetch")[0].envelope->message_id,
+            "bad-1");
 }
 
 TEST_F(WorkerTest, MessageOutsideARunCallsItsConsumer) {

@@ -310,9 +310,16 @@ class NoRetryTransport final : public Transport {
                     std::chrono::milliseconds) override {
     throw TransportError("delayed queue unavailable");
   }
-  std::vector<std::pair<Envelope, std::string>> error_messages(
-      std::string_view endpoint) override {
+  std::vector<ErrorMessage> error_messages(std::string_view endpoint) override {
     return inner_.error_messages(endpoint);
+  }
+  void broadcast(std::string_view channel, Json message) override {
+    inner_.broadcast(channel, std::move(message));
+  }
+  std::unique_ptr<Listening> listen(
+      std::string_view channel,
+      std::function<void(const Json&)> on_message) override {
+    return inner_.listen(channel, std::move(on_message));
   }
   TransportStats stats() const override { return inner_.stats(); }
 

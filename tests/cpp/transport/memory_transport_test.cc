@@ -99,12 +99,17 @@ TEST(MemoryTransportTest, RejectedMessageLandsInErrorQueueWithItsReason) {
   auto inbox = transport->subscribe({{"ep", {"topic"}}}, 10);
   transport->publish("topic", envelope("bad"));
 
-  inbox->receive(milliseconds(1000))->reject("cannot decode");
+  Fault fault;
+  fault.message = "cannot decode";
+  fault.retry_count = 2;
+  inbox->receive(milliseconds(1000))->reject(fault);
 
   auto errors = transport->error_messages("ep");
   ASSERT_EQ(errors.size(), 1u);
-  EXPECT_EQ(errors[0].first.message_id, "bad");
-  EXPECT_EQ(errors[0].second, "cannot decode");
+  ASSERT_TRUE(errors[0].envelope);
+  EXPECT_EQ(errors[0].envelope->message_id, "bad");
+  EXPECT_EQ(errors[0].fault.message, "cannot decode");
+  EXPECT_EQ(errors[0].fault.retry_count, 2);
   EXPECT_EQ(transport->stats().rejected, 1u);
 }
 
@@ -154,6 +159,25 @@ TEST(MemoryTransportTest, UnknownSchemeAndOptionsAreConfigurationErrors) {
   EXPECT_THROW(open_transport("memory://?speed=fast"), ConfigurationError);
   EXPECT_THROW(open_transport("memory://?capacity=0"), ConfigurationError);
   EXPECT_THROW(open_transport("not a uri"), ConfigurationError);
+}
+
+TEST(MemoryTransportTest, BroadcastReachesEveryListenerOfItsChannelUntilDropped) {
+  auto transport = open_transport("memory://");
+  std::vector<Json> a, b, other;
+  auto la = transport->listen("events", [&](const Json& m) { a.push_back(m); });
+  auto lb = transport->listen("events", [&](const Json& m) { b.push_back(m); });
+  auto lo = transport->listen("other", [&](const Json& m) { other.push_back(m); });
+
+  transport->broadcast("events", Json{{"n", 1}});
+  lb.reset();
+  transport->broadcast("events", Json{{"n", 2}});
+
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[1]["n"], 2);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0]["n"], 1);
+  EXPECT_TRUE(other.empty());
+  EXPECT_FALSE(transport->distributed());
 }
 
 }  // namespace
