@@ -15,6 +15,15 @@ find_package(nlohmann_json 3.10 REQUIRED)
 # processes read while one writes.
 find_package(SQLite3 REQUIRED)
 
+# rabbitmq-c (librabbitmq-dev): the AMQP 0-9-1 client of the RabbitMQ
+# transport, as the project's design requires; plain C, one connection per
+# thread, TLS through OpenSSL.
+find_package(rabbitmq-c 0.11 REQUIRED)
+
+# mongo-c-driver (libmongoc-dev, with libbson): the MongoDB store's client,
+# as the project's design requires; client pool for threads, BSON codec.
+find_package(mongoc-1.0 1.23 REQUIRED)
+
 if(ISOQUBE_BUILD_TESTS)
   # GoogleTest (libgtest-dev, libgmock-dev): the C++ test suite.
   find_package(GTest REQUIRED)
