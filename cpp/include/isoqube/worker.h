@@ -67,6 +67,8 @@ class Worker {
  private:
   void loop();
   void handle(Delivery delivery);
+  void check_message_type(const Consumer& consumer, const Envelope& envelope,
+                          const std::string& endpoint) const;
 
   Transport& transport_;
   Orchestrator& orchestrator_;

@@ -100,6 +100,7 @@ void Worker::handle(Delivery delivery) {
       throw MessageError("no consumer on endpoint '" + delivery.endpoint + "'");
     }
     const Consumer& consumer = **found;
+    check_message_type(consumer, envelope, delivery.endpoint);
     StepRef ref = step_ref(envelope);
     std::optional<ClaimedStep> claimed;
     if (ref.step >= 0) {
@@ -161,6 +162,22 @@ void Worker::handle(Delivery delivery) {
     std::this_thread::sleep_for(kRequeuePause);
     delivery.requeue();
   }
+}
+
+// A message whose type the endpoint's consumer does not handle (published
+// straight to the endpoint by another system, or a topic renamed since) is
+// not guessed at: it goes to the error queue, as MassTransit would skip it.
+void Worker::check_message_type(const Consumer& consumer,
+                                const Envelope& envelope,
+                                const std::string& endpoint) const {
+  const Topic* topic = registry_.find_topic(consumer.topic);
+  std::string urn = topic->urn();
+  const std::vector<std::string>& types = envelope.message_type;
+  if (std::find(types.begin(), types.end(), urn) != types.end()) return;
+  std::string got;
+  for (const std::string& type : types) got += (got.empty() ? "" : ", ") + type;
+  throw MessageError("endpoint '" + endpoint + "' consumes " + urn +
+                     ", not a message of type [" + got + "]");
 }
 
 WorkerStats Worker::stats() const {

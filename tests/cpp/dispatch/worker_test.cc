@@ -100,6 +100,15 @@ TEST_F(WorkerTest, ConsumerExceptionIsRecordedAsTheStepsFailure) {
   EXPECT_NE(failed.error.find("compiler crashed"), std::string::npos);
   EXPECT_EQ(failed.steps[2].status, StepStatus::kPending);
   EXPECT_EQ(worker.stats().failed, 2u);
+  // The last attempt's message is kept where MassTransit keeps faults.
+  ASSERT_TRUE(wait_until(
+      [&] { return !transport_->error_messages("build").empty(); }));
+  auto errors = transport_->error_messages("build");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].fault.retry_count, 2);
+  EXPECT_EQ(errors[0].fault.exception_type, "isoqube.ConsumerError");
+  EXPECT_NE(errors[0].fault.message.find("compiler crashed"), std::string::npos);
+  EXPECT_EQ(errors[0].envelope->correlation_id, run.id);
 }
 
 TEST_F(WorkerTest, MessageForAnUnknownRunGoesToTheErrorQueue) {
@@ -219,6 +228,32 @@ TEST_F(WorkerTest, StopLetsTheHandlerInFlightFinish) {
   EXPECT_EQ(after.steps[0].status, StepStatus::kCompleted);
   EXPECT_EQ(after.steps[1].status, StepStatus::kQueued)
       << "the next step waits in the transport for a worker";
+}
+
+TEST_F(WorkerTest, MessageOfAnotherTypeOnTheEndpointGoesToTheErrorQueue) {
+  std::atomic<int> calls{0};
+  add_consumer("Fetch", [&](Context&) -> Json {
+    ++calls;
+    return nullptr;
+  });
+  Worker worker(*transport_, orchestrator_, registry_, {1, {}, 0});
+  worker.start();
+  Envelope other;
+  other.message_id = "other-1";
+  other.message_type = {"urn:message:Company.Project:SubmitOrder"};
+  other.message = Json::object();
+
+  transport_->publish("fetch", other);
+
+  ASSERT_TRUE(wait_until([&] {
+    return !transport_->error_messages("fetch").empty();
+  }));
+  const Fault& fault = transport_->error_messages("fetch")[0].fault;
+  EXPECT_NE(fault.message.find("urn:message:Company.Project:SubmitOrder"),
+            std::string::npos);
+  EXPECT_NE(fault.message.find("urn:message:Isoqube.Topics:Fetch"),
+            std::string::npos);
+  EXPECT_EQ(calls, 0);
 }
 
 }  // namespace
