@@ -24,6 +24,7 @@ from . import _core
 from .errors import NotFoundError, RegistrationError
 from .model import Configuration, ConsumerInfo, Event, Run, Topic
 from .registry import ConsumerDef, Registry, TopicDef, default_registry
+from .uris import mask_uri
 
 __all__ = ["Engine", "EventIterator"]
 
@@ -111,11 +112,18 @@ class Engine:
     def store_uri(self) -> str:
         return self._core.store_uri
 
+    @property
+    def distributed(self) -> bool:
+        """Whether the transport is shared with other processes (a broker),
+        so that workers elsewhere can execute this engine's runs."""
+        return self._core.distributed
+
     def __repr__(self) -> str:
         if self._core.closed:
             return "<isoqube Engine (closed)>"
         state = "started" if self._core.started else "stopped"
-        return f"<isoqube Engine {self.transport_uri} {self.store_uri} ({state})>"
+        return (f"<isoqube Engine {mask_uri(self.transport_uri)} "
+                f"{mask_uri(self.store_uri)} ({state})>")
 
     # Registration: before start().
 

@@ -7,6 +7,8 @@ no test sees another's topics and consumers, and every engine is closed
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +21,39 @@ from isoqube.registry import default_registry as _default_registry
 
 WAIT = 20.0
 """Seconds a test waits for something that normally takes milliseconds."""
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def rabbitmq() -> Iterator[tuple[str, Path | None]]:
+    """A real RabbitMQ: (URI, the folder scripts/rabbitmq keeps it in, or
+    None for a broker the environment named). scripts/test starts one and
+    sets ISOQUBE_TEST_AMQP_URI (and _DIR); otherwise one is started here for
+    the session. Without a broker the tests skip, unless
+    ISOQUBE_REQUIRE_SERVERS=1, where that is a failure."""
+    uri = os.environ.get("ISOQUBE_TEST_AMQP_URI")
+    if uri:
+        folder = os.environ.get("ISOQUBE_TEST_AMQP_DIR")
+        yield uri, Path(folder) if folder else None
+        return
+    script = ROOT / "scripts" / "rabbitmq"
+    if os.environ.get("ISOQUBE_REQUIRE_SERVERS") == "1":
+        pytest.fail("ISOQUBE_REQUIRE_SERVERS=1 but ISOQUBE_TEST_AMQP_URI is not set")
+    if not script.exists() or not Path("/usr/lib/rabbitmq/bin/rabbitmq-server").exists():
+        pytest.skip("no RabbitMQ here: run scripts/test, or set ISOQUBE_TEST_AMQP_URI")
+    folder = Path(subprocess.check_output(["mktemp", "-d"], text=True).strip())
+    try:
+        uri = subprocess.check_output([script, "start", folder], text=True).strip()
+        yield uri, folder
+    finally:
+        subprocess.run([script, "stop", folder], check=False)
+
+
+@pytest.fixture
+def amqp_uri(rabbitmq: tuple[str, Path | None]) -> str:
+    """The URI of the test broker."""
+    return rabbitmq[0]
 
 
 @pytest.fixture

@@ -580,7 +580,7 @@ class TestWorker:
     def test_worker_runs_until_sigint_then_stops_cleanly(self, greeter):
         with Child("worker", "--import", "greeter.py", "--service", "greeter",
                    cwd=greeter) as worker:
-            worker.stderr.until("worker running 2 consumers")
+            worker.stderr.until("worker ready: 2 consumers")
 
             worker.process.send_signal(signal.SIGINT)
 
@@ -591,7 +591,7 @@ class TestWorker:
 
     def test_worker_stops_on_sigterm(self, greeter):
         with Child("worker", "--import", "greeter.py", cwd=greeter) as worker:
-            worker.stderr.until("worker running")
+            worker.stderr.until("worker ready:")
 
             worker.process.terminate()
 

@@ -5,6 +5,11 @@
 // else the embedded defaults (memory:// and sqlite://isoqube.db in the
 // working folder).
 //
+// Run events: every transition this process commits is pushed to its
+// subscribers; on a distributed transport (a broker) it is also broadcast on
+// the `run-events` channel, and the events other processes broadcast reach
+// this process's subscribers and wait() too (the seed's EventNotification).
+//
 // Thread-safety: every method may be called from any thread, except that
 // topics and consumers are registered and modules loaded before start().
 #pragma once
@@ -125,12 +130,15 @@ class Engine {
   void publish(std::string_view topic, Json payload,
                std::string ingestion_id = "");
 
-  // A live feed of events committed by this process (run_id empty: all).
+  // A live feed of events committed by this process and, on a distributed
+  // transport, by every process sharing it (run_id empty: all runs).
   std::shared_ptr<EventStream> subscribe(std::string run_id = "");
   void unsubscribe(const std::shared_ptr<EventStream>& stream);
 
  private:
   void on_event(const Event& event);
+  void on_remote_events(const Json& message);
+  void deliver(const Event& event);
 
   EngineOptions options_;
   std::string transport_uri_;
@@ -140,6 +148,8 @@ class Engine {
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Orchestrator> orchestrator_;
   std::unique_ptr<Worker> worker_;
+  const std::string id_;  // tells this engine's broadcasts from others'
+  std::unique_ptr<Listening> remote_events_;
 
   mutable std::mutex mutex_;  // worker_, streams_
   std::condition_variable run_changed_;

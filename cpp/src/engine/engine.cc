@@ -21,6 +21,8 @@ std::string resolve_uri(const std::string& given, const char* variable,
 // file), wait() also re-reads the store at this interval.
 constexpr std::chrono::milliseconds kWaitPoll{250};
 
+constexpr std::string_view kRunEventsChannel = "run-events";
+
 }  // namespace
 
 Engine::Engine(EngineOptions options)
@@ -28,13 +30,18 @@ Engine::Engine(EngineOptions options)
       transport_uri_(resolve_uri(options_.transport, "ISOQUBE_TRANSPORT",
                                  kDefaultTransportUri)),
       store_uri_(
-          resolve_uri(options_.store, "ISOQUBE_STORE", kDefaultStoreUri)) {
+          resolve_uri(options_.store, "ISOQUBE_STORE", kDefaultStoreUri)),
+      id_(new_uuid()) {
   if (options_.concurrency < 1) {
     throw ConfigurationError("concurrency must be at least 1, not " +
                              std::to_string(options_.concurrency));
   }
   store_ = open_store(store_uri_);
   transport_ = open_transport(transport_uri_);
+  if (transport_->distributed()) {
+    remote_events_ = transport_->listen(
+        kRunEventsChannel, [this](const Json& m) { on_remote_events(m); });
+  }
   store_->set_event_listener([this](const Event& e) { on_event(e); });
   orchestrator_ =
       std::make_unique<Orchestrator>(*store_, *transport_, registry_);
@@ -44,6 +51,7 @@ Engine::Engine(EngineOptions options)
 Engine::~Engine() {
   stop();
   store_->set_event_listener(nullptr);
+  remote_events_.reset();
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto& stream : streams_) stream->close();
 }
@@ -194,6 +202,25 @@ void Engine::unsubscribe(const std::shared_ptr<EventStream>& stream) {
 }
 
 void Engine::on_event(const Event& event) {
+  if (remote_events_) {
+    transport_->broadcast(kRunEventsChannel,
+                          Json{{"origin", id_}, {"event", to_json(event)}});
+  }
+  deliver(event);
+}
+
+// Events other processes committed; our own came through on_event already.
+void Engine::on_remote_events(const Json& message) {
+  try {
+    if (message.value("origin", "") == id_) return;
+    deliver(event_from_json(message.at("event")));
+  } catch (const std::exception& e) {
+    logger("engine")->warn("ignored a malformed run event broadcast: {}",
+                           e.what());
+  }
+}
+
+void Engine::deliver(const Event& event) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto& stream : streams_) {
     if (stream->run_id().empty() || stream->run_id() == event.run_id) {

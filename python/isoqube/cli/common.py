@@ -15,10 +15,14 @@ from types import ModuleType
 from typing import Any
 
 from isoqube import errors
+from isoqube.uris import mask_uri
 
 # Engine.wait is called in slices this long so that Ctrl+C (handled by
 # Python between calls into C++) stops a wait promptly.
 _WAIT_SLICE_SECONDS = 0.25
+# What `isoqube worker` says once it consumes (its queues and bindings are
+# declared); process supervisors such as the demo's wait for it.
+READY_LINE = "worker ready:"
 # A prefix shorter than this is too likely to be ambiguous to be useful.
 _MIN_ID_PREFIX = 4
 _PREFIX_SEARCH_LIMIT = 1000
@@ -108,10 +112,10 @@ def open_engine(args: Any, *, consumers: bool = False, **options: Any) -> Any:
 
 def _with_uris(message: str, args: Any) -> str:
     # Name the URI the user gave when the core's message does not already.
-    given = [uri for uri in (args.transport, args.store) if uri]
+    given = [mask_uri(uri) for uri in (args.transport, args.store) if uri]
     if any(uri in message for uri in given):
         return message
-    uris = ", ".join(f"{flag} '{uri}'" for flag, uri in
+    uris = ", ".join(f"{flag} '{mask_uri(uri)}'" for flag, uri in
                      (("--transport", args.transport), ("--store", args.store)) if uri)
     return f"{message} ({uris})" if uris else message
 

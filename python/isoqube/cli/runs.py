@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from typing import Any, Callable
 
@@ -20,8 +21,9 @@ from isoqube.cli.common import (
 )
 
 RUN_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
-# How often `runs watch` reads the store's event log; it works across
-# processes because every transition is stored before it is published.
+# How often `runs watch` reads the store's event log when there is no broker
+# to bring the events; it works across processes because every transition
+# is stored before it is published.
 _WATCH_POLL_SECONDS = 0.1
 _EVENT_PAGE = 1000
 
@@ -188,22 +190,49 @@ def _watch(args: argparse.Namespace) -> int:
     colour = console.use_colour(sys.stdout)
     width = max([len("run")] + [len(step.name) for step in run.steps])
     print(f"watching run {run.id} of {run.configuration_name} ({run.status})", flush=True)
-    deadline = None if args.timeout is None else time.monotonic() + args.timeout
-    seq = 0
-    while True:
-        finished = engine.run(run.id).done
-        # Read after the status so that the last transitions are not missed.
-        seq = _print_events(engine, run.id, seq, width, colour)
-        if finished:
-            break
-        if deadline is not None and time.monotonic() >= deadline:
-            print(f"isoqube: stopped watching run {run.id} after {args.timeout:g} s",
-                  file=sys.stderr)
-            return 1
-        time.sleep(_WATCH_POLL_SECONDS)
+    follow = _follow_live if engine.distributed else _follow_stored
+    if not follow(engine, run.id, args.timeout, width, colour):
+        print(f"isoqube: stopped watching run {run.id} after {args.timeout:g} s",
+              file=sys.stderr)
+        return 1
     final = engine.run(run.id)
     print(console.run_summary(final, colour))
     return 0 if final.status == "completed" else 1
+
+
+def _follow_live(engine: Any, run_id: str, timeout: float | None, width: int,
+                 colour: bool) -> bool:
+    """Prints the run's events as the broker brings them (the stored ones
+    first); False when ``timeout`` passed before the run ended."""
+    with engine.events(run_id) as events:
+        # Closing the feed at the deadline ends the loop below.
+        timer = threading.Timer(timeout, events.close) if timeout is not None else None
+        if timer:
+            timer.start()
+        try:
+            for event in events:
+                print(_event_line(event, width, colour), flush=True)
+        finally:
+            if timer:
+                timer.cancel()
+    return engine.run(run_id).done
+
+
+def _follow_stored(engine: Any, run_id: str, timeout: float | None, width: int,
+                   colour: bool) -> bool:
+    """Without a broker, other processes' transitions are only in the
+    store: reads its event log every _WATCH_POLL_SECONDS."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    seq = 0
+    while True:
+        finished = engine.run(run_id).done
+        # Read after the status so that the last transitions are not missed.
+        seq = _print_events(engine, run_id, seq, width, colour)
+        if finished:
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(_WATCH_POLL_SECONDS)
 
 
 def _print_events(engine: Any, run_id: str, seq: int, width: int, colour: bool) -> int:

@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from isoqube.cli.common import (
+    READY_LINE,
     UsageError,
     add_consumer_options,
     is_memory_transport,
@@ -16,6 +17,7 @@ from isoqube.cli.common import (
     open_engine,
     warn,
 )
+from isoqube.uris import mask_uri
 
 # The main thread wakes this often so Python can run signal handlers.
 _WAKE_SECONDS = 0.5
@@ -47,15 +49,15 @@ def run_worker(args: argparse.Namespace) -> int:
                          f"(loaded services: {names(known)})")
     if is_memory_transport(engine):
         warn("the transport is memory://: this worker only sees runs started in this process; "
-             "sharing work between processes needs a broker transport (not available yet)")
+             "to share work between processes, give --transport amqp://…")
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set())
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         engine.start()
-        note(f"worker running {len(consumers)} consumers of "
-             f"{names({c.service for c in consumers})} on {engine.transport_uri} "
-             f"(store {engine.store_uri}); stop with Ctrl+C")
+        note(f"{READY_LINE} {len(consumers)} consumers of "
+             f"{names({c.service for c in consumers})} on {mask_uri(engine.transport_uri)} "
+             f"(store {mask_uri(engine.store_uri)}); stop with Ctrl+C")
         while not stop.wait(_WAKE_SECONDS):
             pass
         stats = engine.worker_stats()

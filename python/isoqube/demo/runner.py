@@ -2,7 +2,9 @@
 
 Loads the four services (three in Python, the Linux pool as a C++ module),
 starts an engine on the embedded defaults (or the given URIs), saves the
-build-server configuration, starts a run and follows it to its end. The
+build-server configuration, starts a run and follows it to its end. On a
+broker transport the services run as four worker processes instead (see
+workers.py), as they would on separate machines. The
 consumers' log lines go to stderr as they run; the final table (or JSON) goes
 to stdout.
 """
@@ -14,8 +16,11 @@ from dataclasses import dataclass
 from isoqube import errors
 from isoqube.cli import common
 from isoqube.cli.runs import report
+from isoqube.demo import services  # registers the Python services
 from isoqube.demo.configuration import STAGES, build_server_configuration
+from isoqube.demo.workers import ServiceWorkers, demo_services
 from isoqube.model import RetryPolicy
+from isoqube.uris import mask_uri
 
 # With --fail, every step may be retried, so the failing one shows its
 # retries (the seed retried 3 times at 5 s; shorter here to keep it quick).
@@ -41,22 +46,35 @@ def run_demo(options: DemoOptions) -> int:
                                 f"the demo's topics are: {', '.join(topics)}")
     engine = _open_engine(options)
     try:
-        engine.start()
-        retry = FAIL_RETRY if options.fail else None
-        config = engine.save_configuration(build_server_configuration(retry))
-        payload = {"work_ms": options.work_ms}
-        if options.fail:
-            payload["fail"] = options.fail
-        run = engine.start_run(config.name, "isoqube demo", payload=payload)
-        final = common.follow_run(engine, run.id, options.timeout, cancel_if_left=True)
-        return report(final, options.json)
+        if not engine.distributed:
+            engine.start()
+            return _run(engine, options)
+        if engine.store_uri.startswith("memory:"):
+            raise common.UsageError(
+                "the store memory:// lives in one process; the demo's worker processes "
+                "need a shared store: give --store sqlite:///PATH or mongodb://…")
+        common.note("starting the services as worker processes")
+        with ServiceWorkers(engine.transport_uri, engine.store_uri,
+                            demo_services(services.linux_pool_module()),
+                            concurrency=options.concurrency):
+            return _run(engine, options)
     finally:
         engine.close()
 
 
-def _open_engine(options: DemoOptions):
-    from isoqube.demo import services  # registers the Python services
+def _run(engine, options: DemoOptions) -> int:
+    """Saves the configuration, starts a run and follows it to its end."""
+    retry = FAIL_RETRY if options.fail else None
+    config = engine.save_configuration(build_server_configuration(retry))
+    payload = {"work_ms": options.work_ms}
+    if options.fail:
+        payload["fail"] = options.fail
+    run = engine.start_run(config.name, "isoqube demo", payload=payload)
+    final = common.follow_run(engine, run.id, options.timeout, cancel_if_left=True)
+    return report(final, options.json)
 
+
+def _open_engine(options: DemoOptions):
     module = services.linux_pool_module()
     if not module.is_file():
         raise errors.Error(f"the demo's Linux pool module is missing ({module}): "
@@ -64,6 +82,6 @@ def _open_engine(options: DemoOptions):
     engine = common.open_engine(options, concurrency=options.concurrency)
     engine.load_module(str(module))
     common.note(f"demo services {', '.join(services.PYTHON_SERVICES)} (Python) and "
-                f"{services.LINUX_POOL_SERVICE} (C++); transport {engine.transport_uri}, "
-                f"store {engine.store_uri}")
+                f"{services.LINUX_POOL_SERVICE} (C++); transport "
+                f"{mask_uri(engine.transport_uri)}, store {mask_uri(engine.store_uri)}")
     return engine
