@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -45,6 +46,19 @@ def percentiles(samples: Sequence[float]) -> tuple[float, float]:
     return ordered[int(0.5 * last)], ordered[int(0.99 * last)]
 
 
+def latency_fields(hops_ms: Sequence[float], steps_ms: Sequence[float]) -> dict:
+    """The latency keys every scenario reports: p50/p99 of hops and steps."""
+    fields = {}
+    for key, samples in (("hop", hops_ms), ("step", steps_ms)):
+        p50, p99 = percentiles(samples)
+        fields[f"{key}_ms_p50"], fields[f"{key}_ms_p99"] = round(p50, 4), round(p99, 4)
+    return fields
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def run_child(command: list[str]) -> dict:
     """Runs one scenario process; its last line of output is the result."""
     try:
@@ -73,12 +87,12 @@ def measure(
             before_each()
             samples.append(run_child(scenario.command))
     except Unavailable as error:
-        print(f"{scenario.name:18} unavailable: {error}", file=sys.stderr)
+        print(f"{scenario.name:28} unavailable: {error}", file=sys.stderr)
         return {"unavailable": str(error)}
     samples.sort(key=lambda r: r[scenario.rate])
     result = samples[len(samples) // 2]
     print(
-        f"{scenario.name:18} {summary(result, scenario.rate)}"
+        f"{scenario.name:28} {summary(result, scenario.rate)}"
         f"  (median of {repeat}: {[s[scenario.rate] for s in samples]})",
         file=sys.stderr,
     )

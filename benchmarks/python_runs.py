@@ -12,11 +12,10 @@ last step's completion, / 10.
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 
-from _harness import STEPS, percentiles
+from _harness import STEPS, latency_fields, peak_rss_mb
 
 
 def measure(transport: str, store: str, runs: int, concurrency: int, in_flight: int) -> dict:
@@ -50,8 +49,6 @@ def measure(transport: str, store: str, runs: int, concurrency: int, in_flight: 
         done = [s.completed_on for s in run.steps]
         hops += [(b - a).total_seconds() * 1000 for a, b in zip(done, done[1:])]
         steps.append((done[-1] - run.created_on).total_seconds() * 1000 / STEPS)
-    hop_p50, hop_p99 = percentiles(hops)
-    step_p50, step_p99 = percentiles(steps)
     return {
         "transport": transport.split("://")[0],  # the URI may hold a password
         "store": store,
@@ -59,11 +56,8 @@ def measure(transport: str, store: str, runs: int, concurrency: int, in_flight: 
         "steps": runs * STEPS,
         "seconds": round(seconds, 3),
         "steps_per_s": round(runs * STEPS / seconds),
-        "hop_ms_p50": round(hop_p50, 4),
-        "hop_ms_p99": round(hop_p99, 4),
-        "step_ms_p50": round(step_p50, 4),
-        "step_ms_p99": round(step_p99, 4),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        **latency_fields(hops, steps),
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 

@@ -231,7 +231,9 @@ class Chains {
   void run() {
     Clock::time_point started = Clock::now();
     while (started_ < std::min(runs_, in_flight_)) start_chain();
-    while (finished_ < runs_) {
+    // Until every chain finished and every delivery is acked: a chain's
+    // last hop can arrive before the confirm that releases its previous one.
+    while (finished_ < runs_ || pending_.size() > 0) {
       AmqpEvent event = next_event(session_);
       if (event.kind == AmqpEvent::Kind::kDelivery) {
         on_delivery(event);
