@@ -74,26 +74,40 @@ def run_child(command: list[str]) -> dict:
     return json.loads(lines[-1])
 
 
-def measure(
-    scenario: Scenario,
+def measure_all(
+    scenarios: Sequence[Scenario],
     repeat: int,
     before_each: Callable[[], None] = lambda: None,
-) -> dict:
-    """Runs the scenario `repeat` times and returns the median by its rate,
-    or {"unavailable": reason} at the first failure."""
-    samples = []
-    try:
-        for _ in range(repeat):
+) -> dict[str, dict]:
+    """Runs every scenario `repeat` times and returns each one's median by
+    its rate, or {"unavailable": reason} from its first failure (after which
+    it is not run again). The repeats go round by round, all scenarios in
+    each, so that a noisy spell on the shared machine spreads over all of
+    them instead of sinking one."""
+    samples: dict[str, list[dict]] = {s.name: [] for s in scenarios}
+    failures: dict[str, str] = {}
+    for round_number in range(1, repeat + 1):
+        print(f"round {round_number} of {repeat}", file=sys.stderr)
+        for scenario in scenarios:
+            if scenario.name in failures:
+                continue
             before_each()
-            samples.append(run_child(scenario.command))
-    except Unavailable as error:
-        print(f"{scenario.name:28} unavailable: {error}", file=sys.stderr)
-        return {"unavailable": str(error)}
+            try:
+                samples[scenario.name].append(run_child(scenario.command))
+            except Unavailable as error:
+                failures[scenario.name] = str(error)
+    return {s.name: median(s, samples[s.name], failures.get(s.name)) for s in scenarios}
+
+
+def median(scenario: Scenario, samples: list[dict], failure: str | None) -> dict:
+    if failure is not None:
+        print(f"{scenario.name:28} unavailable: {failure}", file=sys.stderr)
+        return {"unavailable": failure}
     samples.sort(key=lambda r: r[scenario.rate])
     result = samples[len(samples) // 2]
     print(
         f"{scenario.name:28} {summary(result, scenario.rate)}"
-        f"  (median of {repeat}: {[s[scenario.rate] for s in samples]})",
+        f"  (median of {len(samples)}: {[s[scenario.rate] for s in samples]})",
         file=sys.stderr,
     )
     return result

@@ -22,7 +22,7 @@ Latency, one at a time:
 A step's latency is a run's (chain's) start to its end, / 10; a hop is one
 step's end (delivery, task start) to the next one's. Isoqube runs with 2
 worker threads, Celery with 2 worker processes. Each scenario runs in its
-own process, --repeat times; the median by rate is shown. A scenario that
+own process, --repeat times, round by round; the median by rate is shown. A scenario that
 fails is shown as unavailable, with its error.
 
     .venv/bin/pip install '.[bench]'     # the isoqube package and Celery
@@ -45,7 +45,7 @@ from _harness import (
     add_driver_option,
     argument_parser,
     markdown_table,
-    measure,
+    measure_all,
     print_results,
 )
 
@@ -76,12 +76,12 @@ def throughput_scenarios(uri: str, scale: int, ceiling: Path, bench: Path) -> li
     return [
         Scenario(
             "raw ceiling",
-            [str(ceiling), uri, "throughput", str(20000 * scale), "500", "500"],
+            [str(ceiling), uri, "throughput", str(50000 * scale), "500", "500"],
             "messages_per_s",
         ),
         Scenario(
             "raw chains",
-            [str(ceiling), uri, "chains", str(1000 * scale), flight, "100"],
+            [str(ceiling), uri, "chains", str(2000 * scale), flight, "100"],
             "hops_per_s",
         ),
         Scenario("Celery", celery + [str(300 * scale), flight]),
@@ -96,7 +96,7 @@ def latency_scenarios(uri: str, scale: int, ceiling: Path, bench: Path) -> list[
     celery = [sys.executable, str(HERE / "celery_chain.py"), uri]
     threads = str(CONCURRENCY)
     return [
-        Scenario("raw hop", [str(ceiling), uri, "latency", str(2000 * scale)], "hops_per_s"),
+        Scenario("raw hop", [str(ceiling), uri, "latency", str(1000 * scale)], "hops_per_s"),
         Scenario(
             "raw chains, 1 at a time",
             [str(ceiling), uri, "chains", str(100 * scale), "1", "100"],
@@ -203,14 +203,11 @@ def main() -> int:
         parser.error(f"{args.ceiling} not found: run scripts/build-core first")
     scale = 1 if args.quick else 5
     with private_broker() if args.broker is None else nullcontext(args.broker) as uri:
-        throughput = {
-            s.name: measure(s, args.repeat)
-            for s in throughput_scenarios(uri, scale, args.ceiling, args.bench)
-        }
-        latency = {
-            s.name: measure(s, args.repeat)
-            for s in latency_scenarios(uri, scale, args.ceiling, args.bench)
-        }
+        loaded = throughput_scenarios(uri, scale, args.ceiling, args.bench)
+        single = latency_scenarios(uri, scale, args.ceiling, args.bench)
+        measured = measure_all(loaded + single, args.repeat)
+    throughput = {s.name: measured[s.name] for s in loaded}
+    latency = {s.name: measured[s.name] for s in single}
     results = {"throughput": throughput, "one_at_a_time": latency}
     print_results(results, lambda: markdown(throughput, latency), args.markdown)
     return 0

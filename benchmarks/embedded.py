@@ -30,7 +30,7 @@ from _harness import (
     add_driver_option,
     argument_parser,
     markdown_table,
-    measure,
+    measure_all,
     print_results,
 )
 
@@ -83,15 +83,15 @@ def main() -> int:
     args = parser.parse_args()
     if not args.bench.exists():
         parser.error(f"{args.bench} not found: run scripts/build-core first")
-    results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="isoqube-bench-") as tmp:
 
         def remove_databases() -> None:
             for db in Path(tmp).glob("*.db*"):
                 db.unlink()
 
-        for scenario in scenarios(args.quick, args.bench, Path(tmp)):
-            results[scenario.name] = measure(scenario, args.repeat, remove_databases)
+        results = measure_all(
+            scenarios(args.quick, args.bench, Path(tmp)), args.repeat, remove_databases
+        )
     failed = [name for name, r in results.items() if "unavailable" in r]
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
