@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -56,7 +55,13 @@ def latency_fields(hops_ms: Sequence[float], steps_ms: Sequence[float]) -> dict:
 
 
 def peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    """This process's peak resident memory (VmHWM). Not ru_maxrss: Linux
+    carries that across exec, so a child reported its parent's peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
 
 
 def run_child(command: list[str]) -> dict:

@@ -2,10 +2,11 @@
 // samples and the process's peak memory, as the Python harnesses expect them.
 #pragma once
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <cstddef>
+#include <cstdlib>
+#include <fstream>
+#include <string>
 #include <vector>
 
 namespace bench {
@@ -20,10 +21,19 @@ inline double percentile(std::vector<double>& samples, double p) {
   return samples[k];
 }
 
+// This process's peak resident memory (VmHWM of /proc/self/status; 0 when
+// unreadable). Not getrusage's ru_maxrss: Linux carries that across exec,
+// so a small driver started by a larger Python harness reported the
+// harness's peak.
 inline double peak_rss_mb() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      return std::strtod(line.c_str() + 6, nullptr) / 1024.0;  // kB
+    }
+  }
+  return 0;
 }
 
 }  // namespace bench
