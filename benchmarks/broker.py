@@ -20,10 +20,12 @@ Latency, one at a time:
   and the chain scenarios above with one run (chain) unfinished at a time.
 
 A step's latency is a run's (chain's) start to its end, / 10; a hop is one
-step's end (delivery, task start) to the next one's. Isoqube runs with 2
-worker threads, Celery with 2 worker processes. Each scenario runs in its
-own process, --repeat times, round by round; the median by rate is shown. A scenario that
-fails is shown as unavailable, with its error.
+step's end (delivery, task start) to the next one's. Under load both are
+mostly time queued behind the other runs, hence the one-at-a-time rows.
+Isoqube runs with 2 worker threads, Celery with 2 worker processes. Each
+scenario runs in its own process, --repeat times, round by round; the median
+by rate is shown. A scenario that fails is shown as unavailable, with its
+error (the last line it wrote to stderr).
 
     .venv/bin/pip install '.[bench]'     # the isoqube package and Celery
     scripts/build-core                   # the C++ drivers
