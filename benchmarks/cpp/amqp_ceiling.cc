@@ -86,7 +86,8 @@ AmqpEvent next_event(AmqpSession& session,
   }
 }
 
-// Acks every delivery, `messages` in all; returns when the last is acked.
+// Acks every delivery, `messages` in all; returns when the last was acked,
+// and deletes the queue.
 Clock::time_point consume_all(const std::string& uri, const std::string& queue,
                               long messages, uint16_t prefetch,
                               std::promise<void>& ready,
@@ -108,7 +109,9 @@ Clock::time_point consume_all(const std::string& uri, const std::string& queue,
     session.ack(kConsumeChannel, event.delivery_tag);
     ++acked;
   }
-  return Clock::now();
+  Clock::time_point finished = Clock::now();
+  session.delete_queue(kConsumeChannel, queue);
+  return finished;
 }
 
 // Publishes `messages` with at most `window` awaiting their confirm.
@@ -133,9 +136,11 @@ void publish_all(const std::string& uri, const std::string& queue,
 int run_throughput(const std::string& uri, long messages, std::size_t window,
                    uint16_t prefetch) {
   const std::string queue = "isoqube-bench-ceiling";
-  AmqpSession setup(uri);
-  setup.open_channel(kConsumeChannel);
-  setup.declare_queue(kConsumeChannel, queue);
+  {
+    AmqpSession setup(uri);
+    setup.open_channel(kConsumeChannel);
+    setup.declare_queue(kConsumeChannel, queue);
+  }
 
   std::promise<void> ready;
   std::atomic<bool> abort{false};
@@ -154,7 +159,6 @@ int run_throughput(const std::string& uri, long messages, std::size_t window,
   }
   double seconds =
       std::chrono::duration<double>(consumer.get() - started).count();
-  setup.delete_queue(kConsumeChannel, queue);
   std::printf(
       "{\"mode\": \"throughput\", \"messages\": %ld, \"window\": %zu, "
       "\"prefetch\": %u, \"body_bytes\": %zu, \"seconds\": %.3f, "
