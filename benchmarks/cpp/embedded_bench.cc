@@ -1,29 +1,32 @@
 // Steps per second and per-step latency of many concurrent 10-step runs
-// with no-op C++ consumers, on the in-process transport.
+// with no-op C++ consumers, on the in-process transport or a broker.
 //
-//   embedded_bench STORE_URI RUNS [CONCURRENCY] [IN_FLIGHT]
-//   embedded_bench raw RUNS [CONCURRENCY] [IN_FLIGHT]
+//   embedded_bench STORE_URI RUNS [CONCURRENCY] [IN_FLIGHT] [TRANSPORT_URI]
+//   embedded_bench raw RUNS [CONCURRENCY] [IN_FLIGHT] [TRANSPORT_URI]
 //
+// TRANSPORT_URI defaults to memory://; benchmarks/broker.py passes amqp://.
 // Prints one JSON object: steps, seconds, steps_per_s, latency percentiles
-// (milliseconds between a step's completion and the next step's, i.e. one
-// hop through orchestrator, transport and store) and peak RSS.
+// and peak RSS. A hop is a step's completion to the next step's completion
+// (one pass through orchestrator, transport and store); a step's latency is
+// its run's creation to its last step's completion, / 10. Failures (a
+// transport that cannot be opened) go to stderr as one line, exit status 1.
 //
-// "raw" is the baseline: the same chains of 10 hops through the memory
-// transport alone (receive, ack, publish the next hop), no store and no
+// "raw" is the baseline: the same chains of 10 hops through the transport
+// alone (receive, ack, publish the next hop), no store and no
 // orchestration, so the ratio shows what run tracking costs.
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <exception>
 #include <iostream>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "bench_stats.h"
 #include "isoqube/consumer.h"
 #include "isoqube/engine.h"
 #include "isoqube/log.h"
@@ -56,110 +59,147 @@ void register_noops(isoqube::Engine& engine) {
   }
 }
 
-double percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  std::size_t k = static_cast<std::size_t>(p * (v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + k, v.end());
-  return v[k];
+double ms_between(isoqube::TimePoint from, isoqube::TimePoint to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
-void print_result(const char* store, int runs, double seconds,
-                  std::vector<double>& hops) {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  double steps = static_cast<double>(runs) * kSteps;
+// Microseconds since the epoch, as JSON carries them through any transport.
+int64_t to_micros(isoqube::TimePoint time) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             time.time_since_epoch())
+      .count();
+}
+
+isoqube::TimePoint from_micros(int64_t micros) {
+  return isoqube::TimePoint(
+      std::chrono::duration_cast<isoqube::TimePoint::duration>(
+          std::chrono::microseconds(micros)));
+}
+
+// The transport is named by its scheme only: its URI may hold a password.
+void print_result(const std::string& transport_uri, const std::string& store,
+                  int runs, double seconds, std::vector<double>& hops,
+                  std::vector<double>& steps) {
+  std::string transport = transport_uri.substr(0, transport_uri.find("://"));
+  double count = static_cast<double>(runs) * kSteps;
   std::printf(
-      "{\"store\": \"%s\", \"runs\": %d, \"steps\": %.0f, \"seconds\": %.3f, "
-      "\"steps_per_s\": %.0f, \"hop_ms_p50\": %.4f, \"hop_ms_p99\": %.4f, "
-      "\"peak_rss_mb\": %.1f}\n",
-      store, runs, steps, seconds, steps / seconds, percentile(hops, 0.5),
-      percentile(hops, 0.99), usage.ru_maxrss / 1024.0);
+      "{\"transport\": \"%s\", \"store\": \"%s\", \"runs\": %d, "
+      "\"steps\": %.0f, \"seconds\": %.3f, \"steps_per_s\": %.0f, "
+      "\"hop_ms_p50\": %.4f, \"hop_ms_p99\": %.4f, \"step_ms_p50\": %.4f, "
+      "\"step_ms_p99\": %.4f, \"peak_rss_mb\": %.1f}\n",
+      transport.c_str(), store.c_str(), runs, count, seconds, count / seconds,
+      bench::percentile(hops, 0.5), bench::percentile(hops, 0.99),
+      bench::percentile(steps, 0.5), bench::percentile(steps, 0.99),
+      bench::peak_rss_mb());
 }
 
-// Baseline: chains of kSteps hops through the memory transport only.
-int run_raw(int runs, int concurrency, std::size_t in_flight) {
-  auto transport = isoqube::open_transport("memory://");
-  std::vector<isoqube::Binding> bindings;
-  for (int i = 0; i < kSteps; ++i) {
-    std::string name = "hop" + std::to_string(i);
-    bindings.push_back({name, {name}});
-  }
-  auto inbox = transport->subscribe(bindings, 2 * concurrency);
-  std::mutex mutex;
-  std::condition_variable done_cv;
-  int done = 0;
-  std::vector<double> hops;
-  std::atomic<bool> stop{false};
-  auto started = std::chrono::steady_clock::now();
-  std::vector<std::thread> threads;
-  for (int t = 0; t < concurrency; ++t) {
-    threads.emplace_back([&] {
-      while (!stop) {
-        auto d = inbox->receive(std::chrono::milliseconds(50));
-        if (!d) continue;
-        isoqube::Envelope next = *d->envelope;
-        d->ack();
-        int hop = next.message["hop"].get<int>() + 1;
-        auto now = isoqube::now();
-        double gap = std::chrono::duration<double, std::milli>(
-                         now - next.sent_time).count();
-        if (hop == kSteps) {
-          std::lock_guard<std::mutex> lock(mutex);
-          hops.push_back(gap);
-          ++done;
-          done_cv.notify_all();
-          continue;
-        }
-        next.message["hop"] = hop;
-        next.sent_time = now;
-        {
-          std::lock_guard<std::mutex> lock(mutex);
-          hops.push_back(gap);
-        }
-        transport->publish("hop" + std::to_string(hop), std::move(next));
-      }
-    });
-  }
-  for (int i = 0; i < runs; ++i) {
-    {
-      std::unique_lock<std::mutex> lock(mutex);
-      done_cv.wait(lock, [&] { return i - done < static_cast<int>(in_flight); });
+// Baseline: chains of kSteps hops through the transport only. Messages
+// carry their chain's start and their own publish time.
+class RawChains {
+ public:
+  RawChains(const std::string& transport_uri, int concurrency)
+      : transport_(isoqube::open_transport(transport_uri)) {
+    std::vector<isoqube::Binding> bindings;
+    for (int i = 0; i < kSteps; ++i) bindings.push_back({hop(i), {hop(i)}});
+    inbox_ = transport_->subscribe(bindings, 2 * concurrency);
+    for (int t = 0; t < concurrency; ++t) {
+      threads_.emplace_back([this] { relay(); });
     }
-    isoqube::Envelope e;
-    e.message_id = isoqube::new_uuid();
-    e.message = {{"hop", 0}, {"payload", isoqube::Json::object()}};
-    e.sent_time = isoqube::now();
-    transport->publish("hop0", std::move(e));
   }
-  {
-    std::unique_lock<std::mutex> lock(mutex);
-    done_cv.wait(lock, [&] { return done == runs; });
+
+  ~RawChains() {
+    stop_ = true;
+    for (auto& t : threads_) t.join();
   }
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - started).count();
-  stop = true;
-  for (auto& t : threads) t.join();
-  print_result("raw", runs, seconds, hops);
+
+  // Starts `runs` chains, at most `in_flight` unfinished; returns once all
+  // finished. Rethrows a relay thread's failure.
+  void run(int runs, std::size_t in_flight) {
+    for (int i = 0; i < runs; ++i) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [&] {
+        return failure_ || i - done_ < static_cast<int>(in_flight);
+      });
+      if (failure_) std::rethrow_exception(failure_);
+      lock.unlock();
+      isoqube::Envelope e;
+      e.message_id = isoqube::new_uuid();
+      auto now = to_micros(isoqube::now());
+      e.message = {{"hop", 0}, {"started_us", now}, {"sent_us", now}};
+      transport_->publish(hop(0), std::move(e));
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return failure_ || done_ == runs; });
+    if (failure_) std::rethrow_exception(failure_);
+  }
+
+  std::vector<double> hops_ms, steps_ms;  // read after run()
+
+ private:
+  static std::string hop(int i) { return "hop" + std::to_string(i); }
+
+  void relay() {
+    try {
+      while (!stop_) {
+        auto d = inbox_->receive(std::chrono::milliseconds(50));
+        if (d) forward(*d);
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      failure_ = std::current_exception();
+      changed_.notify_all();
+    }
+  }
+
+  void forward(isoqube::Delivery& delivery) {
+    isoqube::Envelope next = *delivery.envelope;
+    delivery.ack();
+    int hop_index = next.message["hop"].get<int>() + 1;
+    auto now = isoqube::now();
+    auto sent = from_micros(next.message["sent_us"].get<int64_t>());
+    auto started = from_micros(next.message["started_us"].get<int64_t>());
+    std::unique_lock<std::mutex> lock(mutex_);
+    hops_ms.push_back(ms_between(sent, now));
+    if (hop_index == kSteps) {
+      steps_ms.push_back(ms_between(started, now) / kSteps);
+      ++done_;
+      changed_.notify_all();
+      return;
+    }
+    lock.unlock();
+    next.message["hop"] = hop_index;
+    next.message["sent_us"] = to_micros(now);
+    transport_->publish(hop(hop_index), std::move(next));
+  }
+
+  std::unique_ptr<isoqube::Transport> transport_;
+  std::unique_ptr<isoqube::Inbox> inbox_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int done_ = 0;
+  std::exception_ptr failure_;
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point from) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - from)
+      .count();
+}
+
+int run_raw(const std::string& transport_uri, int runs, int concurrency,
+            std::size_t in_flight) {
+  RawChains chains(transport_uri, concurrency);
+  auto started = std::chrono::steady_clock::now();
+  chains.run(runs, in_flight);
+  double seconds = seconds_since(started);
+  print_result(transport_uri, "raw", runs, seconds, chains.hops_ms,
+               chains.steps_ms);
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  if (argc < 3) {
-    std::cerr << "usage: embedded_bench STORE_URI RUNS [CONCURRENCY] [IN_FLIGHT]\n";
-    return 2;
-  }
-  isoqube::set_log_level("warning");
-  isoqube::EngineOptions options;
-  options.transport = "memory://";
-  options.store = argv[1];
-  options.concurrency = argc > 3 ? std::stoi(argv[3]) : 2;
-  int runs = std::stoi(argv[2]);
-  std::size_t in_flight = argc > 4 ? std::stoul(argv[4]) : 200;
-  if (std::string(argv[1]) == "raw") {
-    return run_raw(runs, options.concurrency, in_flight);
-  }
+int run_engine(const isoqube::EngineOptions& options, int runs,
+               std::size_t in_flight) {
   isoqube::Engine engine(options);
   register_noops(engine);
   engine.start();
@@ -175,19 +215,47 @@ int main(int argc, char** argv) {
       engine.wait(ids[waited++], std::chrono::minutes(5));
     }
   }
-  while (waited < ids.size()) engine.wait(ids[waited++], std::chrono::minutes(5));
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - started)
-                       .count();
+  while (waited < ids.size()) {
+    engine.wait(ids[waited++], std::chrono::minutes(5));
+  }
+  double seconds = seconds_since(started);
 
-  std::vector<double> hops;
+  std::vector<double> hops, steps;
   for (const std::string& id : ids) {
     isoqube::Run run = *engine.find_run(id);
     for (int s = 1; s < kSteps; ++s) {
-      auto gap = *run.steps[s].completed_on - *run.steps[s - 1].completed_on;
-      hops.push_back(std::chrono::duration<double, std::milli>(gap).count());
+      hops.push_back(ms_between(*run.steps[s - 1].completed_on,
+                                *run.steps[s].completed_on));
     }
+    steps.push_back(ms_between(run.created_on, *run.steps.back().completed_on) /
+                    kSteps);
   }
-  print_result(argv[1], runs, seconds, hops);
+  print_result(options.transport, options.store, runs, seconds, hops, steps);
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::cerr << "usage: embedded_bench STORE_URI|raw RUNS [CONCURRENCY] "
+                 "[IN_FLIGHT] [TRANSPORT_URI]\n";
+    return 2;
+  }
+  isoqube::set_log_level("warning");
+  isoqube::EngineOptions options;
+  options.store = argv[1];
+  options.concurrency = argc > 3 ? std::stoi(argv[3]) : 2;
+  options.transport = argc > 5 ? argv[5] : "memory://";
+  int runs = std::stoi(argv[2]);
+  std::size_t in_flight = argc > 4 ? std::stoul(argv[4]) : 200;
+  try {
+    if (options.store == "raw") {
+      return run_raw(options.transport, runs, options.concurrency, in_flight);
+    }
+    return run_engine(options, runs, in_flight);
+  } catch (const std::exception& error) {
+    std::cerr << "embedded_bench: " << error.what() << "\n";
+    return 1;
+  }
 }
