@@ -1,14 +1,10 @@
 """EventHub: every run event of the store, as it happens, for the page's
 live updates (server-sent events) and the metrics.
 
-The store's event log is the source: every transition is in it, whichever
-process committed it, numbered by ``seq``. The hub reads it from where it
-left off whenever something may have happened: as soon as a live event
-arrives (``Engine.events()``: this process's transitions, and every
-process's on a broker transport), and at least every ``poll`` seconds for
-transitions that no live feed brings (other processes on the memory://
-transport sharing a SQLite store). Reading the log rather than passing the
-live events on keeps the order, fills gaps and skips duplicates for free.
+The store's event log is the source, read as isoqube.follow describes:
+whenever a live event arrives, and at least every ``poll`` seconds.
+Reading the log rather than passing the live events on keeps the order,
+fills gaps and skips duplicates for free.
 """
 
 from __future__ import annotations
@@ -18,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from isoqube import logger
+from isoqube.follow import stored_events, wait_for_events
 from isoqube.model import Event
 
 _log = logger("controlcenter")
-_PAGE = 1000
 Listener = Callable[[Event], None]
 
 
@@ -86,30 +82,23 @@ class EventHub:
     def _follow(self) -> None:
         while not self._stop.is_set():
             try:
-                self._wait_for_news()
+                wait_for_events(self._engine, self._poll)
                 self._read_log()
             except Exception as e:  # a store that failed may come back: keep going
                 _log.error("reading run events failed, retrying: %s", e)
                 self._stop.wait(self._poll)
 
-    def _wait_for_news(self) -> None:
-        # Ends at the first live event, or after `poll` seconds without one.
-        with self._engine.events(timeout=self._poll) as live:
-            next(live, None)
-
     def _read_log(self) -> None:
-        while not self._stop.is_set():
-            page = self._engine.event_log(after_seq=self.seq, limit=_PAGE)
-            for event in page:
-                # Moving seq and taking the listeners together is what makes
-                # add_listener's answer exact.
-                with self._lock:
-                    self.seq = event.seq
-                    listeners = list(self._listeners)
-                for listener in listeners:
-                    _call(listener, event)
-            if len(page) < _PAGE:
+        for event in stored_events(self._engine, None, self.seq):
+            if self._stop.is_set():
                 return
+            # Moving seq and taking the listeners together is what makes
+            # add_listener's answer exact.
+            with self._lock:
+                self.seq = event.seq
+                listeners = list(self._listeners)
+            for listener in listeners:
+                _call(listener, event)
 
 
 def _call(listener: Listener, event: Event) -> None:

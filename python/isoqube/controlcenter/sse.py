@@ -21,6 +21,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
+from isoqube.follow import stored_events
 from isoqube.model import Event
 
 from .context import Context, context
@@ -29,7 +30,6 @@ from .request_body import bad_request
 _QUEUE_LIMIT = 10000
 _KEEPALIVE_SECONDS = 15.0
 _RECONNECT_MS = 1000
-_HISTORY_PAGE = 1000
 _OVERFLOW = None  # queued in place of an event when the queue is full
 
 
@@ -97,12 +97,11 @@ async def _stream(ctx: Context, run_id: str | None, after: int | None) -> AsyncI
 
 def _missed(engine: Any, run_id: str | None, after: int, until: int) -> list[Event]:
     missed: list[Event] = []
-    while True:
-        page = engine.event_log(run_id, after_seq=after, limit=_HISTORY_PAGE)
-        missed += [e for e in page if e.seq <= until]
-        if len(page) < _HISTORY_PAGE or page[-1].seq >= until:
-            return missed
-        after = page[-1].seq
+    for event in stored_events(engine, run_id, after):
+        if event.seq > until:
+            break
+        missed.append(event)
+    return missed
 
 
 def _message(event: Event) -> str:
