@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 import isoqube
 from isoqube import errors
@@ -36,7 +36,7 @@ from isoqube.uris import mask_uri
 from .configuration_errors import error_field, problem
 from .context import context
 from .request_body import ApiError, bad_request, int_param, object_field, read_object, string_field
-from .shapes import configuration_json, run_json, run_summary_json
+from .shapes import configuration_json, json_bytes, run_json, run_summary_json
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
@@ -146,7 +146,7 @@ async def _created(ctx: Any, run: Any) -> JSONResponse:
                         headers={"Location": f"/api/configuration/run/{run.id}"})
 
 
-async def runs(request: Request) -> JSONResponse:
+async def runs(request: Request) -> Response:
     """A page of runs, newest first (``limit``, ``offset``, ``status``,
     ``configuration``); a ``Link: <...>; rel="next"`` header says there are
     more. Counting every run would cost a read of all of them, so there is
@@ -171,10 +171,16 @@ async def runs(request: Request) -> JSONResponse:
         found = found[:limit]
         following = request.url.include_query_params(offset=offset + limit)
         headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
-    if view == "summary":
-        return JSONResponse([run_summary_json(r) for r in found], headers=headers)
-    topics = await ctx.call(ctx.catalog.topics)
-    return JSONResponse([run_json(r, topics) for r in found], headers=headers)
+
+    def render() -> bytes:
+        # A page of runs is thousands of values: converted and encoded on a
+        # worker thread, not on the event loop that serves everyone.
+        if view == "summary":
+            return json_bytes([run_summary_json(r) for r in found])
+        topics = ctx.catalog.topics()
+        return json_bytes([run_json(r, topics) for r in found])
+
+    return Response(await ctx.call(render), media_type="application/json", headers=headers)
 
 
 async def run(request: Request) -> JSONResponse:

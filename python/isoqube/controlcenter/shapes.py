@@ -12,7 +12,9 @@ the same documents.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from isoqube.model import Configuration, ConsumerInfo, Run, Topic
 
@@ -69,3 +71,8 @@ def run_summary_json(run: Run) -> dict:
     del data["payload"]
     data["steps"] = [{key: step[key] for key in _SUMMARY_STEP_FIELDS} for step in data["steps"]]
     return data
+
+
+def json_bytes(value: Any) -> bytes:
+    """JSON as Starlette's JSONResponse writes it (compact UTF-8)."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
