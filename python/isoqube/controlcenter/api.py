@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from starlette.requests import Request
@@ -75,10 +75,16 @@ async def configurations(request: Request) -> JSONResponse:
 
 
 async def configuration(request: Request) -> JSONResponse:
+    return await _one(request, lambda engine: engine.configuration, configuration_json)
+
+
+async def _one(request: Request, find: Callable[[Any], Callable], to_json: Callable
+               ) -> JSONResponse:
+    """The thing ``find(engine)`` finds by the path's id, or 404."""
     ctx = context(request)
     with engine_errors():
-        found = await ctx.call(ctx.engine.configuration, request.path_params["id"])
-    return JSONResponse(configuration_json(found, await ctx.call(ctx.catalog.topics)))
+        found = await ctx.call(find(ctx.engine), request.path_params["id"])
+    return JSONResponse(to_json(found, await ctx.call(ctx.catalog.topics)))
 
 
 async def save_configuration(request: Request) -> JSONResponse:
@@ -184,10 +190,7 @@ async def runs(request: Request) -> Response:
 
 
 async def run(request: Request) -> JSONResponse:
-    ctx = context(request)
-    with engine_errors():
-        found = await ctx.call(ctx.engine.run, request.path_params["id"])
-    return JSONResponse(run_json(found, await ctx.call(ctx.catalog.topics)))
+    return await _one(request, lambda engine: engine.run, run_json)
 
 
 async def cancel_run(request: Request) -> JSONResponse:

@@ -66,22 +66,20 @@ async def read_object(request: Request, *, optional: bool = False) -> dict:
     return value
 
 
-def string_field(body: dict, key: str, default: str = "") -> str:
-    """A field that must be a string when present (null counts as absent)."""
-    value = body.get(key)
-    if value is None:
-        return default
-    if not isinstance(value, str):
-        raise bad_request(f"'{key}' must be a string, not {_json_type(value)}", key)
-    return value
+def string_field(body: dict, key: str) -> str:
+    """A field that must be a string when present ("" when absent or null)."""
+    return _field(body, key, str, "a string") or ""
 
 
 def object_field(body: dict, key: str) -> dict | None:
+    """A field that must be a JSON object when present (None when absent)."""
+    return _field(body, key, dict, "a JSON object")
+
+
+def _field(body: dict, key: str, kind: type, name: str) -> Any:
     value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise bad_request(f"'{key}' must be a JSON object, not {_json_type(value)}", key)
+    if value is not None and not isinstance(value, kind):
+        raise bad_request(f"'{key}' must be {name}, not {_json_type(value)}", key)
     return value
 
 
