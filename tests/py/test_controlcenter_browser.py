@@ -119,6 +119,30 @@ def test_a_run_started_from_the_page_updates_live_and_can_be_rerun(page, control
     assert "Re-run of" in page.locator(".lead").inner_text()
 
 
+def test_a_run_is_cancelled_and_resumed_from_its_page(page, controlcenter):
+    # Given the page of a run held in its second step
+    run = controlcenter.start_run("held")
+    page.goto(f"{controlcenter.url}#/runs/{run['id']}")
+    step_status(page, "Hold").and_(page.locator('[data-status="running"]')).wait_for()
+
+    # When it is cancelled (and the browser's confirmation accepted)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Cancel").click()
+
+    # Then it and its unfinished step show cancelled
+    page.locator(".page-head .badge.cancelled").wait_for()
+    step_status(page, "Hold").and_(page.locator('[data-status="cancelled"]')).wait_for()
+    assert page.get_by_role("button", name="Cancel").count() == 0
+
+    # When it is resumed, with the step let go
+    controlcenter.release.set()
+    page.get_by_role("button", name="Resume").click()
+
+    # Then it runs again from that step to the end
+    page.locator(".page-head .badge.completed").wait_for()
+    assert step_status(page, "Hold").get_attribute("data-status") == "completed"
+
+
 def test_the_runs_list_shows_new_runs_live_and_a_failed_runs_error(page, controlcenter):
     # Given the runs list
     page.click("header nav >> text=Runs")
