@@ -39,8 +39,8 @@ def status_text(status: str, colour: bool) -> str:
     return f"\x1b[{code}m{status}\x1b[0m"
 
 
-def _visible_len(text: str) -> int:
-    # Escape sequences take no room on screen; strip them before measuring.
+def visible_len(text: str) -> int:
+    """The length of text on screen: colour codes take no room."""
     length, i = 0, 0
     while i < len(text):
         if text[i] == "\x1b":
@@ -59,12 +59,12 @@ def table(
     (by index) to align right, such as numbers and durations."""
     cells = [[str(h) for h in headers]]
     cells += [["" if c is None else str(c) for c in row] for row in rows]
-    widths = [max(_visible_len(row[i]) for row in cells) for i in range(len(headers))]
+    widths = [max(visible_len(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
     for row in cells:
         parts = []
         for i, cell in enumerate(row):
-            pad = " " * (widths[i] - _visible_len(cell))
+            pad = " " * (widths[i] - visible_len(cell))
             parts.append(pad + cell if i in right else cell + pad)
         lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)
@@ -190,3 +190,17 @@ def runs_table(runs: Sequence[Any], colour: bool = False) -> str:
         ])
     headers = ["id", "configuration", "status", "steps", "created", "duration", "description"]
     return table(headers, rows, right=(3, 5))
+
+
+def event_line(event: Any, width: int = 0, colour: bool = False) -> str:
+    """One transition as a line: time, step (``run`` for the run's own),
+    old -> new status, and the detail."""
+    step = event.step_name if event.step >= 0 else "run"
+    text = (f"{clock_time(event.time)}  {step:<{width}}  "
+            f"{event.from_status or 'new'} -> {status_text(event.to_status, colour)}")
+    return f"{text}  ({event.detail})" if event.detail else text
+
+
+def name_width(run: Any) -> int:
+    """The width of the step column of event lines for this run."""
+    return max([len("run")] + [len(step.name) for step in run.steps])

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from . import _core
+from .display import RunList
 from .errors import NotFoundError, RegistrationError
 from .model import Configuration, ConsumerInfo, Event, Run, Topic
 from .registry import ConsumerDef, Registry, TopicDef, default_registry
@@ -285,10 +286,10 @@ class Engine:
         offset: int = 0,
         status: str | None = None,
         configuration: str | None = None,
-    ) -> list[Run]:
-        """Runs, newest first."""
+    ) -> RunList:
+        """Runs, newest first (a list, shown as a table in Jupyter)."""
         found = self._core.runs(limit, offset, status, configuration or "")
-        return [self._run(r) for r in found]
+        return RunList(self._run(r) for r in found)
 
     def wait(self, run_id: str, timeout: float | None = None) -> Run:
         """Blocks, without the GIL, until the run is completed, failed or

@@ -10,7 +10,6 @@ strings ("pending", "queued", "running", "retrying", "completed", "failed",
 from __future__ import annotations
 
 import datetime as _dt
-import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -181,6 +180,11 @@ class Configuration:
             "description": self.description,
             "steps": [step.to_dict() for step in self.steps],  # type: ignore[union-attr]
         }
+
+    def _repr_html_(self) -> str:
+        from .display import configuration_html
+
+        return configuration_html(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> Configuration:
@@ -361,6 +365,13 @@ class Run:
         self._update(self._attached().wait(self.id, timeout))
         return self
 
+    def watch(self, timeout: float | None = None) -> Run:
+        """Like wait(), showing the run as it goes: in Jupyter a table that
+        updates in place, elsewhere a line per transition."""
+        from .watch import watch
+
+        return watch(self, timeout)
+
     def _attached(self) -> Engine:
         if self._engine is None:
             from .errors import Error
@@ -413,38 +424,9 @@ class Run:
         )
 
     def _repr_html_(self) -> str:
-        return _run_html(self)
+        from .display import run_html
 
-
-def _cell(value: Any) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, _dt.datetime):
-        return html.escape(value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3])
-    if isinstance(value, _dt.timedelta):
-        return f"{value.total_seconds():.3f} s"
-    return html.escape(str(value))
-
-
-def _run_html(run: Run) -> str:
-    header = (
-        f"<p><b>Run</b> <code>{_cell(run.id)}</code> of "
-        f"<b>{_cell(run.configuration_name or run.configuration_id)}</b>: "
-        f"<b>{_cell(run.status)}</b>"
-    )
-    if run.description:
-        header += f" &mdash; {_cell(run.description)}"
-    if run.error:
-        header += f"<br><span style='color:#b00'>{_cell(run.error)}</span>"
-    header += "</p>"
-    columns = ("step", "topic", "status", "attempts", "invoked", "completed", "duration", "error")
-    rows = []
-    for s in run.steps:
-        values = (s.name, s.topic, s.status, s.attempts, s.invoked_on, s.completed_on)
-        cells = "".join(f"<td>{_cell(v)}</td>" for v in (*values, s.duration, s.error))
-        rows.append(f"<tr>{cells}</tr>")
-    head = "".join(f"<th>{c}</th>" for c in columns)
-    return f"{header}<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        return run_html(self)
 
 
 @dataclass(frozen=True)

@@ -124,3 +124,11 @@ def declare(registry, *names):
         @registry.consumer(topic, name=f"{name}Consumer")
         def handle(ctx):
             return {"step": ctx.step, "inputs": sorted(ctx.inputs)}
+
+
+@pytest.fixture
+def controlcenter(registry: isoqube.Registry, sqlite_store: str) -> Iterator[Any]:
+    """A controlcenter serving on a free loopback port (controlcenter_app.py)."""
+    from controlcenter_app import serve
+
+    yield from serve(registry, sqlite_store)

@@ -4,13 +4,18 @@ lands)."""
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import os
+import pty
 import queue
+import select
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import textwrap
 import threading
 import time
@@ -574,6 +579,81 @@ class TestRuns:
                 watcher.stdout.until("run running -> completed")
                 assert watcher.wait() == 0
             assert runner.wait() == 0
+
+
+    def test_watch_on_a_terminal_redraws_a_progress_display(self, greeter):
+        # Given a run held in its second step by another process
+        create_greeting(greeter)
+        (greeter / "hold-shout").touch()
+        with Child("runs", "start", "greeting", "--wait", "--import", "greeter.py",
+                   cwd=greeter) as runner:
+            run_id = started_run_id(runner.stderr.until(STARTED))
+
+            # When it is watched on a terminal
+            with Terminal("runs", "watch", run_id, cwd=greeter) as watcher:
+                # Then the display shows the held step running, then redraws
+                # itself until the run completed
+                watcher.until("Shout")
+                (greeter / "hold-shout").unlink()
+                screen = watcher.rest()
+                assert watcher.wait() == 0
+            assert runner.wait() == 0
+        assert "\x1b[J" in screen and "\x1b[" in screen.split("\x1b[J", 2)[1]
+        assert "greeting  completed" in screen and "2/2 steps" in screen
+        assert "✔ Shout" in screen and "✔ Greet" in screen
+        assert screen.rstrip().endswith("(2/2 steps completed)")
+
+
+class Terminal:
+    """An ``isoqube`` command whose output is a terminal (a pseudo-terminal
+    of 30 lines of 100 columns), as a person at a shell would see it."""
+
+    def __init__(self, *args: str, cwd: Path):
+        primary, secondary = pty.openpty()
+        fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        env = {**_environment(), "TERM": "xterm"}
+        self.process = subprocess.Popen([sys.executable, "-m", "isoqube", *args], cwd=cwd,
+                                        env=env, stdout=secondary, stderr=subprocess.DEVNULL)
+        os.close(secondary)
+        self._primary = primary
+        self.seen = ""
+
+    def _read(self, deadline: float) -> bool:
+        """Reads what is there; False at the end of the output."""
+        ready, _, _ = select.select([self._primary], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            return True
+        try:
+            chunk = os.read(self._primary, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            return False
+        self.seen += chunk.decode("utf-8", "replace")
+        return bool(chunk)
+
+    def until(self, wanted: str) -> None:
+        deadline = time.monotonic() + TIMEOUT
+        while wanted not in self.seen:
+            if not self._read(deadline) or time.monotonic() > deadline:
+                raise AssertionError(f"no {wanted!r} on the terminal: {self.seen!r}")
+
+    def rest(self) -> str:
+        """Everything shown, once the child ends."""
+        deadline = time.monotonic() + TIMEOUT
+        while self._read(deadline) and time.monotonic() < deadline:
+            pass
+        return self.seen
+
+    def wait(self) -> int:
+        return self.process.wait(timeout=TIMEOUT)
+
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=TIMEOUT)
+        os.close(self._primary)
 
 
 class TestWorker:

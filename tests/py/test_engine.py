@@ -378,7 +378,7 @@ def test_a_run_renders_as_an_html_table_of_its_steps(registry, make_engine):
     run = engine.start_run(Configuration("html", [Step("Ingest", name="in<gest>")])).wait(WAIT)
 
     page = run._repr_html_()
-    assert "<table>" in page and "in&lt;gest&gt;" in page and "completed" in page
+    assert "<table" in page and "in&lt;gest&gt;" in page and "completed" in page
     assert repr(run).startswith(f"Run(id='{run.id}', configuration='html', status='completed'")
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from isoqube import errors
-from isoqube.cli import configs, runs, worker
+from isoqube.cli import configs, controlcenter, runs, worker
 from isoqube.cli.common import UsageError
 
 EXIT_FAILURE = 1
@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     configs.add_parsers(commands, common)
     runs.add_parsers(commands, common)
     worker.add_parser(commands, common)
+    controlcenter.add_parser(commands, common)
     return parser
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-import threading
 import time
 from typing import Any, Callable
 
-from isoqube import console
+from isoqube import console, errors
 from isoqube.cli.common import (
     UsageError,
     add_consumer_options,
@@ -19,13 +19,12 @@ from isoqube.cli.common import (
     parse_json_object,
     warn_if_unprocessed,
 )
+from isoqube.cli.progress import Progress
+from isoqube.follow import event_batches
+from isoqube.model import RUN_STATUSES
 
-RUN_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
-# How often `runs watch` reads the store's event log when there is no broker
-# to bring the events; it works across processes because every transition
-# is stored before it is published.
-_WATCH_POLL_SECONDS = 0.1
-_EVENT_PAGE = 1000
+# The terminal display of `runs watch` is redrawn at most this often.
+_REDRAW_SECONDS = 0.1
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -66,7 +65,11 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     cancel.add_argument("run_id", metavar="ID", help="run id (or a unique prefix)")
     cancel.set_defaults(handler=_cancel)
 
-    watch = sub.add_parser("watch", parents=[common], help="follow a run's transitions live")
+    watch = sub.add_parser(
+        "watch", parents=[common], help="follow a run's transitions live",
+        description="Follows a run until it ends, whichever process executes it: on a "
+                    "terminal as a progress display of its steps, otherwise as one line per "
+                    "transition. Exits 0 when the run completed.")
     watch.add_argument("run_id", metavar="ID", help="run id (or a unique prefix)")
     watch.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
     watch.set_defaults(handler=_watch)
@@ -188,66 +191,30 @@ def _watch(args: argparse.Namespace) -> int:
     engine = open_engine(args)
     run = find_run(engine, args.run_id)
     colour = console.use_colour(sys.stdout)
-    width = max([len("run")] + [len(step.name) for step in run.steps])
-    print(f"watching run {run.id} of {run.configuration_name} ({run.status})", flush=True)
-    follow = _follow_live if engine.distributed else _follow_stored
-    if not follow(engine, run.id, args.timeout, width, colour):
+    progress = Progress(sys.stdout, colour) if _is_terminal(sys.stdout) else None
+    if progress is None:
+        print(f"watching run {run.id} of {run.configuration_name} ({run.status})", flush=True)
+    width = console.name_width(run)
+    shown = 0.0
+    try:
+        for batch in event_batches(engine, run.id, timeout=args.timeout):
+            if progress is None:
+                for event in batch:
+                    print(console.event_line(event, width, colour), flush=True)
+            elif time.monotonic() - shown >= _REDRAW_SECONDS:
+                progress.show(engine.run(run.id))
+                shown = time.monotonic()
+    except errors.TimeoutError:
         print(f"isoqube: stopped watching run {run.id} after {args.timeout:g} s",
               file=sys.stderr)
         return 1
     final = engine.run(run.id)
+    if progress is not None:
+        progress.show(final)
     print(console.run_summary(final, colour))
     return 0 if final.status == "completed" else 1
 
 
-def _follow_live(engine: Any, run_id: str, timeout: float | None, width: int,
-                 colour: bool) -> bool:
-    """Prints the run's events as the broker brings them (the stored ones
-    first); False when ``timeout`` passed before the run ended."""
-    with engine.events(run_id) as events:
-        # Closing the feed at the deadline ends the loop below.
-        timer = threading.Timer(timeout, events.close) if timeout is not None else None
-        if timer:
-            timer.start()
-        try:
-            for event in events:
-                print(_event_line(event, width, colour), flush=True)
-        finally:
-            if timer:
-                timer.cancel()
-    return engine.run(run_id).done
-
-
-def _follow_stored(engine: Any, run_id: str, timeout: float | None, width: int,
-                   colour: bool) -> bool:
-    """Without a broker, other processes' transitions are only in the
-    store: reads its event log every _WATCH_POLL_SECONDS."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    seq = 0
-    while True:
-        finished = engine.run(run_id).done
-        # Read after the status so that the last transitions are not missed.
-        seq = _print_events(engine, run_id, seq, width, colour)
-        if finished:
-            return True
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
-        time.sleep(_WATCH_POLL_SECONDS)
-
-
-def _print_events(engine: Any, run_id: str, seq: int, width: int, colour: bool) -> int:
-    """Prints the run's stored events after ``seq``; returns the last seq."""
-    while True:
-        page = engine.event_log(run_id, after_seq=seq, limit=_EVENT_PAGE)
-        for event in page:
-            seq = max(seq, event.seq)
-            print(_event_line(event, width, colour), flush=True)
-        if len(page) < _EVENT_PAGE:
-            return seq
-
-
-def _event_line(event: Any, width: int, colour: bool) -> str:
-    step = event.step_name if event.step >= 0 else "run"
-    text = (f"{console.clock_time(event.time)}  {step:<{width}}  "
-            f"{event.from_status or 'new'} -> {console.status_text(event.to_status, colour)}")
-    return f"{text}  ({event.detail})" if event.detail else text
+def _is_terminal(stream: Any) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from isoqube import errors
 from isoqube.cli import common
 from isoqube.cli.runs import report
 from isoqube.demo import services  # registers the Python services
@@ -75,10 +74,7 @@ def _run(engine, options: DemoOptions) -> int:
 
 
 def _open_engine(options: DemoOptions):
-    module = services.linux_pool_module()
-    if not module.is_file():
-        raise errors.Error(f"the demo's Linux pool module is missing ({module}): "
-                           "reinstall isoqube with its C++ part (pip install isoqube)")
+    module = services.require_linux_pool_module()
     engine = common.open_engine(options, concurrency=options.concurrency)
     engine.load_module(str(module))
     common.note(f"demo services {', '.join(services.PYTHON_SERVICES)} (Python) and "

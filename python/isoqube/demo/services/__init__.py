@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from isoqube import errors
+
 from . import default, deployment, windows_pool
 
 PYTHON_SERVICES = (default.SERVICE, windows_pool.SERVICE, deployment.SERVICE)
@@ -23,4 +25,15 @@ def linux_pool_module() -> Path:
     return Path(__file__).resolve().parents[2] / "services" / LINUX_POOL_LIBRARY
 
 
-__all__ = ["LINUX_POOL_SERVICE", "PYTHON_SERVICES", "linux_pool_module"]
+def require_linux_pool_module() -> Path:
+    """The Linux pool module; raises isoqube.Error saying how to get it when
+    it is missing."""
+    module = linux_pool_module()
+    if not module.is_file():
+        raise errors.Error(f"the demo's Linux pool module is missing ({module}): "
+                           "reinstall isoqube with its C++ part (pip install isoqube)")
+    return module
+
+
+__all__ = ["LINUX_POOL_SERVICE", "PYTHON_SERVICES", "linux_pool_module",
+           "require_linux_pool_module"]
