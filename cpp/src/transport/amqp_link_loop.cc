@@ -85,6 +85,9 @@ void AmqpLink::take_commands() {
 // Runs the queued commands in order. A command that fails with the
 // connection stays at the front, to run again on the next connection,
 // unless it is settled (it caused the failure, or it cannot be sent).
+// Broadcasts are gathered into one message per channel and sent after the
+// publishes and acks around them, but before any task, so that a listener
+// started by a task hears only what was broadcast after it started.
 void AmqpLink::run_work() {
   std::map<std::string, std::vector<Json>> broadcasts;
   while (!work_.empty()) {
@@ -93,6 +96,11 @@ void AmqpLink::run_work() {
       broadcasts[broadcast->channel].push_back(std::move(broadcast->message));
       work_.pop_front();
       continue;
+    }
+    if (!broadcasts.empty() &&
+        std::holds_alternative<std::shared_ptr<PendingTask>>(command)) {
+      send_broadcasts(broadcasts);
+      broadcasts.clear();
     }
     try {
       run_command(command);

@@ -1,6 +1,7 @@
 #include "transport/amqp_transport.h"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 
 #include "isoqube/log.h"
@@ -13,9 +14,13 @@ namespace {
 
 class AmqpListening final : public Listening {
  public:
-  AmqpListening(std::shared_ptr<AmqpLink> link, uint64_t consumer)
-      : link_(std::move(link)), consumer_(consumer) {}
+  AmqpListening(std::shared_ptr<AmqpLink> link, uint64_t consumer,
+                std::shared_ptr<std::atomic<bool>> active)
+      : link_(std::move(link)), consumer_(consumer), active_(std::move(active)) {}
   ~AmqpListening() override {
+    // Checked between the messages of a batch: a listener stopped by its
+    // own callback hears no more of the batch.
+    *active_ = false;
     try {
       link_->remove_consumer(consumer_);
     } catch (const std::exception& e) {
@@ -26,6 +31,7 @@ class AmqpListening final : public Listening {
  private:
   std::shared_ptr<AmqpLink> link_;
   uint64_t consumer_;
+  std::shared_ptr<std::atomic<bool>> active_;
 };
 
 }  // namespace
@@ -105,10 +111,12 @@ std::unique_ptr<Listening> AmqpTransport::listen(
   consumer.prepare = [name = std::string(channel)](AmqpTopology& topology) {
     return topology.declare_listener_queue(name);
   };
-  consumer.on_message = [name = std::string(channel),
+  auto active = std::make_shared<std::atomic<bool>>(true);
+  consumer.on_message = [name = std::string(channel), active,
                          on_message = std::move(on_message)](
                             AmqpIncoming&& message) {
     for (const Json& item : decode_broadcast_batch(message.body)) {
+      if (!*active) return;
       try {
         on_message(item);
       } catch (const std::exception& e) {
@@ -118,7 +126,7 @@ std::unique_ptr<Listening> AmqpTransport::listen(
     }
   };
   const uint64_t id = consumer_->add_consumer(std::move(consumer));
-  return std::make_unique<AmqpListening>(consumer_, id);
+  return std::make_unique<AmqpListening>(consumer_, id, std::move(active));
 }
 
 TransportStats AmqpTransport::stats() const {
