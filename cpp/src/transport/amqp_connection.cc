@@ -101,8 +101,13 @@ void AmqpConnection::open_socket(const AmqpOptions& options) {
   const int status = amqp_socket_open_noblock(socket, host_.name.c_str(),
                                               host_.port, &timeout);
   if (status != AMQP_STATUS_OK) {
-    throw TransportError("cannot connect to " + host_.to_string() + ": " +
-                         library_error(status));
+    // rabbitmq-c's "a socket error occurred" is, at connect time, a refused
+    // or unreachable address (the cause stays inside the library).
+    throw TransportError(
+        host_.to_string() + ": " +
+        (status == AMQP_STATUS_SOCKET_ERROR
+             ? std::string("connection refused or host unreachable")
+             : library_error(status)));
   }
   amqp_set_handshake_timeout(state_, &timeout);
   amqp_set_rpc_timeout(state_, &timeout);

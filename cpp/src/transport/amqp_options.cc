@@ -16,13 +16,15 @@ constexpr int kAmqpsPort = 5671;
 constexpr long kMaxPrefetch = std::numeric_limits<uint16_t>::max();
 constexpr long kMaxMillis = 24L * 3600 * 1000;
 
+// Names the URI as it was written (Uri::masked() would show "/%2f"
+// decoded), with the password masked.
 class OptionReader {
  public:
-  explicit OptionReader(const Uri& uri) : uri_(uri) {}
+  explicit OptionReader(std::string masked_uri)
+      : masked_uri_(std::move(masked_uri)) {}
 
   [[noreturn]] void fail(const std::string& problem) const {
-    throw ConfigurationError("transport URI '" + uri_.masked() +
-                             "': " + problem);
+    throw ConfigurationError("transport URI '" + masked_uri_ + "': " + problem);
   }
 
   long number(const std::string& key, const std::string& value, long minimum,
@@ -47,7 +49,7 @@ class OptionReader {
   }
 
  private:
-  const Uri& uri_;
+  const std::string masked_uri_;
 };
 
 AmqpHost parse_host(std::string_view text, int default_port,
@@ -201,13 +203,13 @@ std::string AmqpHost::to_string() const {
 
 AmqpOptions parse_amqp_uri(std::string_view text) {
   const Uri uri = parse_uri(text);
-  const OptionReader reader(uri);
   AmqpOptions options;
+  options.masked_uri = mask_password(text);
+  const OptionReader reader(options.masked_uri);
   if (uri.scheme != "amqp" && uri.scheme != "amqps") {
     reader.fail("the scheme must be amqp:// or amqps://");
   }
   options.tls = uri.scheme == "amqps";
-  options.masked_uri = uri.masked();
   options.hosts =
       parse_hosts(uri, options.tls ? kAmqpsPort : kAmqpPort, reader);
   if (!uri.user.empty()) options.user = uri.user;
