@@ -50,12 +50,12 @@ std::string close_text(const amqp_method_t& method, int* code) {
 }  // namespace
 
 AmqpConnection::AmqpConnection(const AmqpOptions& options,
-                               const AmqpHost& host)
+                               const AmqpHost& host, const std::string& name)
     : state_(amqp_new_connection()), host_(host) {
   if (state_ == nullptr) throw TransportError("out of memory");
   try {
     open_socket(options);
-    log_in(options);
+    log_in(options, name);
   } catch (...) {
     lost_ = true;
     amqp_destroy_connection(state_);
@@ -113,13 +113,14 @@ void AmqpConnection::open_socket(const AmqpOptions& options) {
   amqp_set_rpc_timeout(state_, &timeout);
 }
 
-void AmqpConnection::log_in(const AmqpOptions& options) {
+void AmqpConnection::log_in(const AmqpOptions& options,
+                            const std::string& name) {
   // Merged by rabbitmq-c with its own (which ask the broker to say why a
   // login failed instead of just closing the socket). connection.blocked
   // lets the broker tell us when it stops reading publishes (memory or
   // disk alarm); consumer_cancel_notify, when a queue we consume vanishes.
   Json properties = {
-      {"connection_name", "isoqube"},
+      {"connection_name", name},
       {"capabilities",
        {{"consumer_cancel_notify", true}, {"connection.blocked", true}}},
   };

@@ -53,9 +53,11 @@ inline constexpr int kReplyPreconditionFailed = 406;
 class AmqpConnection {
  public:
   // Opens the socket (TLS when options.tls), logs in and negotiates the
-  // heartbeat. Throws TransportError saying why, without the URI (callers
-  // name it), or ConfigurationError for TLS files that cannot be used.
-  AmqpConnection(const AmqpOptions& options, const AmqpHost& host);
+  // heartbeat. `name` is shown in the broker's connection list. Throws
+  // TransportError saying why, without the URI (callers name it), or
+  // ConfigurationError for TLS files that cannot be used.
+  AmqpConnection(const AmqpOptions& options, const AmqpHost& host,
+                 const std::string& name = "isoqube");
   // Closes the connection politely unless it was lost.
   ~AmqpConnection();
   AmqpConnection(const AmqpConnection&) = delete;
@@ -93,7 +95,7 @@ class AmqpConnection {
 
  private:
   void open_socket(const AmqpOptions& options);
-  void log_in(const AmqpOptions& options);
+  void log_in(const AmqpOptions& options, const std::string& name);
 
   amqp_connection_state_t state_;
   AmqpHost host_;

@@ -16,7 +16,8 @@ bool AmqpLink::connect(std::string* errors) {
     const std::size_t index = (host_index_ + i) % count;
     const AmqpHost& host = options_.hosts[index];
     try {
-      connection_ = std::make_unique<AmqpConnection>(options_, host);
+      connection_ = std::make_unique<AmqpConnection>(options_, host,
+                                                     "isoqube " + name_);
       host_index_ = index;
       restore();
       return true;

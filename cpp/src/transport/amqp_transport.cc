@@ -38,8 +38,8 @@ class AmqpListening final : public Listening {
 
 AmqpTransport::AmqpTransport(const AmqpOptions& options)
     : options_(options),
-      publisher_(std::make_shared<AmqpLink>(options, "amqp")),
-      consumer_(publisher_),
+      publisher_(std::make_shared<AmqpLink>(options, "amqp-publish")),
+      consumer_(std::make_shared<AmqpLink>(options, "amqp-consume")),
       counters_(std::make_shared<AmqpCounters>()),
       settler_(std::make_shared<AmqpSettler>(publisher_, consumer_,
                                              counters_)) {}
