@@ -7,6 +7,8 @@ no test sees another's topics and consumers, and every engine is closed
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +21,34 @@ from isoqube.registry import default_registry as _default_registry
 
 WAIT = 20.0
 """Seconds a test waits for something that normally takes milliseconds."""
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _no_server(reason: str) -> None:
+    """Skips the test, or fails it when CI requires the servers."""
+    if os.environ.get("ISOQUBE_REQUIRE_SERVERS") == "1":
+        pytest.fail(f"{reason} (and ISOQUBE_REQUIRE_SERVERS=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def amqp_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A RabbitMQ broker's URI: $ISOQUBE_TEST_AMQP_URI, else a private broker
+    that scripts/rabbitmq starts for the session and stops after it."""
+    uri = os.environ.get("ISOQUBE_TEST_AMQP_URI")
+    if uri:
+        yield uri
+        return
+    script = str(ROOT / "scripts" / "rabbitmq")
+    folder = str(tmp_path_factory.mktemp("rabbitmq"))
+    started = subprocess.run([script, "start", folder], capture_output=True, text=True)
+    try:
+        if started.returncode != 0:
+            _no_server(f"scripts/rabbitmq could not start a broker: {started.stderr.strip()}")
+        yield started.stdout.split()[-1]
+    finally:
+        subprocess.run([script, "stop", folder], capture_output=True)
 
 
 @pytest.fixture
