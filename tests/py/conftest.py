@@ -25,32 +25,36 @@ WAIT = 20.0
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _no_server(reason: str) -> None:
+    """Skips the test, or fails it when CI requires the servers."""
+    if os.environ.get("ISOQUBE_REQUIRE_SERVERS") == "1":
+        pytest.fail(f"{reason} (and ISOQUBE_REQUIRE_SERVERS=1)")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
-def rabbitmq() -> Iterator[tuple[str, Path | None]]:
+def rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path | None]]:
     """A real RabbitMQ: (URI, the folder scripts/rabbitmq keeps it in, or
     None for a broker the environment named). scripts/test starts one and
-    sets ISOQUBE_TEST_AMQP_URI (and _DIR); otherwise one is started here for
-    the session. Without a broker the tests skip, unless
-    ISOQUBE_REQUIRE_SERVERS=1, where that is a failure."""
+    sets ISOQUBE_TEST_AMQP_URI (and ISOQUBE_TEST_AMQP_DIR); otherwise
+    scripts/rabbitmq starts one for the session and stops it after."""
     uri = os.environ.get("ISOQUBE_TEST_AMQP_URI")
     if uri:
         folder = os.environ.get("ISOQUBE_TEST_AMQP_DIR")
         yield uri, Path(folder) if folder else None
         return
-    script = ROOT / "scripts" / "rabbitmq"
-    if os.environ.get("ISOQUBE_REQUIRE_SERVERS") == "1":
-        pytest.fail("ISOQUBE_REQUIRE_SERVERS=1 but ISOQUBE_TEST_AMQP_URI is not set")
-    if not script.exists() or not Path("/usr/lib/rabbitmq/bin/rabbitmq-server").exists():
-        pytest.skip("no RabbitMQ here: run scripts/test, or set ISOQUBE_TEST_AMQP_URI")
-    folder = Path(subprocess.check_output(["mktemp", "-d"], text=True).strip())
+    script = str(ROOT / "scripts" / "rabbitmq")
+    folder = tmp_path_factory.mktemp("rabbitmq")
+    started = subprocess.run([script, "start", str(folder)], capture_output=True, text=True)
     try:
-        uri = subprocess.check_output([script, "start", folder], text=True).strip()
-        yield uri, folder
+        if started.returncode != 0:
+            _no_server(f"scripts/rabbitmq could not start a broker: {started.stderr.strip()}")
+        yield started.stdout.split()[-1], folder
     finally:
-        subprocess.run([script, "stop", folder], check=False)
+        subprocess.run([script, "stop", str(folder)], capture_output=True)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def amqp_uri(rabbitmq: tuple[str, Path | None]) -> str:
     """The URI of the test broker."""
     return rabbitmq[0]

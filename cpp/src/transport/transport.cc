@@ -4,6 +4,8 @@
 
 #include "common/uri.h"
 #include "isoqube/errors.h"
+#include "transport/amqp_options.h"
+#include "transport/amqp_transport.h"
 #include "transport/memory_transport.h"
 
 namespace isoqube {
@@ -43,9 +45,13 @@ std::unique_ptr<Transport> open_transport(std::string_view text) {
         uri, "publish_timeout_ms", options.publish_timeout.count()));
     return std::make_unique<detail::MemoryTransport>(options);
   }
+  if (uri.scheme == "amqp" || uri.scheme == "amqps") {
+    return std::make_unique<detail::AmqpTransport>(
+        detail::parse_amqp_uri(text));
+  }
   throw ConfigurationError("unsupported transport URI '" + uri.masked() +
-                           "': the scheme must be memory:// (amqp:// is "
-                           "not available in this build)");
+                           "': the scheme must be memory://, amqp:// or "
+                           "amqps://");
 }
 
 }  // namespace isoqube

@@ -1,0 +1,184 @@
+// The side of AmqpLink that other threads call: they queue commands and
+// wait for their outcome. The link's thread is in amqp_link_loop.cc and
+// amqp_link_recovery.cc.
+#include "transport/amqp_link.h"
+
+#include <amqp.h>
+
+#include "isoqube/log.h"
+
+namespace isoqube::detail {
+
+AmqpLink::AmqpLink(const AmqpOptions& options, std::string name)
+    : options_(options), name_(std::move(name)) {
+  std::promise<void> connected;
+  std::future<void> result = connected.get_future();
+  thread_ = std::thread([this, &connected] { run(connected); });
+  thread_id_ = thread_.get_id();
+  try {
+    result.get();
+  } catch (...) {
+    thread_.join();
+    throw;
+  }
+}
+
+AmqpLink::~AmqpLink() {
+  stopping_ = true;
+  wake_.notify();
+  thread_.join();
+}
+
+void AmqpLink::post(Command command) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) {
+      throw TransportError("the transport to " + options_.masked_uri +
+                           " is closed");
+    }
+    commands_.push_back(std::move(command));
+  }
+  wake_.notify();
+}
+
+void AmqpLink::wait(std::future<void>& result, std::atomic<bool>& abandoned,
+                    const std::string& what) const {
+  if (result.wait_for(options_.publish_timeout) != std::future_status::ready) {
+    abandoned = true;
+    const std::string why = status();
+    throw TransportError(what + " on " + options_.masked_uri +
+                         " did not complete within " +
+                         std::to_string(options_.publish_timeout.count()) +
+                         " ms (publish_timeout_ms)" +
+                         (why.empty() ? "" : ": " + why));
+  }
+  result.get();
+}
+
+void AmqpLink::publish(AmqpOutgoing message) {
+  const std::string what = "publishing to '" + message.to.name + "'";
+  auto publish = std::make_shared<PendingPublish>(std::move(message));
+  std::future<void> result = publish->result();
+  post(publish);
+  wait(result, publish->abandoned, what);
+}
+
+void AmqpLink::broadcast(const std::string& channel, Json message) {
+  post(BroadcastCommand{channel, std::move(message)});
+}
+
+void AmqpLink::settle(uint16_t channel, uint64_t generation,
+                      uint64_t delivery_tag, Settle how) {
+  post(SettleCommand{channel, generation, delivery_tag, how});
+}
+
+void AmqpLink::run_task(std::function<void(AmqpSession*)> run, bool offline,
+                        const std::string& what) {
+  if (std::this_thread::get_id() == thread_id_) {
+    // Called from a consumer callback: waiting for ourselves would never
+    // end, so the task runs here and now.
+    if (connection_ && topology_) {
+      AmqpSession session{*connection_, *topology_};
+      run(&session);
+    } else if (offline) {
+      run(nullptr);
+    } else {
+      throw TransportError(what + ": not connected to " + options_.masked_uri);
+    }
+    return;
+  }
+  auto task = std::make_shared<PendingTask>(std::move(run), offline);
+  std::future<void> result = task->result();
+  post(task);
+  wait(result, task->abandoned, what);
+}
+
+uint16_t AmqpLink::reserve_channel_number() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  uint16_t number = kFirstConsumerChannel;
+  while (channel_numbers_.count(number)) ++number;
+  channel_numbers_.insert(number);
+  return number;
+}
+
+void AmqpLink::release_channel_number(uint16_t number) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  channel_numbers_.erase(number);
+}
+
+uint16_t AmqpLink::open_channel(uint16_t prefetch, bool global) {
+  const uint16_t number = reserve_channel_number();
+  try {
+    run_task(
+        [this, number, prefetch, global](AmqpSession*) {
+          auto [it, inserted] =
+              channels_.emplace(number, ChannelSpec{prefetch, global});
+          if (!it->second.open) open_consumer_channel(number, it->second);
+        },
+        false, "opening a consumer channel");
+  } catch (...) {
+    // The task may still run later; closing after it keeps the number
+    // from being handed out while the broker has the channel open.
+    try {
+      close_channel(number);
+    } catch (const std::exception& e) {
+      logger("transport")->debug("{}: channel {} not closed: {}", name_,
+                                 number, e.what());
+    }
+    throw;
+  }
+  return number;
+}
+
+void AmqpLink::close_channel(uint16_t channel) {
+  run_task(
+      [this, channel](AmqpSession* session) {
+        auto it = channels_.find(channel);
+        if (it == channels_.end()) return;
+        if (session && it->second.open) {
+          session->connection.close_channel(channel);
+        }
+        channels_.erase(it);
+      },
+      true, "closing a consumer channel");
+  release_channel_number(channel);
+}
+
+uint64_t AmqpLink::add_consumer(Consumer consumer) {
+  const uint64_t id = next_consumer_id_++;
+  auto spec = std::make_shared<const Consumer>(std::move(consumer));
+  run_task(
+      [this, id, spec](AmqpSession*) {
+        auto [it, inserted] = consumers_.emplace(id, ConsumerEntry{spec, ""});
+        if (!it->second.tag.empty()) return;  // resumed by a reconnect
+        try {
+          start_consumer(id, it->second);
+        } catch (const AmqpConnectionLost&) {
+          throw;  // stays registered: the reconnect starts it
+        } catch (const AmqpChannelClosed&) {
+          throw;
+        } catch (...) {
+          consumers_.erase(id);
+          throw;
+        }
+      },
+      false, "starting a consumer");
+  return id;
+}
+
+void AmqpLink::remove_consumer(uint64_t id) {
+  run_task([this, id](AmqpSession*) { stop_consumer(id); }, true,
+           "stopping a consumer");
+}
+
+std::string AmqpLink::status() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return status_;
+}
+
+void AmqpLink::set_status(std::string status) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  status_ = std::move(status);
+}
+
+}  // namespace isoqube::detail

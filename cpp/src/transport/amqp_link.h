@@ -1,0 +1,240 @@
+// A link to the broker: one rabbitmq-c connection and the one I/O thread
+// that owns it. Other threads hand the thread publishes, acks, broadcasts
+// and tasks through a queue and wake it with an eventfd; the thread sleeps
+// in poll() on the socket and the eventfd, never in a timed loop.
+//
+// Channels of a connection:
+//   1      declarations (AmqpTopology); reopened after a declaration error
+//   2      publishes, in confirm mode; many in flight, each publisher thread
+//          waits for its own confirm
+//   3      broadcasts (transient, unconfirmed) and their listeners (no-ack)
+//   4      temporary, for tasks that read queues (error_messages())
+//   10...  one per consumer group (an inbox), with its prefetch
+//
+// Recovery: when the connection is lost (socket error, broker shutdown, no
+// heartbeat for two intervals, a channel error), the thread logs it and
+// connects again with doubling pauses (reconnect_min .. reconnect_max),
+// trying the hosts in order starting after the one that was lost. It then
+// declares the topology again, reopens the channels, resumes every consumer
+// and sends again the publishes that were not confirmed. Acks of deliveries
+// from an earlier connection are dropped: the broker delivers those
+// messages again, marked redelivered. Broadcasts are dropped while there
+// is no connection (they are best-effort).
+//
+// Thread-safety: every public method may be called from any thread.
+// Consumer callbacks run on the link's thread and must not block.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <variant>
+
+#include "isoqube/json.h"
+#include "transport/amqp_confirms.h"
+#include "transport/amqp_connection.h"
+#include "transport/amqp_content.h"
+#include "transport/amqp_message.h"
+#include "transport/amqp_options.h"
+#include "transport/amqp_topology.h"
+#include "transport/pending.h"
+#include "transport/wake_fd.h"
+
+namespace isoqube::detail {
+
+// What a task gets: the link's open connection and its declarations.
+struct AmqpSession {
+  AmqpConnection& connection;
+  AmqpTopology& topology;
+};
+
+class AmqpLink {
+ public:
+  struct Consumer {
+    uint16_t channel = 0;  // from open_channel(), or kBroadcastChannel
+    bool no_ack = false;
+    // Declares what the consumer needs and returns the queue to consume;
+    // called again after every reconnect.
+    std::function<std::string(AmqpTopology&)> prepare;
+    // Called on the link's thread for every message.
+    std::function<void(AmqpIncoming&&)> on_message;
+  };
+  enum class Settle { kAck, kRequeue };
+
+  static constexpr uint16_t kBroadcastChannel = 3;
+  static constexpr uint16_t kReaderChannel = 4;
+  static constexpr uint16_t kFirstConsumerChannel = 10;
+
+  static constexpr uint16_t kTopologyChannel = 1;
+  static constexpr uint16_t kConfirmChannel = 2;
+
+  // Connects to the first host that answers. Throws TransportError naming
+  // the URI (password masked) and why each host failed, or
+  // ConfigurationError for TLS files that cannot be used. `name` tells
+  // links apart in logs.
+  AmqpLink(const AmqpOptions& options, std::string name);
+  // Closes the connection; publishes still waiting fail.
+  ~AmqpLink();
+  AmqpLink(const AmqpLink&) = delete;
+  AmqpLink& operator=(const AmqpLink&) = delete;
+
+  // Publishes with a publisher confirm and waits for it, through outages,
+  // up to publish_timeout. Throws TransportError (not confirmed, returned
+  // unroutable, refused) or ConfigurationError (a declaration conflicts).
+  void publish(AmqpOutgoing message);
+
+  // Queues a broadcast; see amqp_broadcast.h for the batching.
+  void broadcast(const std::string& channel, Json message);
+
+  // Acks or requeues a delivery. Dropped when the delivery came on an
+  // earlier connection (`generation` is AmqpIncoming::generation).
+  void settle(uint16_t channel, uint64_t generation, uint64_t delivery_tag,
+              Settle how);
+
+  // A channel for a consumer group with basic.qos `prefetch`, shared by its
+  // consumers when `global`.
+  uint16_t open_channel(uint16_t prefetch, bool global);
+  // Closes it; the broker requeues what it had delivered unacknowledged.
+  void close_channel(uint16_t channel);
+
+  // Declares and starts a consumer (kept across reconnects); returns its id.
+  uint64_t add_consumer(Consumer consumer);
+  // Stops it; no callback of it runs after this returns.
+  void remove_consumer(uint64_t id);
+
+  // Runs `fn` on the link's thread with the connection, waiting (through
+  // outages, up to publish_timeout) for it; rethrows what it throws.
+  template <typename R>
+  R call(std::function<R(AmqpSession&)> fn);
+
+  // Counts connections made; deliveries carry the one they came on.
+  uint64_t generation() const { return generation_.load(); }
+  const AmqpOptions& options() const { return options_; }
+
+ private:
+  class PendingTask : public Pending {
+   public:
+    PendingTask(std::function<void(AmqpSession*)> run, bool offline)
+        : run(std::move(run)), offline(offline) {}
+    // Gets nullptr when `offline` and there is no connection. Must be
+    // idempotent: after a connection loss it runs again.
+    const std::function<void(AmqpSession*)> run;
+    const bool offline;
+  };
+  struct BroadcastCommand {
+    std::string channel;
+    Json message;
+  };
+  struct SettleCommand {
+    uint16_t channel;
+    uint64_t generation;
+    uint64_t delivery_tag;
+    Settle how;
+  };
+  using Command =
+      std::variant<std::shared_ptr<PendingPublish>,
+                   std::shared_ptr<PendingTask>, BroadcastCommand,
+                   SettleCommand>;
+  struct ChannelSpec {
+    uint16_t prefetch;
+    bool global;
+    bool open = false;  // on the current connection
+  };
+  struct ConsumerEntry {
+    std::shared_ptr<const Consumer> spec;
+    std::string tag;  // on the current connection; empty when not running
+  };
+
+  // amqp_link.cc: the side other threads call.
+  void post(Command command);
+  void run_task(std::function<void(AmqpSession*)> run, bool offline,
+                const std::string& what);
+  // Waits for `result` up to publish_timeout; raises `abandoned` and throws
+  // TransportError saying `what` when it runs out.
+  void wait(std::future<void>& result, std::atomic<bool>& abandoned,
+            const std::string& what) const;
+  uint16_t reserve_channel_number();
+  void release_channel_number(uint16_t number);
+  std::string status() const;
+  void set_status(std::string status);
+
+  // amqp_link_loop.cc: the link's thread at work.
+  void run(std::promise<void>& connected);
+  void serve();
+  void take_commands();
+  void run_work();
+  void run_command(Command& command);
+  void run_task_now(PendingTask& task);
+  void send_publish(const std::shared_ptr<PendingPublish>& publish);
+  void send_broadcasts(std::map<std::string, std::vector<Json>>& batches);
+  void run_settle(const SettleCommand& settle);
+  void read_frames();
+  void dispatch(const amqp_frame_t& frame);
+  void on_content(AmqpContent&& content);
+  void on_blocked(bool blocked);
+  void wait_for_io();
+
+  // amqp_link_recovery.cc: the link's thread connecting and resuming.
+  bool connect(std::string* errors);
+  void restore();
+  void open_consumer_channel(uint16_t number, ChannelSpec& spec);
+  void start_consumer(uint64_t id, ConsumerEntry& entry);
+  void stop_consumer(uint64_t id);
+  void restart_cancelled_consumer(const std::string& tag);
+  void on_lost(const std::string& reason);
+  void reconnect();
+  void pause(std::chrono::milliseconds duration);
+  void run_offline_commands();
+  void shut_down();
+
+  const AmqpOptions options_;
+  const std::string name_;
+  WakeFd wake_;
+
+  // Shared between threads.
+  mutable std::mutex mutex_;
+  std::deque<Command> commands_;          // guarded by mutex_
+  std::string status_;                    // guarded by mutex_: why offline
+  std::set<uint16_t> channel_numbers_;    // guarded by mutex_: in use
+  bool closed_ = false;                   // guarded by mutex_
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<uint64_t> next_consumer_id_{1};
+  std::thread::id thread_id_;
+
+  // The link's thread only.
+  std::unique_ptr<AmqpConnection> connection_;
+  std::unique_ptr<AmqpTopology> topology_;
+  AmqpConfirms confirms_;
+  AmqpContentAssembler assembler_;
+  std::deque<Command> work_;  // taken from commands_, not done yet
+  std::deque<std::shared_ptr<PendingPublish>> held_;  // while blocked
+  bool blocked_ = false;  // connection.blocked: the broker reads no publishes
+  std::map<uint16_t, ChannelSpec> channels_;
+  std::map<uint64_t, ConsumerEntry> consumers_;
+  std::map<std::string, uint64_t> consumer_by_tag_;
+  std::size_t host_index_ = 0;  // of the host connected to, or tried next
+  std::chrono::steady_clock::time_point last_received_;
+
+  std::thread thread_;  // last: starts once everything above exists
+};
+
+template <typename R>
+R AmqpLink::call(std::function<R(AmqpSession&)> fn) {
+  auto result = std::make_shared<std::optional<R>>();
+  run_task([fn = std::move(fn), result](
+               AmqpSession* session) { result->emplace(fn(*session)); },
+           false, "a broker call");
+  return std::move(**result);
+}
+
+}  // namespace isoqube::detail

@@ -1,0 +1,137 @@
+#include "transport/amqp_transport.h"
+
+#include <algorithm>
+#include <atomic>
+#include <limits>
+
+#include "isoqube/log.h"
+#include "transport/amqp_broadcast.h"
+#include "transport/amqp_envelope.h"
+#include "transport/amqp_error_queue.h"
+
+namespace isoqube::detail {
+namespace {
+
+class AmqpListening final : public Listening {
+ public:
+  AmqpListening(std::shared_ptr<AmqpLink> link, uint64_t consumer,
+                std::shared_ptr<std::atomic<bool>> active)
+      : link_(std::move(link)), consumer_(consumer), active_(std::move(active)) {}
+  ~AmqpListening() override {
+    // Checked between the messages of a batch: a listener stopped by its
+    // own callback hears no more of the batch.
+    *active_ = false;
+    try {
+      link_->remove_consumer(consumer_);
+    } catch (const std::exception& e) {
+      logger("transport")->warn("listener not stopped cleanly: {}", e.what());
+    }
+  }
+
+ private:
+  std::shared_ptr<AmqpLink> link_;
+  uint64_t consumer_;
+  std::shared_ptr<std::atomic<bool>> active_;
+};
+
+}  // namespace
+
+AmqpTransport::AmqpTransport(const AmqpOptions& options)
+    : options_(options),
+      publisher_(std::make_shared<AmqpLink>(options, "amqp-publish")),
+      consumer_(std::make_shared<AmqpLink>(options, "amqp-consume")),
+      counters_(std::make_shared<AmqpCounters>()),
+      settler_(std::make_shared<AmqpSettler>(publisher_, consumer_,
+                                             counters_)) {}
+
+AmqpTransport::~AmqpTransport() = default;
+
+std::unique_ptr<Inbox> AmqpTransport::subscribe(
+    const std::vector<Binding>& bindings, std::size_t prefetch) {
+  const std::size_t wanted = options_.prefetch ? options_.prefetch : prefetch;
+  if (wanted == 0) {
+    throw ConfigurationError("amqp transport: prefetch must be at least 1");
+  }
+  const auto count = static_cast<uint16_t>(
+      std::min<std::size_t>(wanted, std::numeric_limits<uint16_t>::max()));
+  // RabbitMQ refuses a channel-wide prefetch on quorum queues (540
+  // NOT_IMPLEMENTED "does not support global qos").
+  const bool global = options_.queue_type == QueueType::kClassic;
+  return std::make_unique<AmqpInbox>(settler_, bindings, count, global);
+}
+
+void AmqpTransport::send(Destination to, const Envelope& envelope) {
+  AmqpOutgoing message;
+  message.body = encode(envelope);
+  if (message.body.size() > kMaxMessageBytes) {
+    throw MessageError("message " + envelope.message_id + " to '" + to.name +
+                       "' is " + std::to_string(message.body.size()) +
+                       " bytes, over the limit of " +
+                       std::to_string(kMaxMessageBytes));
+  }
+  message.to = std::move(to);
+  message.properties = envelope_properties(envelope);
+  publisher_->publish(std::move(message));
+  ++counters_->published;
+}
+
+void AmqpTransport::publish(const std::string& entity_name,
+                            Envelope envelope) {
+  send({Destination::Kind::kTopic, entity_name}, envelope);
+}
+
+void AmqpTransport::send_delayed(const std::string& endpoint,
+                                 Envelope envelope,
+                                 std::chrono::milliseconds delay) {
+  if (delay.count() <= 0) {
+    send({Destination::Kind::kEndpoint, endpoint}, envelope);
+  } else {
+    send({Destination::Kind::kDelayQueue, endpoint, delay}, envelope);
+  }
+}
+
+std::vector<ErrorMessage> AmqpTransport::error_messages(
+    std::string_view endpoint) {
+  return publisher_->call<std::vector<ErrorMessage>>(
+      [name = std::string(endpoint)](AmqpSession& session) {
+        return read_error_queue(session.connection, AmqpLink::kReaderChannel,
+                                name);
+      });
+}
+
+void AmqpTransport::broadcast(std::string_view channel, Json message) {
+  publisher_->broadcast(std::string(channel), std::move(message));
+}
+
+std::unique_ptr<Listening> AmqpTransport::listen(
+    std::string_view channel, std::function<void(const Json&)> on_message) {
+  AmqpLink::Consumer consumer;
+  consumer.channel = AmqpLink::kBroadcastChannel;
+  consumer.no_ack = true;
+  consumer.prepare = [name = std::string(channel)](AmqpTopology& topology) {
+    return topology.declare_listener_queue(name);
+  };
+  auto active = std::make_shared<std::atomic<bool>>(true);
+  consumer.on_message = [name = std::string(channel), active,
+                         on_message = std::move(on_message)](
+                            AmqpIncoming&& message) {
+    for (const Json& item : decode_broadcast_batch(message.body)) {
+      if (!*active) return;
+      try {
+        on_message(item);
+      } catch (const std::exception& e) {
+        logger("transport")->error("a listener of '{}' failed: {}", name,
+                                   e.what());
+      }
+    }
+  };
+  const uint64_t id = consumer_->add_consumer(std::move(consumer));
+  return std::make_unique<AmqpListening>(consumer_, id, std::move(active));
+}
+
+TransportStats AmqpTransport::stats() const {
+  return {counters_->published.load(), counters_->delivered.load(),
+          counters_->acked.load(), counters_->rejected.load()};
+}
+
+}  // namespace isoqube::detail

@@ -1,0 +1,127 @@
+// Broadcasts between processes sharing a broker: every listener of a
+// channel, in any transport, gets every message broadcast after it started.
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <vector>
+
+#include "amqp_broker.h"
+#include "isoqube/transport.h"
+#include "support/wait.h"
+
+namespace isoqube {
+namespace {
+
+using testing::unique_name;
+
+// Collects what a listener hears, from the transport's thread.
+class Heard {
+ public:
+  std::function<void(const Json&)> callback() {
+    return [this](const Json& message) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      messages_.push_back(message);
+    };
+  }
+  std::vector<Json> messages() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return messages_;
+  }
+  std::size_t count() const { return messages().size(); }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<Json> messages_;
+};
+
+class AmqpBroadcastTest : public testing::AmqpBrokerTest {};
+
+TEST_F(AmqpBroadcastTest, ListenersInOtherTransportsHearEveryBroadcastInOrder) {
+  auto sender = open_transport(uri_);
+  auto receiver = open_transport(uri_);
+  const std::string channel = unique_name("events");
+  Heard first, second;
+  auto listening_first = receiver->listen(channel, first.callback());
+  auto listening_second = sender->listen(channel, second.callback());
+
+  constexpr int kCount = 1000;
+  for (int i = 0; i < kCount; ++i) sender->broadcast(channel, {{"n", i}});
+
+  ASSERT_TRUE(testing::wait_until([&] {
+    return first.count() == kCount && second.count() == kCount;
+  })) << first.count() << " and " << second.count() << " of " << kCount;
+  const auto heard = first.messages();
+  for (int i = 0; i < kCount; ++i) EXPECT_EQ(heard[i]["n"], i);
+}
+
+TEST_F(AmqpBroadcastTest, ChannelsAreSeparate) {
+  auto transport = open_transport(uri_);
+  const std::string a = unique_name("a"), b = unique_name("b");
+  Heard on_a, on_b;
+  auto la = transport->listen(a, on_a.callback());
+  auto lb = transport->listen(b, on_b.callback());
+
+  transport->broadcast(a, "for a");
+  transport->broadcast(b, "for b");
+
+  ASSERT_TRUE(testing::wait_until(
+      [&] { return on_a.count() == 1 && on_b.count() == 1; }));
+  EXPECT_EQ(on_a.messages()[0], "for a");
+  EXPECT_EQ(on_b.messages()[0], "for b");
+}
+
+TEST_F(AmqpBroadcastTest, AStoppedListenerHearsNoMore) {
+  auto transport = open_transport(uri_);
+  const std::string channel = unique_name("events");
+  Heard stopped, going_on;
+  auto listening = transport->listen(channel, stopped.callback());
+  auto other = transport->listen(channel, going_on.callback());
+  transport->broadcast(channel, 1);
+  ASSERT_TRUE(testing::wait_until([&] { return stopped.count() == 1; }));
+
+  listening.reset();
+  transport->broadcast(channel, 2);
+
+  ASSERT_TRUE(testing::wait_until([&] { return going_on.count() == 2; }));
+  EXPECT_EQ(stopped.count(), 1u);
+}
+
+TEST_F(AmqpBroadcastTest, AListenerMayStopItselfFromItsCallback) {
+  auto transport = open_transport(uri_);
+  const std::string channel = unique_name("events");
+  std::unique_ptr<Listening> listening;
+  std::mutex mutex;
+  int calls = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    listening = transport->listen(channel, [&](const Json&) {
+      std::lock_guard<std::mutex> lock(mutex);
+      ++calls;
+      listening.reset();
+    });
+  }
+
+  transport->broadcast(channel, 1);
+
+  ASSERT_TRUE(testing::wait_until([&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    return calls == 1 && !listening;
+  }));
+  transport->broadcast(channel, 2);
+  // A later broadcast on a listened channel proves the first was not heard
+  // twice and the stopped listener is gone.
+  Heard witness;
+  auto other = transport->listen(channel, witness.callback());
+  transport->broadcast(channel, 3);
+  ASSERT_TRUE(testing::wait_until([&] { return witness.count() == 1; }));
+  std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(AmqpBroadcastTest, TheTransportIsDistributed) {
+  EXPECT_TRUE(open_transport(uri_)->distributed());
+}
+
+}  // namespace
+}  // namespace isoqube

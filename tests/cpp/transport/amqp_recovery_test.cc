@@ -1,0 +1,218 @@
+// Losing the broker and getting it back: clear errors at startup, failover
+// between hosts, and a broker restart (scripts/rabbitmq restart) in the
+// middle of the traffic without losing a message.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "amqp_broker.h"
+#include "isoqube/errors.h"
+#include "isoqube/transport.h"
+#include "support/wait.h"
+#include "transport/amqp_options.h"
+
+namespace isoqube {
+namespace {
+
+using std::chrono::milliseconds;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::test_envelope;
+using testing::unique_name;
+
+// Long enough for a broker restart (about 10 s here).
+constexpr milliseconds kRestartWait{60000};
+
+std::string error_of(const std::string& uri) {
+  try {
+    open_transport(uri);
+  } catch (const TransportError& e) {
+    return e.what();
+  }
+  return "no TransportError";
+}
+
+class AmqpRecoveryTest : public testing::AmqpBrokerTest {
+ protected:
+  // The test broker with other credentials, vhost or extra hosts.
+  std::string uri_with(const std::string& userinfo, const std::string& hosts,
+                       const std::string& vhost = "%2f") {
+    const detail::AmqpOptions o = detail::parse_amqp_uri(uri_);
+    const std::string broker = o.hosts.front().to_string();
+    return "amqp://" + userinfo + "@" +
+           (hosts.empty() ? broker : hosts + "," + broker) + "/" + vhost;
+  }
+
+  std::string credentials() {
+    const detail::AmqpOptions o = detail::parse_amqp_uri(uri_);
+    return o.user + ":" + o.password;
+  }
+
+  void broker(const std::string& command) {
+    bool ok = false;
+    const std::string output = testing::rabbitmq_script(command, "", &ok);
+    ASSERT_TRUE(ok) << "scripts/rabbitmq " << command << ": " << output;
+  }
+};
+
+TEST_F(AmqpRecoveryTest, UnreachableBrokerIsOneErrorNamingTheMaskedUri) {
+  const std::string error =
+      error_of("amqp://guest:s3cret@127.0.0.1:1/%2f?connection_timeout_ms=2000");
+  EXPECT_THAT(error, AllOf(HasSubstr("cannot connect to amqp://guest:***@"
+                                     "127.0.0.1:1/%2f"),
+                           HasSubstr("connection refused"),
+                           Not(HasSubstr("s3cret"))));
+}
+
+TEST_F(AmqpRecoveryTest, WrongPasswordIsRefusedWithTheMaskedUri) {
+  const std::string error = error_of(uri_with("guest:wr0ng-password", ""));
+  EXPECT_THAT(error, AllOf(HasSubstr("guest:***@"), HasSubstr("ACCESS_REFUSED"),
+                           Not(HasSubstr("wr0ng-password"))));
+}
+
+TEST_F(AmqpRecoveryTest, MissingVhostIsRefusedWithItsName) {
+  const std::string vhost = unique_name("no-such-vhost");
+  const std::string error = error_of(uri_with(credentials(), "", vhost));
+  EXPECT_THAT(error, AllOf(HasSubstr("vhost '" + vhost + "'"),
+                           HasSubstr("NOT_ALLOWED"), HasSubstr(":***@")));
+}
+
+TEST_F(AmqpRecoveryTest, AnUnreachableFirstHostIsSkipped) {
+  auto transport = open_transport(uri_with(credentials(), "127.0.0.1:1"));
+  const std::string topic = unique_name("topic");
+  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 1);
+  transport->publish(topic, test_envelope("via-second-host"));
+  auto d = inbox->receive(milliseconds(10000));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->envelope->message_id, "via-second-host");
+  d->ack();
+}
+
+TEST_F(AmqpRecoveryTest, BrokerRestartMidStreamLosesNothing) {
+  require_broker_dir();
+  const std::string uri = testing::with_options(
+      uri_, "reconnect_max_ms=500&publish_timeout_ms=90000");
+  auto publisher = open_transport(uri);
+  auto consumer = open_transport(uri);
+  const std::string topic = unique_name("topic");
+  auto inbox = consumer->subscribe({{unique_name("endpoint"), {topic}}}, 50);
+
+  std::mutex mutex;
+  std::set<std::string> received;
+  std::atomic<bool> stop_reading{false};
+  std::thread reader([&] {
+    while (!stop_reading) {
+      auto d = inbox->receive(milliseconds(100));
+      if (!d) continue;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        received.insert(d->envelope->message_id);
+      }
+      d->ack();  // dropped when its connection is gone: redelivered
+    }
+  });
+
+  std::vector<std::string> sent;
+  auto publish_one = [&] {
+    Envelope e = test_envelope();
+    publisher->publish(topic, e);
+    sent.push_back(e.message_id);
+  };
+  for (int i = 0; i < 100; ++i) publish_one();
+  auto restart = std::async(std::launch::async, [&] { broker("restart"); });
+  // Publishing goes on through the restart: publishes wait while the broker
+  // is away and are sent again when they were not confirmed.
+  while (restart.wait_for(milliseconds(0)) != std::future_status::ready) {
+    publish_one();
+  }
+  restart.get();
+  for (int i = 0; i < 100; ++i) publish_one();
+
+  const bool all = testing::wait_until(
+      [&] {
+        std::lock_guard<std::mutex> lock(mutex);
+        return std::all_of(sent.begin(), sent.end(), [&](const auto& id) {
+          return received.count(id) > 0;
+        });
+      },
+      kRestartWait);
+  stop_reading = true;
+  reader.join();
+  std::lock_guard<std::mutex> lock(mutex);
+  std::size_t missing = 0;
+  for (const auto& id : sent) missing += received.count(id) ? 0 : 1;
+  EXPECT_TRUE(all) << missing << " of " << sent.size() << " never arrived";
+}
+
+TEST_F(AmqpRecoveryTest, PublishDuringAnOutageWaitsForTheBrokerOrTimesOut) {
+  require_broker_dir();
+  auto patient = open_transport(testing::with_options(
+      uri_, "reconnect_max_ms=500&publish_timeout_ms=90000"));
+  auto impatient = open_transport(testing::with_options(
+      uri_, "reconnect_max_ms=500&publish_timeout_ms=1000"));
+  const std::string topic = unique_name("topic");
+  auto inbox = patient->subscribe({{unique_name("endpoint"), {topic}}}, 1);
+  broker("stop");
+
+  try {
+    impatient->publish(topic, test_envelope());
+    ADD_FAILURE() << "a publish with the broker stopped succeeded";
+  } catch (const TransportError& e) {
+    EXPECT_THAT(std::string(e.what()),
+                HasSubstr("did not complete within 1000 ms"));
+  }
+  const Envelope waiting = test_envelope();
+  auto published = std::async(std::launch::async,
+                              [&] { patient->publish(topic, waiting); });
+  broker("start");
+
+  EXPECT_NO_THROW(published.get());
+  auto d = inbox->receive(kRestartWait);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->envelope->message_id, waiting.message_id);
+  d->ack();
+}
+
+TEST_F(AmqpRecoveryTest, AfterARestartOldAcksAreDroppedAndEverythingResumes) {
+  require_broker_dir();
+  auto transport =
+      open_transport(testing::with_options(uri_, "reconnect_max_ms=500"));
+  const std::string topic = unique_name("topic");
+  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 10);
+  const std::string channel = unique_name("events");
+  std::mutex mutex;
+  std::vector<Json> heard;
+  auto listening = transport->listen(channel, [&](const Json& message) {
+    std::lock_guard<std::mutex> lock(mutex);
+    heard.push_back(message);
+  });
+  const Envelope sent = test_envelope();
+  transport->publish(topic, sent);
+  auto before = inbox->receive(milliseconds(10000));
+  ASSERT_TRUE(before);
+
+  broker("restart");
+  before->ack();  // for a connection that is gone: dropped
+
+  auto again = inbox->receive(kRestartWait);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->envelope->message_id, sent.message_id);
+  EXPECT_TRUE(again->redelivered);
+  again->ack();
+  transport->broadcast(channel, "after the restart");
+  EXPECT_TRUE(testing::wait_until([&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    return heard.size() == 1 && heard[0] == "after the restart";
+  }));
+}
+
+}  // namespace
+}  // namespace isoqube
