@@ -73,6 +73,8 @@ class _Worker:
             self.process.kill()
             self.process.wait()
         self._reader.join(timeout=5)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
 
 
 class ServiceWorkers:
