@@ -62,7 +62,8 @@ TEST_P(StoreConformanceTest, GuardsThatHoldLetTheUpdateApply) {
   ASSERT_TRUE(after.has_value());
   EXPECT_EQ(after->steps[0].status, StepStatus::kCompleted);
   EXPECT_EQ(after->steps[1].status, StepStatus::kRunning);  // only checked
-  EXPECT_THAT(transitions_of(given.new_events()), ElementsAre("0:running->completed"));
+  EXPECT_THAT(transitions_of(given.new_events()),
+              ElementsAre("0:running->completed"));
 }
 
 TEST_P(StoreConformanceTest, GuardThatFailsChangesNothing) {
@@ -80,7 +81,8 @@ TEST_P(StoreConformanceTest, GuardThatFailsChangesNothing) {
   EXPECT_EQ(given.events().size(), events_before);
 }
 
-TEST_P(StoreConformanceTest, GuardOnAStepThatDoesNotExistOrWithNoStatusNeverHolds) {
+TEST_P(StoreConformanceTest,
+       GuardOnAStepThatDoesNotExistOrWithNoStatusNeverHolds) {
   FourSteps given(store());
   const Json before = given.stored();
   for (const StepGuard& guard :
@@ -242,19 +244,21 @@ TEST_P(StoreConformanceTest, EveryPartOfAnUpdateAppliesTogetherWithTheRest) {
   EXPECT_EQ(to_json(*after), given.stored());
 }
 
-TEST_P(StoreConformanceTest, UpdateFailingOnAnyOneConditionLeavesEverythingAsItWas) {
+TEST_P(StoreConformanceTest,
+       UpdateFailingOnAnyOneConditionLeavesEverythingAsItWas) {
   FourSteps given(store());
   // Each variant breaks exactly one condition of an otherwise valid update
-  const std::vector<std::pair<const char*, std::function<void(StepTransition&)>>>
-      breaks = {
-          {"own status", [](StepTransition& t) { t.from = {StepStatus::kQueued}; }},
-          {"own attempts", [](StepTransition& t) { t.expect_attempts = 2; }},
-          {"last guard",
-           [](StepTransition& t) {
-             t.guards.push_back({3, {StepStatus::kCompleted}});
-           }},
-          {"last queued step", [](StepTransition& t) { t.queue.push_back(1); }},
-      };
+  using Break = std::function<void(StepTransition&)>;
+  const std::vector<std::pair<const char*, Break>> breaks = {
+      {"own status",
+       [](StepTransition& t) { t.from = {StepStatus::kQueued}; }},
+      {"own attempts", [](StepTransition& t) { t.expect_attempts = 2; }},
+      {"last guard",
+       [](StepTransition& t) {
+         t.guards.push_back({3, {StepStatus::kCompleted}});
+       }},
+      {"last queued step", [](StepTransition& t) { t.queue.push_back(1); }},
+  };
   const Json before = given.stored();
   for (const auto& [what, break_it] : breaks) {
     StepTransition t = completion(0);
