@@ -68,7 +68,8 @@ struct StepTransition {
   // branches queues their join).
   std::vector<StepGuard> guards;
   // Steps moved from pending to queued by the same update; each must be
-  // pending. Their events follow the step's own.
+  // pending, listed once and not `step` itself. Their events follow the
+  // step's own.
   std::vector<int> queue;
   // The run's new status when it changes with this step (its last step
   // completed; its step failed for good). Requires the run to be running.
@@ -147,6 +148,8 @@ class Store {
 
   virtual std::vector<Event> events(const EventQuery& query) = 0;
 
+  // Round trips since the store was opened. Every call is at least one;
+  // transition_step is one, whatever it changes.
   virtual StoreStats stats() const { return {}; }
 
   // Registered topics, kept so other processes (CLI, controlcenter) can list

@@ -5,6 +5,7 @@
 
 #include "isoqube/errors.h"
 #include "isoqube/log.h"
+#include "orchestrator/step_outcome.h"
 
 namespace isoqube {
 namespace {
@@ -27,15 +28,42 @@ bool all_completed(const Run& run) {
   });
 }
 
-bool dependencies_completed(const Run& run, const Step& step) {
-  if (!step.spec.after) return true;
-  for (const std::string& name : *step.spec.after) {
-    int index = run.step_index(name);
-    if (index < 0 || run.steps[index].status != StepStatus::kCompleted) {
-      return false;
-    }
-  }
-  return true;
+// The envelope of a step message; `topic` is the step's registered topic,
+// or nullptr when this process does not know it.
+Envelope make_step_envelope(const Run& run, int step, int attempt,
+                            const Topic* topic) {
+  const StepSpec& spec = run.steps[step].spec;
+  Json payload = run.payload;
+  payload.update(spec.payload);
+  Envelope e;
+  e.message_id = new_uuid();
+  e.correlation_id = run.id;
+  e.conversation_id = run.id;
+  e.message_type = {topic ? topic->urn()
+                          : "urn:message:Isoqube.Topics:" + spec.topic};
+  e.sent_time = now();
+  e.host = host_info();
+  e.headers = {{"Isoqube-Step", spec.name}};
+  e.message = {{"correlationId", run.id},
+               {"ingestionId", run.ingestion_id},
+               {"timestamp", format_time(e.sent_time)},
+               {"step", spec.name},
+               {"stepIndex", step},
+               {"attempt", attempt},
+               {"payload", std::move(payload)}};
+  return e;
+}
+
+// The change of a claimed step to `to`, at the claimed attempt.
+StepTransition finish(const ClaimedStep& claimed, StepStatus from,
+                      StepStatus to) {
+  StepTransition t;
+  t.step = claimed.step;
+  t.from = {from};
+  t.expect_attempts = claimed.attempt;
+  t.to = to;
+  t.completed_on = now();
+  return t;
 }
 
 }  // namespace
@@ -174,27 +202,8 @@ void Orchestrator::publish(std::string_view topic_name, Json payload,
 
 Envelope Orchestrator::step_envelope(const Run& run, int step,
                                      int attempt) const {
-  const StepSpec& spec = run.steps[step].spec;
-  const Topic* topic = registry_.find_topic(spec.topic);
-  Json payload = run.payload;
-  payload.update(spec.payload);
-  Envelope e;
-  e.message_id = new_uuid();
-  e.correlation_id = run.id;
-  e.conversation_id = run.id;
-  e.message_type = {topic ? topic->urn()
-                          : "urn:message:Isoqube.Topics:" + spec.topic};
-  e.sent_time = now();
-  e.host = host_info();
-  e.headers = {{"Isoqube-Step", spec.name}};
-  e.message = {{"correlationId", run.id},
-               {"ingestionId", run.ingestion_id},
-               {"timestamp", format_time(e.sent_time)},
-               {"step", spec.name},
-               {"stepIndex", step},
-               {"attempt", attempt},
-               {"payload", std::move(payload)}};
-  return e;
+  return make_step_envelope(
+      run, step, attempt, registry_.find_topic(run.steps[step].spec.topic));
 }
 
 void Orchestrator::publish_steps(const Run& run, const std::vector<int>& steps) {
@@ -203,7 +212,7 @@ void Orchestrator::publish_steps(const Run& run, const std::vector<int>& steps) 
     const Topic* topic = registry_.find_topic(spec.topic);
     std::string entity = topic ? topic->entity_name : kebab_case(spec.topic);
     try {
-      transport_.publish(entity, step_envelope(run, index, 1));
+      transport_.publish(entity, make_step_envelope(run, index, 1, topic));
     } catch (const Error& e) {
       // The step stays queued: resume() or a redelivery re-publishes it.
       RunTransition t;
@@ -231,14 +240,10 @@ void Orchestrator::advance(const Run& run, bool republish_queued) {
     }
     return;
   }
-  std::vector<int> ready;
+  const std::vector<int> ready = detail::ready_steps(run);
   std::vector<int> requeued;
-  for (std::size_t i = 0; i < run.steps.size(); ++i) {
-    const Step& step = run.steps[i];
-    if (step.status == StepStatus::kPending &&
-        dependencies_completed(run, step)) {
-      ready.push_back(static_cast<int>(i));
-    } else if (republish_queued && step.status == StepStatus::kQueued) {
+  for (std::size_t i = 0; republish_queued && i < run.steps.size(); ++i) {
+    if (run.steps[i].status == StepStatus::kQueued) {
       requeued.push_back(static_cast<int>(i));
     }
   }
@@ -288,25 +293,41 @@ std::optional<ClaimedStep> Orchestrator::claim(const StepRef& ref,
   return std::nullopt;
 }
 
+// One store update completes the step, queues the steps that became ready
+// and, with the last step, completes the run (see step_outcome.h); the
+// queued steps are published after it.
 void Orchestrator::complete(const ClaimedStep& claimed, Json output) {
-  StepTransition t;
-  t.step = claimed.step;
-  t.from = {StepStatus::kRunning};
-  t.expect_attempts = claimed.attempt;
-  t.to = StepStatus::kCompleted;
-  TimePoint at = now();
-  t.completed_on = at;
-  t.succeeded_on = at;
+  StepTransition t =
+      finish(claimed, StepStatus::kRunning, StepStatus::kCompleted);
+  t.succeeded_on = t.completed_on;
   t.output = std::move(output);
-  std::optional<Run> run = store_.transition_step(claimed.run.id, t);
-  if (!run) {
+  std::optional<detail::RecordedOutcome> done =
+      detail::record_outcome(store_, claimed, t, detail::plan_completion);
+  if (!done) {
     logger("orchestrator")
         ->debug("completion of run {} step {} attempt {} not recorded: the "
                 "step moved on (cancelled or taken over)",
                 claimed.run.id, claimed.step, claimed.attempt);
     return;
   }
-  advance(*run, false);
+  const Run& run = done->run;
+  if (t.run_to) logger("orchestrator")->info("run {} completed", run.id);
+  if (run.status != RunStatus::kRunning) {
+    // Completed by this update, or failed meanwhile: then the steps just
+    // queued wait for resume(), which publishes queued steps.
+    if (!t.queue.empty()) {
+      logger("orchestrator")
+          ->debug("run {} is {}: {} step(s) queued, published on resume",
+                  run.id, to_string(run.status), t.queue.size());
+    }
+    return;
+  }
+  if (done->planned_on != RunStatus::kRunning) {
+    // Planned on a run that was not running, which was resumed meanwhile.
+    advance(run, false);
+    return;
+  }
+  publish_steps(run, t.queue);
 }
 
 Orchestrator::FailOutcome Orchestrator::fail(const ClaimedStep& claimed,
@@ -342,28 +363,35 @@ Orchestrator::FailOutcome Orchestrator::fail(const ClaimedStep& claimed,
   return FailOutcome::kRetrying;
 }
 
-// Fails the step (expected in `from` at the claimed attempt) and its run.
+// Fails the step (expected in `from` at the claimed attempt) and its run, in
+// one store update.
 Orchestrator::FailOutcome Orchestrator::fail_step(const ClaimedStep& claimed,
                                                   StepStatus from,
                                                   const std::string& error) {
   const StepSpec& spec = claimed.run.steps[claimed.step].spec;
-  StepTransition t;
-  t.step = claimed.step;
-  t.from = {from};
-  t.expect_attempts = claimed.attempt;
-  t.to = StepStatus::kFailed;
+  const std::string reason = "step '" + spec.name + "' failed after " +
+                             std::to_string(claimed.attempt) + " attempt" +
+                             (claimed.attempt == 1 ? "" : "s") + ": " + error;
+  StepTransition t = finish(claimed, from, StepStatus::kFailed);
+  t.failed_on = t.completed_on;
   t.error = error;
-  t.failed_on = t.completed_on = now();
-  if (!store_.transition_step(claimed.run.id, t)) return FailOutcome::kStale;
-  std::string reason = "step '" + spec.name + "' failed after " +
-                       std::to_string(claimed.attempt) + " attempt" +
-                       (claimed.attempt == 1 ? "" : "s") + ": " + error;
-  RunTransition r;
-  r.from = {RunStatus::kRunning};
-  r.to = RunStatus::kFailed;
-  r.error = reason;
-  if (store_.transition_run(claimed.run.id, r)) {
+  std::optional<detail::RecordedOutcome> done = detail::record_outcome(
+      store_, claimed, t, [&reason](const Run& snapshot, StepTransition& t) {
+        detail::plan_failure(snapshot, reason, t);
+      });
+  if (!done) return FailOutcome::kStale;
+  if (t.run_to) {
     logger("orchestrator")->error("run {} failed: {}", claimed.run.id, reason);
+  } else if (done->run.status == RunStatus::kRunning) {
+    // Planned on a run that was not running, which was resumed meanwhile.
+    RunTransition r;
+    r.from = {RunStatus::kRunning};
+    r.to = RunStatus::kFailed;
+    r.error = reason;
+    if (store_.transition_run(claimed.run.id, r)) {
+      logger("orchestrator")
+          ->error("run {} failed: {}", claimed.run.id, reason);
+    }
   }
   return FailOutcome::kFailed;
 }

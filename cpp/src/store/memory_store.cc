@@ -7,12 +7,6 @@
 namespace isoqube::detail {
 namespace {
 
-std::string status_word(bool is_run, int code) {
-  if (code < 0) return std::string();
-  return std::string(is_run ? to_string(static_cast<RunStatus>(code))
-                            : to_string(static_cast<StepStatus>(code)));
-}
-
 bool matches_query(const Run& run, const RunQuery& query) {
   if (query.status && run.status != *query.status) return false;
   return query.configuration.empty() ||
@@ -23,6 +17,7 @@ bool matches_query(const Run& run, const RunQuery& query) {
 }  // namespace
 
 void MemoryStore::save_configuration(const Configuration& config) {
+  ++writes_;
   check_configuration_id(config);
   std::lock_guard<std::mutex> lock(mutex_);
   const auto named = configuration_ids_.find(config.name);
@@ -37,6 +32,7 @@ void MemoryStore::save_configuration(const Configuration& config) {
 
 std::optional<Configuration> MemoryStore::find_configuration(
     std::string_view id_or_name) {
+  ++reads_;
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = configurations_.find(id_or_name);
   if (it == configurations_.end()) {
@@ -48,6 +44,7 @@ std::optional<Configuration> MemoryStore::find_configuration(
 }
 
 std::vector<Configuration> MemoryStore::list_configurations() {
+  ++reads_;
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<Configuration> out;
   out.reserve(configuration_ids_.size());
@@ -58,6 +55,7 @@ std::vector<Configuration> MemoryStore::list_configurations() {
 }
 
 void MemoryStore::create_run(const Run& run) {
+  ++writes_;
   check_run_id(run);
   auto stored = std::make_unique<StoredRun>(run);
   Event event;
@@ -78,6 +76,7 @@ void MemoryStore::create_run(const Run& run) {
 }
 
 std::optional<Run> MemoryStore::find_run(std::string_view id) {
+  ++reads_;
   StoredRun* stored = find_stored(id);
   if (stored == nullptr) return std::nullopt;
   std::lock_guard<std::mutex> lock(stored->mutex);
@@ -85,6 +84,7 @@ std::optional<Run> MemoryStore::find_run(std::string_view id) {
 }
 
 std::vector<Run> MemoryStore::list_runs(const RunQuery& query) {
+  ++reads_;
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<Run> out;
   std::size_t skipped = 0;
@@ -100,37 +100,39 @@ std::vector<Run> MemoryStore::list_runs(const RunQuery& query) {
 }
 
 std::size_t MemoryStore::count_runs() {
+  ++reads_;
   std::lock_guard<std::mutex> lock(mutex_);
   return runs_.size();
 }
 
 std::optional<Run> MemoryStore::transition_step(std::string_view run_id,
                                                 const StepTransition& t) {
+  ++writes_;
   StoredRun* stored = find_stored(run_id);
   if (stored == nullptr) return std::nullopt;
   std::optional<Run> result;
-  Event event;
+  std::vector<Event> events;
   {
     std::lock_guard<std::mutex> lock(stored->mutex);
     Run& run = stored->run;
-    if (!has_step(run, t.step)) return std::nullopt;
-    Step& step = run.steps[t.step];
-    if (!transition_matches(step.status, step.attempts, t)) {
-      return std::nullopt;
+    if (!step_update_matches(run, t)) return std::nullopt;
+    std::vector<StatusChange> changes = step_update_changes(run, t);
+    const TimePoint time = now();
+    apply_step_update(run, t, time);
+    events.reserve(changes.size());
+    for (StatusChange& change : changes) {
+      events.push_back(log(run, change.step, change.from, change.to, time,
+                           std::move(change.detail)));
     }
-    const int from = static_cast<int>(step.status);
-    apply_step_transition(step, t);
-    run.modified_on = now();
-    event = log(run, t.step, from, static_cast<int>(t.to), run.modified_on,
-                transition_detail(t));
     result.emplace(run);  // the one copy: the caller's snapshot
   }
-  notify(event);
+  for (const Event& event : events) notify(event);
   return result;
 }
 
 std::vector<int> MemoryStore::queue_steps(std::string_view run_id,
                                           const std::vector<int>& steps) {
+  ++writes_;
   std::vector<int> moved;
   StoredRun* stored = find_stored(run_id);
   if (stored == nullptr) return moved;
@@ -157,6 +159,7 @@ std::vector<int> MemoryStore::queue_steps(std::string_view run_id,
 
 bool MemoryStore::transition_run(std::string_view run_id,
                                  const RunTransition& t) {
+  ++writes_;
   StoredRun* stored = find_stored(run_id);
   if (stored == nullptr) return false;
   std::vector<Event> events;
@@ -190,6 +193,7 @@ bool MemoryStore::transition_run(std::string_view run_id,
 }
 
 std::vector<Event> MemoryStore::events(const EventQuery& query) {
+  ++reads_;
   std::lock_guard<std::mutex> lock(log_mutex_);
   std::vector<Event> out;
   const std::size_t start =
@@ -204,11 +208,13 @@ std::vector<Event> MemoryStore::events(const EventQuery& query) {
 }
 
 void MemoryStore::save_topics(const std::vector<Topic>& topics) {
+  ++writes_;
   std::lock_guard<std::mutex> lock(mutex_);
   for (const Topic& topic : topics) topics_.insert_or_assign(topic.name, topic);
 }
 
 std::vector<Topic> MemoryStore::list_topics() {
+  ++reads_;
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<Topic> out;
   out.reserve(topics_.size());
@@ -220,6 +226,11 @@ MemoryStore::StoredRun* MemoryStore::find_stored(std::string_view id) {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = runs_.find(id);
   return it == runs_.end() ? nullptr : it->second.get();
+}
+
+StoreStats MemoryStore::stats() const {
+  return {reads_.load(std::memory_order_relaxed),
+          writes_.load(std::memory_order_relaxed)};
 }
 
 Event MemoryStore::log(const Run& run, int step, int from, int to,
@@ -238,8 +249,8 @@ Event MemoryStore::expand(const LoggedEvent& logged, int64_t seq) const {
   event.run_id = logged.run->id;
   event.step = logged.step;
   if (!is_run) event.step_name = logged.run->steps[logged.step].spec.name;
-  event.from = status_word(is_run, logged.from);
-  event.to = status_word(is_run, logged.to);
+  event.from = std::string(status_word(is_run, logged.from));
+  event.to = std::string(status_word(is_run, logged.to));
   event.time = logged.time;
   event.detail = logged.detail;
   return event;

@@ -7,6 +7,7 @@
 // log. Locks are taken in that order: maps, then a run, then the log.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -44,6 +45,8 @@ class MemoryStore final : public Store {
                       const RunTransition& t) override;
 
   std::vector<Event> events(const EventQuery& query) override;
+  // One read or write per call.
+  StoreStats stats() const override;
 
   void save_topics(const std::vector<Topic>& topics) override;
   std::vector<Topic> list_topics() override;
@@ -82,6 +85,9 @@ class MemoryStore final : public Store {
   // The stored run, or nullptr; takes and releases mutex_. Stored runs
   // live as long as the store.
   StoredRun* find_stored(std::string_view id);
+
+  std::atomic<uint64_t> reads_{0};
+  std::atomic<uint64_t> writes_{0};
 
   std::mutex mutex_;  // guards the maps from here to log_mutex_
   std::map<std::string, Configuration, std::less<>> configurations_;  // id

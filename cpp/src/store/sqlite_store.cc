@@ -90,6 +90,8 @@ void SqliteStore::open_schema() {
     db_->exec(("PRAGMA user_version = " +
                std::to_string(kSqliteSchemaVersion)).c_str());
   });
+  // stats() counts the transactions of calls, not the store's own.
+  write_transactions_ = 0;
 }
 
 void SqliteStore::save_configuration(const Configuration& config) {
@@ -190,139 +192,6 @@ std::size_t SqliteStore::count_runs() {
   int64_t count = 0;
   read("count_runs", [&] { count = db_->query_integer(kCountRuns); });
   return static_cast<std::size_t>(count);
-}
-
-std::optional<Run> SqliteStore::transition_step(std::string_view run_id,
-                                                const StepTransition& t) {
-  std::optional<Run> result;
-  Event event;
-  write("transition_step",
-        [&] { result = transition_step_locked(run_id, t, event); });
-  if (result) notify(event);
-  return result;
-}
-
-std::optional<Run> SqliteStore::transition_step_locked(
-    std::string_view run_id, const StepTransition& t, Event& event) {
-  Run* run = run_locked(run_id);
-  if (run == nullptr || !has_step(*run, t.step)) return std::nullopt;
-  Step& step = run->steps[t.step];
-  if (!transition_matches(step.status, step.attempts, t)) return std::nullopt;
-  const TimePoint time = now();
-  std::optional<std::string> output;
-  if (t.output) output = encode_output(*t.output);
-  {
-    // The write lock is held since BEGIN IMMEDIATE and the run is as the
-    // file holds it; the WHERE clause repeats the expected state all the
-    // same, so that the update is a compare-and-set on its own.
-    StatementUse update = db_->prepare(kUpdateStep);
-    bind_step_update(*update, run_id, step.status, step.attempts, t, output);
-    update->run();
-  }
-  if (db_->changes() != 1) throw StaleCache();
-  touch_run_locked(run_id, time);
-  event = append_event_locked(run_id, t.step, step.spec.name,
-                              to_string(step.status), to_string(t.to), time,
-                              transition_detail(t));
-  apply_step_transition(step, t);
-  // Cached as a read of the column would return it.
-  if (output) step.output = decode_output(*output);
-  run->modified_on = time;
-  return *run;
-}
-
-std::vector<int> SqliteStore::queue_steps(std::string_view run_id,
-                                          const std::vector<int>& steps) {
-  std::vector<int> moved;
-  std::vector<Event> events;
-  write("queue_steps", [&] {
-    moved.clear();
-    events.clear();
-    Run* run = run_locked(run_id);
-    if (run == nullptr) return;
-    const TimePoint time = now();
-    for (int index : steps) {
-      // Not a step, or not pending (also when listed twice).
-      if (!has_step(*run, index)) continue;
-      Step& step = run->steps[index];
-      if (step.status != StepStatus::kPending) continue;
-      {
-        StatementUse update = db_->prepare(kQueueStep);
-        update->bind(1, run_id);
-        update->bind(2, static_cast<int64_t>(index));
-        update->run();
-      }
-      if (db_->changes() != 1) throw StaleCache();
-      step.status = StepStatus::kQueued;
-      moved.push_back(index);
-      events.push_back(append_event_locked(run_id, index, step.spec.name,
-                                           "pending", "queued", time,
-                                           std::string()));
-    }
-    if (moved.empty()) return;
-    touch_run_locked(run_id, time);
-    run->modified_on = time;
-  });
-  for (const Event& event : events) notify(event);
-  return moved;
-}
-
-bool SqliteStore::transition_run(std::string_view run_id,
-                                 const RunTransition& t) {
-  std::vector<Event> events;
-  write("transition_run", [&] {
-    events.clear();
-    Run* run = run_locked(run_id);
-    if (run == nullptr || !run_transition_matches(run->status, t)) return;
-    const TimePoint time = now();
-    const std::string_view old_status = to_string(run->status);
-    {
-      StatementUse update = db_->prepare(kUpdateRunStatus);
-      update->bind(1, run_id);
-      update->bind(2, to_string(t.to));
-      update->bind(3, t.error);
-      update->bind(4, to_micros(time));
-      update->bind(5, old_status);
-      update->run();
-    }
-    if (db_->changes() != 1) throw StaleCache();
-    events.push_back(append_event_locked(run_id, -1, std::string(),
-                                         old_status, to_string(t.to), time,
-                                         t.error.value_or(std::string())));
-    run->status = t.to;
-    if (t.error) run->error = *t.error;
-    run->modified_on = time;
-    if (t.cancel_unfinished_steps) {
-      cancel_unfinished_steps_locked(*run, time, cancelled_with_run_detail(t),
-                                     events);
-    }
-  });
-  for (const Event& event : events) notify(event);
-  return !events.empty();
-}
-
-void SqliteStore::cancel_unfinished_steps_locked(Run& run, TimePoint time,
-                                                 const std::string& detail,
-                                                 std::vector<Event>& events) {
-  for (std::size_t i = 0; i < run.steps.size(); ++i) {
-    Step& step = run.steps[i];
-    if (!is_unfinished(step.status)) continue;
-    const std::string_view from = to_string(step.status);
-    {
-      StatementUse update = db_->prepare(kCancelStep);
-      update->bind(1, run.id);
-      update->bind(2, static_cast<int64_t>(i));
-      update->bind(3, to_micros(time));
-      update->bind(4, from);
-      update->run();
-    }
-    if (db_->changes() != 1) throw StaleCache();
-    events.push_back(append_event_locked(run.id, static_cast<int>(i),
-                                         step.spec.name, from, "cancelled",
-                                         time, detail));
-    step.status = StepStatus::kCancelled;
-    step.cancelled_on = time;
-  }
 }
 
 std::vector<Event> SqliteStore::events(const EventQuery& query) {

@@ -15,6 +15,7 @@
 // process after fork(): open a new one there.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -32,6 +33,7 @@
 #include "store/sqlite_checkpointer.h"
 #include "store/sqlite_connection.h"
 #include "store/sqlite_run_cache.h"
+#include "store/store_rules.h"
 
 namespace isoqube::detail {
 
@@ -80,6 +82,10 @@ class SqliteStore final : public Store {
                       const RunTransition& t) override;
 
   std::vector<Event> events(const EventQuery& query) override;
+  // One read or write per SQLite transaction that a call ran in: writes
+  // made together by several threads share one; a call tried again after
+  // another connection's write takes two.
+  StoreStats stats() const override;
 
   void save_topics(const std::vector<Topic>& topics) override;
   std::vector<Topic> list_topics() override;
@@ -148,10 +154,19 @@ class SqliteStore final : public Store {
   void touch_run_locked(std::string_view run_id, TimePoint time);
   std::optional<Run> transition_step_locked(std::string_view run_id,
                                             const StepTransition& t,
-                                            Event& event);
+                                            std::vector<Event>& events);
+  void check_guards_locked(std::string_view run_id, const Run& run,
+                           const std::vector<StepGuard>& guards);
+  void queue_step_locked(std::string_view run_id, int index);
+  void update_run_status_locked(std::string_view run_id, RunStatus from,
+                                RunStatus to,
+                                const std::optional<std::string>& error,
+                                TimePoint time);
   void cancel_unfinished_steps_locked(Run& run, TimePoint time,
                                       const std::string& detail,
                                       std::vector<Event>& events);
+  Event append_change_locked(const Run& run, StatusChange change,
+                             TimePoint time);
   Event append_event_locked(std::string_view run_id, int step,
                             std::string step_name, std::string_view from,
                             std::string_view to, TimePoint time,
@@ -164,6 +179,9 @@ class SqliteStore final : public Store {
   std::vector<WriteRequest*> queued_;
   bool committing_ = false;
   WriteStats stats_;
+  // Transactions begun, for stats().
+  std::atomic<uint64_t> read_transactions_{0};
+  std::atomic<uint64_t> write_transactions_{0};
   // The connection and the cache; never held with queue_mutex_.
   std::mutex mutex_;
   std::optional<Connection> db_;  // set once the constructor succeeds

@@ -61,6 +61,11 @@ SqliteStore::WriteStats SqliteStore::write_stats() {
   return stats_;
 }
 
+StoreStats SqliteStore::stats() const {
+  return {read_transactions_.load(std::memory_order_relaxed),
+          write_transactions_.load(std::memory_order_relaxed)};
+}
+
 void SqliteStore::read(const char* operation,
                        const std::function<void()>& body) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -82,6 +87,7 @@ void SqliteStore::commit_batch(const std::vector<WriteRequest*>& batch) {
     return;
   }
   std::string failed_operation;
+  ++write_transactions_;
   try {
     db_->prepare(kBeginWrite)->run();
     check_cache_locked();
@@ -146,6 +152,7 @@ void SqliteStore::in_transaction(const char* operation, bool write,
 
 void SqliteStore::run_transaction(bool write,
                                   const std::function<void()>& body) {
+  ++(write ? write_transactions_ : read_transactions_);
   try {
     db_->prepare(write ? kBeginWrite : kBeginRead)->run();
     check_cache_locked();

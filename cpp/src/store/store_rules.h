@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "isoqube/errors.h"
 #include "isoqube/store.h"
@@ -21,6 +22,12 @@ inline bool transition_matches(StepStatus status, int attempts,
 
 inline bool run_transition_matches(RunStatus status, const RunTransition& t) {
   return std::find(t.from.begin(), t.from.end(), status) != t.from.end();
+}
+
+// An index that is not a step of the run matches no transition: a message
+// naming a step that does not exist is the caller's to report.
+inline bool has_step(const Run& run, int step) {
+  return step >= 0 && static_cast<std::size_t>(step) < run.steps.size();
 }
 
 // The steps cancel_unfinished_steps moves to cancelled.
@@ -53,18 +60,97 @@ inline std::string transition_detail(const StepTransition& t) {
   return *t.error;
 }
 
+inline bool guard_holds(const Run& run, const StepGuard& guard) {
+  return has_step(run, guard.step) &&
+         std::find(guard.any_of.begin(), guard.any_of.end(),
+                   run.steps[guard.step].status) != guard.any_of.end();
+}
+
+// Whether every step `t` queues can be queued: a pending step of the run
+// other than `t`'s own, listed once. A step listed twice or the own step
+// makes the whole update not apply, as it would not be pending the second
+// time (and a database update naming one field twice is refused).
+inline bool queue_matches(const Run& run, const StepTransition& t) {
+  for (std::size_t i = 0; i < t.queue.size(); ++i) {
+    const int index = t.queue[i];
+    if (!has_step(run, index) || index == t.step ||
+        run.steps[index].status != StepStatus::kPending ||
+        std::find(t.queue.begin(), t.queue.begin() + i, index) !=
+            t.queue.begin() + i) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether the whole of `t` applies to `run`: its own step's status and
+// attempts, every guard, every step to queue, and with run_to a running
+// run. When it does not, nothing of it applies.
+inline bool step_update_matches(const Run& run, const StepTransition& t) {
+  if (!has_step(run, t.step)) return false;
+  const Step& step = run.steps[t.step];
+  if (!transition_matches(step.status, step.attempts, t)) return false;
+  for (const StepGuard& guard : t.guards) {
+    if (!guard_holds(run, guard)) return false;
+  }
+  if (!queue_matches(run, t)) return false;
+  return !t.run_to || run.status == RunStatus::kRunning;
+}
+
+// One status change made by a step update, as its event tells it.
+struct StatusChange {
+  int step;  // -1: the run
+  int from;  // status code (StepStatus, or RunStatus for the run)
+  int to;
+  std::string detail;
+};
+
+// The word of a status code of StatusChange; "" for -1 (a creation).
+inline std::string_view status_word(bool is_run, int code) {
+  if (code < 0) return std::string_view();
+  return is_run ? to_string(static_cast<RunStatus>(code))
+                : to_string(static_cast<StepStatus>(code));
+}
+
+// The changes `t` makes to `run` (which it matches), in the order of their
+// events: the step's own, one per queued step, then the run's.
+inline std::vector<StatusChange> step_update_changes(const Run& run,
+                                                     const StepTransition& t) {
+  std::vector<StatusChange> changes;
+  changes.reserve(1 + t.queue.size() + (t.run_to ? 1 : 0));
+  changes.push_back({t.step, static_cast<int>(run.steps[t.step].status),
+                     static_cast<int>(t.to), transition_detail(t)});
+  for (int index : t.queue) {
+    changes.push_back({index, static_cast<int>(StepStatus::kPending),
+                       static_cast<int>(StepStatus::kQueued), std::string()});
+  }
+  if (t.run_to) {
+    changes.push_back({-1, static_cast<int>(run.status),
+                       static_cast<int>(*t.run_to),
+                       t.run_error.value_or(std::string())});
+  }
+  return changes;
+}
+
+// Applies `t` (which matches) to `run` at `time`: the step, the steps it
+// queues, the run's status and error, and the run's modified time.
+inline void apply_step_update(Run& run, const StepTransition& t,
+                              TimePoint time) {
+  apply_step_transition(run.steps[t.step], t);
+  for (int index : t.queue) run.steps[index].status = StepStatus::kQueued;
+  if (t.run_to) {
+    run.status = *t.run_to;
+    if (t.run_error) run.error = *t.run_error;
+  }
+  run.modified_on = time;
+}
+
 // The detail of the events of steps cancelled with their run.
 inline std::string cancelled_with_run_detail(const RunTransition& t) {
   std::string detail = "run ";
   detail += to_string(t.to);
   if (t.error && !t.error->empty()) detail += ": " + *t.error;
   return detail;
-}
-
-// An index that is not a step of the run matches no transition: a message
-// naming a step that does not exist is the caller's to report.
-inline bool has_step(const Run& run, int step) {
-  return step >= 0 && static_cast<std::size_t>(step) < run.steps.size();
 }
 
 inline void check_run_id(const Run& run) {

@@ -1,5 +1,7 @@
-// A memory store and transport with four topics, and an inbox on all of
+// A store and a memory transport with four topics, and an inbox on all of
 // them, so tests can drive the orchestrator by hand, one delivery at a time.
+// The store is a memory one, or for OrchestratorOnStoresTest each kind in
+// turn.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,13 +11,18 @@
 #include <vector>
 
 #include "isoqube/orchestrator.h"
+#include "support/scratch_folder.h"
 
 namespace isoqube::testing {
 
 class OrchestratorFixture : public ::testing::Test {
  protected:
-  OrchestratorFixture()
-      : store_(open_store("memory://")),
+  OrchestratorFixture() : OrchestratorFixture("memory") {}
+  // `store_kind`: "memory", or "sqlite" for a file in a folder of its own.
+  explicit OrchestratorFixture(const std::string& store_kind)
+      : store_(open_store(store_kind == "sqlite"
+                              ? "sqlite://" + scratch_.path() + "/isoqube.db"
+                              : "memory://")),
         transport_(open_transport("memory://")) {
     for (const char* name : {"Alpha", "Beta", "Gamma", "Delta"}) {
       Topic topic;
@@ -92,11 +99,34 @@ class OrchestratorFixture : public ::testing::Test {
 
   isoqube::Run run(const std::string& id) { return store_->find_run(id).value(); }
 
+  // The store's round trips since it counted `before`.
+  StoreStats round_trips_since(const StoreStats& before) const {
+    const StoreStats now = store_->stats();
+    return {now.reads - before.reads, now.writes - before.writes};
+  }
+
+  ScratchFolder scratch_;  // before store_, which may keep a file in it
   Registry registry_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<Orchestrator> orchestrator_;
   std::unique_ptr<Inbox> inbox_;
 };
+
+// The fixture with each kind of store in turn: a test file derives its own
+// suite from it and instantiates it with kStoreKinds.
+class OrchestratorOnStoresTest
+    : public OrchestratorFixture,
+      public ::testing::WithParamInterface<std::string> {
+ protected:
+  OrchestratorOnStoresTest() : OrchestratorFixture(GetParam()) {}
+};
+
+inline const std::vector<std::string> kStoreKinds = {"memory", "sqlite"};
+
+inline std::string store_kind_name(
+    const ::testing::TestParamInfo<std::string>& info) {
+  return info.param == "sqlite" ? "Sqlite" : "Memory";
+}
 
 }  // namespace isoqube::testing

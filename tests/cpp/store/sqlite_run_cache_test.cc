@@ -106,6 +106,51 @@ TEST_F(SqliteRunCacheTest, TransitionAfterAnotherStoresWriteSeesIt) {
             StepStatus::kCompleted);
 }
 
+TEST_F(SqliteRunCacheTest, GuardOnAStepAnotherStoreCompletedFails) {
+  // Given two stores on one file that have both read a run with two
+  // running steps
+  const auto first = open();
+  const auto second = open();
+  const Run run = create_started_run_in(*first, 2);
+  ASSERT_TRUE(second->find_run(run.id).has_value());
+  // When the first completes step 1 and the second then completes step 0
+  // relying on step 1 still running
+  ASSERT_TRUE(first->transition_step(run.id, completion(1)));
+  StepTransition t = completion(0);
+  t.guards = {{1, {StepStatus::kRunning}}};
+  t.run_to = RunStatus::kCompleted;
+  // Then the second's update fails whole
+  EXPECT_FALSE(second->transition_step(run.id, t));
+  const Run found = *second->find_run(run.id);
+  EXPECT_EQ(found.steps[0].status, StepStatus::kRunning);
+  EXPECT_EQ(found.status, RunStatus::kRunning);
+}
+
+TEST_F(SqliteRunCacheTest, UpdateFailingAtItsLastPartLeavesNoPartBehind) {
+  // Given a run of three steps, the first running, and a file that
+  // refuses the run's own events
+  const auto store = open();
+  const Run run = create_started_run_in(*store, 3, 1);
+  RawSqlite(path()).exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.step = -1 "
+      "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END");
+  // When one update completes step 0, queues the others and fails the run
+  StepTransition t = completion(0);
+  t.queue = {1, 2};
+  t.run_to = RunStatus::kFailed;
+  t.run_error = "x";
+  EXPECT_THROW(store->transition_step(run.id, t), StoreError);
+  // Then nothing of it is in the file or in what the store returns
+  const Run found = *store->find_run(run.id);
+  EXPECT_EQ(to_json(found), to_json(*open()->find_run(run.id)));
+  EXPECT_EQ(found.status, RunStatus::kRunning);
+  EXPECT_EQ(found.steps[0].status, StepStatus::kRunning);
+  EXPECT_EQ(found.steps[1].status, StepStatus::kPending);
+  EXPECT_EQ(RawSqlite(path()).text("SELECT COUNT(*) FROM events WHERE "
+                                   "step > 0 OR to_status = 'completed'"),
+            "0");
+}
+
 TEST_F(SqliteRunCacheTest, ReturnedRunIsWhatAFreshReadReturns) {
   // Given a completion whose output JSON text cannot hold as given: NaN,
   // and integers that a read returns as unsigned

@@ -132,6 +132,7 @@ TEST_F(SqliteWritePathTest, WritesQueuedTogetherAreCommittedTogether) {
   for (auto& writer : writers) writer->join();
   // Then the three took one transaction, and each step was queued once
   EXPECT_EQ(store_->write_stats().transactions, 3u);
+  EXPECT_EQ(store_->stats().writes, 3u) << "round trips are transactions";
   EventQuery query;
   query.run_id = run.id;
   EXPECT_EQ(store_->events(query).size(), 5u);  // created + 4 queued
