@@ -71,6 +71,12 @@ def test_demo_runs_its_services_as_four_worker_processes(amqp_uri: str, sqlite_s
     # Every service logged its consumption from its own process.
     for service in ("default", "linux-pool", "windows-pool", "deployment"):
         assert f"[isoqube.{service}]" in result.stderr
+    # The store says where each step ran: four processes, none of them the demo's.
+    with isoqube.Engine("memory://", sqlite_store, registry=isoqube.Registry()) as engine:
+        claims = {e.detail for e in engine.event_log(run["id"])
+                  if e.step >= 0 and e.to_status == "running"}
+    assert len(claims) == 4, claims
+    assert all(claim.startswith("on ") for claim in claims)
 
 
 def test_two_copies_of_a_service_share_its_work(amqp_uri: str, sqlite_store: str,

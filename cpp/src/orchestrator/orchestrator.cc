@@ -22,6 +22,15 @@ const Json& host_info() {
   return host;
 }
 
+// Which process claimed a step ("on host:pid"), kept in the claim's event so
+// that a run's history tells where each attempt ran.
+const std::string& claimed_by() {
+  static const std::string text =
+      "on " + host_info()["machineName"].get<std::string>() + ":" +
+      std::to_string(host_info()["processId"].get<int>());
+  return text;
+}
+
 bool all_completed(const Run& run) {
   return std::all_of(run.steps.begin(), run.steps.end(), [](const Step& s) {
     return s.status == StepStatus::kCompleted;
@@ -262,6 +271,7 @@ std::optional<ClaimedStep> Orchestrator::claim(const StepRef& ref,
   t.to = StepStatus::kRunning;
   t.attempts = ref.attempt;
   if (ref.attempt == 1) t.invoked_on = now();
+  t.detail = claimed_by();
   if (std::optional<Run> run = store_.transition_step(ref.run_id, t)) {
     return ClaimedStep{std::move(*run), ref.step, ref.attempt};
   }
@@ -285,7 +295,7 @@ std::optional<ClaimedStep> Orchestrator::claim(const StepRef& ref,
     take.from = {StepStatus::kRunning};
     take.expect_attempts = ref.attempt;
     take.to = StepStatus::kRunning;
-    take.detail = "taken over after redelivery";
+    take.detail = "taken over after redelivery " + claimed_by();
     if (std::optional<Run> taken = store_.transition_step(ref.run_id, take)) {
       return ClaimedStep{std::move(*taken), ref.step, ref.attempt};
     }
