@@ -6,7 +6,7 @@ Each event is ``id: <seq>`` and ``data: <the event's JSON>`` (isoqube.Event
 in its camelCase form). A client that reconnects with ``Last-Event-ID``
 (browsers' EventSource does so by itself) first gets the events it missed,
 read from the store's event log, then the live ones; without it, the stream
-starts with the next event. A client too slow to keep up is disconnected
+starts with the next event stored after the request. A client too slow to keep up is disconnected
 rather than buffered without bound; it reconnects and catches up the same
 way. https://html.spec.whatwg.org/multipage/server-sent-events.html
 """
@@ -25,6 +25,7 @@ from isoqube.follow import stored_events
 from isoqube.model import Event
 
 from .context import Context, context
+from .events import latest_seq
 from .request_body import bad_request
 
 _QUEUE_LIMIT = 10000
@@ -74,9 +75,13 @@ async def _stream(ctx: Context, run_id: str | None, after: int | None) -> AsyncI
     # ones before it are read from the log.
     live_from = ctx.hub.add_listener(listener)
     try:
+        if after is None:
+            # "The next event" is the next one stored, not the next one the
+            # hub hands out: the hub may be a poll behind the store.
+            after = await ctx.call(latest_seq, ctx.engine)
         yield f"retry: {_RECONNECT_MS}\n\n"
-        sent = live_from if after is None else after
-        if after is not None and after < live_from:
+        sent = after
+        if after < live_from:
             for event in await ctx.call(_missed, ctx.engine, run_id, after, live_from):
                 sent = event.seq
                 yield _message(event)
