@@ -2,6 +2,9 @@
 
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <chrono>
@@ -111,6 +114,20 @@ void AmqpConnection::open_socket(const AmqpOptions& options) {
   }
   amqp_set_handshake_timeout(state_, &timeout);
   amqp_set_rpc_timeout(state_, &timeout);
+  limit_unacknowledged_sends(options);
+}
+
+// rabbitmq-c waits without limit for room to send a publish. A peer that
+// stops reading (a dropped network, a frozen broker) would then hold the
+// link's thread until TCP gives up, which takes minutes; this makes the
+// kernel give up after two heartbeat intervals, as for missed heartbeats.
+// https://man7.org/linux/man-pages/man7/tcp.7.html (TCP_USER_TIMEOUT)
+void AmqpConnection::limit_unacknowledged_sends(const AmqpOptions& options) {
+  if (options.heartbeat.count() == 0) return;
+  const unsigned int ms =
+      static_cast<unsigned int>(options.heartbeat.count()) * 2 * 1000;
+  setsockopt(amqp_get_sockfd(state_), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms,
+             sizeof ms);
 }
 
 void AmqpConnection::log_in(const AmqpOptions& options,

@@ -181,6 +181,7 @@ class AmqpLink {
   void dispatch(const amqp_frame_t& frame);
   void on_content(AmqpContent&& content);
   void on_blocked(bool blocked);
+  void check_heartbeat();
   void wait_for_io();
 
   // amqp_link_recovery.cc: the link's thread connecting and resuming.

@@ -66,6 +66,7 @@ void AmqpLink::serve() {
     take_commands();
     run_work();
     read_frames();
+    check_heartbeat();
     amqp_connection_state_t state = connection_->state();
     if (wake_.pending() || amqp_frames_enqueued(state) ||
         amqp_data_in_buffer(state)) {
@@ -73,6 +74,21 @@ void AmqpLink::serve() {
     }
     wait_for_io();
   }
+}
+
+// The broker sends a heartbeat when it has nothing else to send, so two
+// silent intervals mean it or the network is gone.
+void AmqpLink::check_heartbeat() {
+  const int heartbeat = connection_->heartbeat_seconds();
+  if (heartbeat == 0 || std::chrono::steady_clock::now() - last_received_ <=
+                            std::chrono::seconds(2 * heartbeat)) {
+    return;
+  }
+  connection_->mark_lost();
+  throw AmqpConnectionLost("no data and no heartbeat from " +
+                               connection_->host().to_string() + " for " +
+                               std::to_string(2 * heartbeat) + " s",
+                           false);
 }
 
 void AmqpLink::take_commands() {
@@ -345,18 +361,9 @@ void AmqpLink::wait_for_io() {
                                  std::strerror(errno),
                              false);
   }
-  const auto now = std::chrono::steady_clock::now();
-  if (fds[0].revents != 0) {
-    last_received_ = now;  // data, a heartbeat, or an error read() will see
-    return;
-  }
-  if (heartbeat > 0 && now - last_received_ > std::chrono::seconds(2 * heartbeat)) {
-    connection_->mark_lost();
-    throw AmqpConnectionLost("no data and no heartbeat from " +
-                                 connection_->host().to_string() + " for " +
-                                 std::to_string(2 * heartbeat) + " s",
-                             false);
-  }
+  // Data, a heartbeat, or an error that the next read reports.
+  if (fds[0].revents != 0) last_received_ = std::chrono::steady_clock::now();
+  check_heartbeat();
 }
 
 }  // namespace isoqube::detail

@@ -4,8 +4,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <set>
@@ -14,6 +19,7 @@
 
 #include "amqp_broker.h"
 #include "isoqube/errors.h"
+#include "isoqube/log.h"
 #include "isoqube/transport.h"
 #include "support/wait.h"
 #include "transport/amqp_options.h"
@@ -39,6 +45,46 @@ std::string error_of(const std::string& uri) {
   }
   return "no TransportError";
 }
+
+// Keeps the transport's recent log lines, to wait for what it reports.
+class TransportLog {
+ public:
+  TransportLog() : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(200)) {
+    logger("transport")->sinks().push_back(sink_);
+  }
+  ~TransportLog() {
+    auto& sinks = logger("transport")->sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+  }
+  bool contains(const std::string& text) const {
+    for (const std::string& line : sink_->last_formatted()) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+};
+
+// Freezes the broker's Erlang VM (SIGSTOP) while it lives: the TCP
+// connections stay up, but nothing answers, as with a network that drops
+// packets.
+class FrozenBroker {
+ public:
+  FrozenBroker() {
+    std::ifstream file(testing::env("ISOQUBE_TEST_AMQP_DIR") + "/rabbit.pid");
+    file >> pid_;
+    if (pid_ > 0) kill(pid_, SIGSTOP);
+  }
+  ~FrozenBroker() {
+    if (pid_ > 0) kill(pid_, SIGCONT);
+  }
+  bool frozen() const { return pid_ > 0; }
+
+ private:
+  pid_t pid_ = 0;
+};
 
 class AmqpRecoveryTest : public testing::AmqpBrokerTest {
  protected:
@@ -212,6 +258,36 @@ TEST_F(AmqpRecoveryTest, AfterARestartOldAcksAreDroppedAndEverythingResumes) {
     std::lock_guard<std::mutex> lock(mutex);
     return heard.size() == 1 && heard[0] == "after the restart";
   }));
+}
+
+TEST_F(AmqpRecoveryTest, MissedHeartbeatsCountAsALostConnection) {
+  require_broker_dir();
+  TransportLog log;
+  auto transport = open_transport(
+      testing::with_options(uri_, "heartbeat=1&reconnect_max_ms=500"));
+  const std::string topic = unique_name("topic");
+  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 10);
+  const Envelope sent = test_envelope();
+  transport->publish(topic, sent);
+  auto before = inbox->receive(milliseconds(10000));
+  ASSERT_TRUE(before);
+
+  {
+    FrozenBroker frozen;
+    ASSERT_TRUE(frozen.frozen());
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return log.contains("no data and no heartbeat"); },
+        milliseconds(20000)));
+  }
+  before->ack();  // for the connection given up: dropped
+
+  // The broker never saw an ack, so the new connection gets the message
+  // again.
+  auto again = inbox->receive(kRestartWait);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->envelope->message_id, sent.message_id);
+  EXPECT_TRUE(again->redelivered);
+  again->ack();
 }
 
 }  // namespace
