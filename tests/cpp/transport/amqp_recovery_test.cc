@@ -107,6 +107,23 @@ class AmqpRecoveryTest : public testing::AmqpBrokerTest {
     const std::string output = testing::rabbitmq_script(command, "", &ok);
     ASSERT_TRUE(ok) << "scripts/rabbitmq " << command << ": " << output;
   }
+
+ public:
+  std::string broker_ctl(const std::string& arguments) {
+    bool ok = false;
+    const std::string output = testing::rabbitmq_script("ctl", arguments, &ok);
+    EXPECT_TRUE(ok) << "rabbitmqctl " << arguments << ": " << output;
+    return output;
+  }
+
+  // Deliveries of `queue` not acknowledged yet, as the broker counts them.
+  int unacknowledged(const std::string& queue) {
+    const std::string listing = broker_ctl(
+        "list_queues --no-table-headers --quiet name messages_unacknowledged");
+    const std::size_t at = listing.find(queue + "\t");
+    if (at == std::string::npos) return -1;
+    return std::atoi(listing.c_str() + at + queue.size() + 1);
+  }
 };
 
 TEST_F(AmqpRecoveryTest, UnreachableBrokerIsOneErrorNamingTheMaskedUri) {
@@ -288,6 +305,54 @@ TEST_F(AmqpRecoveryTest, MissedHeartbeatsCountAsALostConnection) {
   EXPECT_EQ(again->envelope->message_id, sent.message_id);
   EXPECT_TRUE(again->redelivered);
   again->ack();
+}
+
+// A memory alarm makes RabbitMQ stop reading from publishing connections
+// (https://www.rabbitmq.com/connection-blocked.html).
+class MemoryAlarm {
+ public:
+  explicit MemoryAlarm(AmqpRecoveryTest& test) : test_(test) {
+    test_.broker_ctl("set_vm_memory_high_watermark 0.000001");
+  }
+  ~MemoryAlarm() { clear(); }
+  void clear() {
+    if (cleared_) return;
+    cleared_ = true;
+    test_.broker_ctl("set_vm_memory_high_watermark 0.4");
+  }
+
+ private:
+  AmqpRecoveryTest& test_;
+  bool cleared_ = false;
+};
+
+TEST_F(AmqpRecoveryTest, WhileTheBrokerBlocksPublishesConsumersStillAck) {
+  require_broker_dir();
+  TransportLog log;
+  auto transport = open_transport(uri_);
+  const std::string topic = unique_name("topic");
+  const std::string endpoint = unique_name("endpoint");
+  auto inbox = transport->subscribe({{endpoint, {topic}}}, 10);
+  transport->publish(topic, test_envelope("before"));
+  MemoryAlarm alarm(*this);
+
+  const Envelope during = test_envelope("during");
+  auto published = std::async(std::launch::async,
+                              [&] { transport->publish(topic, during); });
+  ASSERT_TRUE(testing::wait_until(
+      [&] { return log.contains("the broker blocked publishing"); }));
+  auto before = inbox->receive(milliseconds(10000));
+  ASSERT_TRUE(before);
+  before->ack();
+  ASSERT_TRUE(testing::wait_until(
+      [&] { return unacknowledged(endpoint) == 0; }));
+  alarm.clear();
+
+  EXPECT_NO_THROW(published.get());
+  auto after = inbox->receive(milliseconds(10000));
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->envelope->message_id, "during");
+  after->ack();
 }
 
 }  // namespace
