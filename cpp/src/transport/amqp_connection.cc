@@ -3,6 +3,7 @@
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -81,9 +82,11 @@ void AmqpConnection::open_socket(const AmqpOptions& options) {
     socket = amqp_ssl_socket_new(state_);
     if (socket == nullptr) throw TransportError("cannot create a TLS socket");
     const AmqpTlsOptions& tls = options.tls_options;
-    if (!tls.cacertfile.empty() &&
-        amqp_ssl_socket_set_cacert(socket, tls.cacertfile.c_str()) !=
-            AMQP_STATUS_OK) {
+    if (tls.cacertfile.empty()) {
+      SSL_CTX_set_default_verify_paths(
+          static_cast<SSL_CTX*>(amqp_ssl_socket_get_context(socket)));
+    } else if (amqp_ssl_socket_set_cacert(socket, tls.cacertfile.c_str()) !=
+               AMQP_STATUS_OK) {
       throw ConfigurationError("cannot read the CA certificates in '" +
                                tls.cacertfile + "'");
     }

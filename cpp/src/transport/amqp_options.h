@@ -21,7 +21,7 @@ struct AmqpHost {
 enum class QueueType { kClassic, kQuorum };
 
 struct AmqpTlsOptions {
-  std::string cacertfile;  // empty: no CA set (peer verification then fails)
+  std::string cacertfile;  // empty: the system's CA certificates
   std::string certfile;    // client certificate, with keyfile
   std::string keyfile;
   bool verify = true;  // peer certificate and host name

@@ -23,10 +23,13 @@
 //   reconnect_min_ms=T, reconnect_max_ms=T
 //                            pause before the first reconnect attempt, and
 //                            the most it doubles to (defaults 100, 5000)
-//   amqps only: cacertfile=PATH (CA certificates, PEM), certfile=PATH and
-//                            keyfile=PATH (client certificate and key, PEM),
-//                            verify=true|false (peer certificate and host
-//                            name, default true)
+//   amqps only: cacertfile=PATH (CA certificates, PEM; default: the
+//                            system's), certfile=PATH and keyfile=PATH
+//                            (client certificate and key, PEM; keys without
+//                            a passphrase), verify=true|false (the broker's
+//                            certificate and host name, default true;
+//                            rabbitmq-c 0.11 matches host names, not IP
+//                            addresses, so connect by name)
 //
 // Topology: see amqp_topology.h. Envelopes and faults on the wire: see
 // amqp_envelope.h; raw application/json messages with an MT-MessageType
