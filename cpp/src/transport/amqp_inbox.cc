@@ -15,8 +15,7 @@ AmqpSettler::AmqpSettler(std::shared_ptr<AmqpLink> publisher,
 
 void AmqpSettler::settle(const AmqpIncoming& message, AmqpLink::Settle how) {
   try {
-    consumer_->settle(message.channel, message.generation,
-                      message.delivery_tag, how);
+    consumer_->settle(message, how);
   } catch (const TransportError& e) {
     // Closed transport: the broker has given the message back already.
     logger("transport")->debug("delivery not settled: {}", e.what());

@@ -67,9 +67,9 @@ void AmqpLink::broadcast(const std::string& channel, Json message) {
   post(BroadcastCommand{channel, std::move(message)});
 }
 
-void AmqpLink::settle(uint16_t channel, uint64_t generation,
-                      uint64_t delivery_tag, Settle how) {
-  post(SettleCommand{channel, generation, delivery_tag, how});
+void AmqpLink::settle(const AmqpIncoming& delivery, Settle how) {
+  post(SettleCommand{delivery.channel, delivery.channel_epoch,
+                     delivery.delivery_tag, how});
 }
 
 void AmqpLink::run_task(std::function<void(AmqpSession*)> run, bool offline,

@@ -95,10 +95,10 @@ class AmqpLink {
   // Queues a broadcast; see amqp_broadcast.h for the batching.
   void broadcast(const std::string& channel, Json message);
 
-  // Acks or requeues a delivery. Dropped when the delivery came on an
-  // earlier connection (`generation` is AmqpIncoming::generation).
-  void settle(uint16_t channel, uint64_t generation, uint64_t delivery_tag,
-              Settle how);
+  // Acks or requeues a delivery. Dropped when the channel it came on was
+  // closed since (or its connection lost): delivery tags belong to one
+  // opening of a channel, and the broker has given the message back.
+  void settle(const AmqpIncoming& delivery, Settle how);
 
   // A channel for a consumer group with basic.qos `prefetch`, shared by its
   // consumers when `global`.
@@ -136,7 +136,7 @@ class AmqpLink {
   };
   struct SettleCommand {
     uint16_t channel;
-    uint64_t generation;
+    uint64_t channel_epoch;
     uint64_t delivery_tag;
     Settle how;
   };
@@ -147,7 +147,8 @@ class AmqpLink {
   struct ChannelSpec {
     uint16_t prefetch;
     bool global;
-    bool open = false;  // on the current connection
+    bool open = false;       // on the current connection
+    uint64_t epoch = 0;      // counts openings of channels, never reused
   };
   struct ConsumerEntry {
     std::shared_ptr<const Consumer> spec;
@@ -224,6 +225,7 @@ class AmqpLink {
   std::map<uint64_t, ConsumerEntry> consumers_;
   std::map<std::string, uint64_t> consumer_by_tag_;
   std::size_t host_index_ = 0;  // of the host connected to, or tried next
+  uint64_t last_channel_epoch_ = 0;
   std::chrono::steady_clock::time_point last_received_;
 
   std::thread thread_;  // last: starts once everything above exists

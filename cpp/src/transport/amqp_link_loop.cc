@@ -238,11 +238,12 @@ void AmqpLink::send_broadcasts(
 }
 
 void AmqpLink::run_settle(const SettleCommand& settle) {
-  // A delivery of an earlier connection, or of a channel closed since, is
-  // the broker's again: it redelivers it.
+  // A delivery of a channel closed since (by us or with its connection)
+  // is the broker's again: it redelivers it. Its tag could name another
+  // message on a channel opened later under the same number.
   auto channel = channels_.find(settle.channel);
-  if (settle.generation != generation_ || channel == channels_.end() ||
-      !channel->second.open) {
+  if (channel == channels_.end() || !channel->second.open ||
+      channel->second.epoch != settle.channel_epoch) {
     return;
   }
   const int status =
@@ -314,6 +315,9 @@ void AmqpLink::on_content(AmqpContent&& content) {
   }
   AmqpIncoming& message = content.message;
   message.generation = generation_;
+  if (auto channel = channels_.find(message.channel); channel != channels_.end()) {
+    message.channel_epoch = channel->second.epoch;
+  }
   auto id = consumer_by_tag_.find(message.consumer_tag);
   if (id == consumer_by_tag_.end()) {
     // For a consumer stopped meanwhile: give it back rather than leave it

@@ -62,6 +62,7 @@ void AmqpLink::restore() {
 void AmqpLink::open_consumer_channel(uint16_t number, ChannelSpec& spec) {
   connection_->open_channel(number);
   spec.open = true;
+  spec.epoch = ++last_channel_epoch_;
   amqp_basic_qos(connection_->state(), number, 0, spec.prefetch, spec.global);
   connection_->check_reply(number, "setting the prefetch of channel " +
                                        std::to_string(number));

@@ -183,6 +183,32 @@ TEST_F(AmqpTransportTest, UnacknowledgedMessagesReturnWhenTheInboxCloses) {
   again->ack();
 }
 
+TEST_F(AmqpTransportTest, ALateAckNeverSettlesAnotherInboxsDelivery) {
+  auto transport = open_transport(uri_);
+  testing::RawClient broker(uri_);
+  const std::string topic = unique_name("topic");
+  const std::string first_endpoint = unique_name("first");
+  const std::string second_endpoint = unique_name("second");
+  auto first = transport->subscribe({{first_endpoint, {topic}}}, 10);
+  transport->publish(topic, test_envelope("one"));
+  auto late = first->receive(kWait);
+  ASSERT_TRUE(late);
+  first.reset();  // its channel closes; the next inbox may get its number
+  auto second = transport->subscribe({{second_endpoint, {topic}}}, 10);
+  transport->publish(topic, test_envelope("two"));
+  std::optional<Delivery> current;
+  while (!current || current->endpoint != second_endpoint) {
+    current = second->receive(kWait);
+    ASSERT_TRUE(current);
+  }
+
+  late->ack();  // same channel number, same delivery tag: must not count
+  second.reset();
+
+  EXPECT_EQ(broker.ready(second_endpoint), 1u)
+      << "the late ack settled the second inbox's delivery";
+}
+
 TEST_F(AmqpTransportTest, AcknowledgedMessageIsGoneForGood) {
   auto transport = open_transport(uri_);
   testing::RawClient broker(uri_);
