@@ -85,6 +85,7 @@ AmqpInbox::~AmqpInbox() {
 
 void AmqpInbox::stop() {
   AmqpLink& link = settler_->consumer();
+  if (link.closed()) return;  // the transport went first, and took all
   try {
     for (uint64_t id : consumers_) link.remove_consumer(id);
     link.close_channel(channel_);

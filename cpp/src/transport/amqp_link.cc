@@ -23,10 +23,14 @@ AmqpLink::AmqpLink(const AmqpOptions& options, std::string name)
   }
 }
 
-AmqpLink::~AmqpLink() {
-  stopping_ = true;
-  wake_.notify();
-  thread_.join();
+AmqpLink::~AmqpLink() { close(); }
+
+void AmqpLink::close() {
+  std::call_once(close_once_, [this] {
+    stopping_ = true;
+    wake_.notify();
+    thread_.join();
+  });
 }
 
 void AmqpLink::post(Command command) {

@@ -82,7 +82,10 @@ class AmqpLink {
   // ConfigurationError for TLS files that cannot be used. `name` tells
   // links apart in logs.
   AmqpLink(const AmqpOptions& options, std::string name);
-  // Closes the connection; publishes still waiting fail.
+  // Closes the connection and stops the thread; publishes still waiting
+  // fail, and later calls throw TransportError. Idempotent; not from a
+  // consumer callback (the thread would wait for itself).
+  void close();
   ~AmqpLink();
   AmqpLink(const AmqpLink&) = delete;
   AmqpLink& operator=(const AmqpLink&) = delete;
@@ -115,6 +118,9 @@ class AmqpLink {
   // outages, up to publish_timeout) for it; rethrows what it throws.
   template <typename R>
   R call(std::function<R(AmqpSession&)> fn);
+
+  // After close(): nothing of the connection is left to clean up.
+  bool closed() const { return stopping_.load(); }
 
   // Counts connections made; deliveries carry the one they came on.
   uint64_t generation() const { return generation_.load(); }
@@ -209,6 +215,7 @@ class AmqpLink {
   std::set<uint16_t> channel_numbers_;    // guarded by mutex_: in use
   bool closed_ = false;                   // guarded by mutex_
   std::atomic<bool> stopping_{false};
+  std::once_flag close_once_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> next_consumer_id_{1};
   std::thread::id thread_id_;

@@ -21,6 +21,7 @@ class AmqpListening final : public Listening {
     // Checked between the messages of a batch: a listener stopped by its
     // own callback hears no more of the batch.
     *active_ = false;
+    if (link_->closed()) return;  // the transport went first, and took all
     try {
       link_->remove_consumer(consumer_);
     } catch (const std::exception& e) {
@@ -44,7 +45,13 @@ AmqpTransport::AmqpTransport(const AmqpOptions& options)
       settler_(std::make_shared<AmqpSettler>(publisher_, consumer_,
                                              counters_)) {}
 
-AmqpTransport::~AmqpTransport() = default;
+// Deliveries, inboxes and listeners share the links and may outlive the
+// transport; closing here ends the connections now all the same, and what
+// they do later fails quietly (the broker gives their messages back).
+AmqpTransport::~AmqpTransport() {
+  consumer_->close();
+  publisher_->close();
+}
 
 std::unique_ptr<Inbox> AmqpTransport::subscribe(
     const std::vector<Binding>& bindings, std::size_t prefetch) {

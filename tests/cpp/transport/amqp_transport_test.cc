@@ -209,6 +209,27 @@ TEST_F(AmqpTransportTest, ALateAckNeverSettlesAnotherInboxsDelivery) {
       << "the late ack settled the second inbox's delivery";
 }
 
+TEST_F(AmqpTransportTest, WhatOutlivesTheTransportFailsQuietly) {
+  testing::RawClient broker(uri_);
+  auto transport = open_transport(uri_);
+  const std::string topic = unique_name("topic");
+  const std::string endpoint = unique_name("endpoint");
+  auto inbox = transport->subscribe({{endpoint, {topic}}}, 10);
+  auto listening = transport->listen(unique_name("events"), [](const Json&) {});
+  transport->publish(topic, test_envelope("kept"));
+  auto delivery = inbox->receive(kWait);
+  ASSERT_TRUE(delivery);
+
+  transport.reset();
+  delivery->ack();
+  EXPECT_FALSE(inbox->receive(milliseconds(0)));
+  inbox.reset();
+  listening.reset();
+
+  // The connection closed without the ack: the broker has it back.
+  EXPECT_EQ(broker.ready(endpoint), 1u);
+}
+
 TEST_F(AmqpTransportTest, AcknowledgedMessageIsGoneForGood) {
   auto transport = open_transport(uri_);
   testing::RawClient broker(uri_);
