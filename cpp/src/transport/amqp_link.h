@@ -196,6 +196,7 @@ class AmqpLink {
   void restore();
   void open_consumer_channel(uint16_t number, ChannelSpec& spec);
   void start_consumer(uint64_t id, ConsumerEntry& entry);
+  void resume_consumer(uint64_t id, ConsumerEntry& entry);
   void stop_consumer(uint64_t id);
   void restart_cancelled_consumer(const std::string& tag);
   void on_lost(const std::string& reason);

@@ -44,19 +44,23 @@ void AmqpLink::restore() {
   connection.check_reply(kConfirmChannel, "turning on publisher confirms");
   connection.open_channel(kBroadcastChannel);
   for (auto& [number, spec] : channels_) open_consumer_channel(number, spec);
-  for (auto& [id, entry] : consumers_) {
-    try {
-      start_consumer(id, entry);
-    } catch (const AmqpConnectionLost&) {
-      throw;
-    } catch (const AmqpChannelClosed&) {
-      throw;
-    } catch (const std::exception& e) {
-      logger("transport")->error("{}: a consumer cannot resume: {}", name_,
-                                 e.what());
-    }
-  }
+  for (auto& [id, entry] : consumers_) resume_consumer(id, entry);
   set_status("");
+}
+
+// Failures of the connection go up (to reconnect); others, such as a queue
+// now declared differently, leave this consumer stopped and are logged.
+void AmqpLink::resume_consumer(uint64_t id, ConsumerEntry& entry) {
+  try {
+    start_consumer(id, entry);
+  } catch (const AmqpConnectionLost&) {
+    throw;
+  } catch (const AmqpChannelClosed&) {
+    throw;
+  } catch (const std::exception& e) {
+    logger("transport")->error("{}: a consumer cannot resume: {}", name_,
+                               e.what());
+  }
 }
 
 void AmqpLink::open_consumer_channel(uint16_t number, ChannelSpec& spec) {
@@ -98,25 +102,17 @@ void AmqpLink::stop_consumer(uint64_t id) {
 // whose queue's node went away); declaring and consuming again brings it
 // back.
 void AmqpLink::restart_cancelled_consumer(const std::string& tag) {
-  auto id = consumer_by_tag_.find(tag);
-  if (id == consumer_by_tag_.end()) return;
-  ConsumerEntry& entry = consumers_.at(id->second);
-  consumer_by_tag_.erase(id);
+  auto found = consumer_by_tag_.find(tag);
+  if (found == consumer_by_tag_.end()) return;
+  const uint64_t id = found->second;
+  ConsumerEntry& entry = consumers_.at(id);
+  consumer_by_tag_.erase(found);
   entry.tag.clear();
   logger("transport")->warn(
       "{}: the broker cancelled a consumer (its queue was deleted?); "
       "declaring it again",
       name_);
-  try {
-    start_consumer(id->second, entry);
-  } catch (const AmqpConnectionLost&) {
-    throw;
-  } catch (const AmqpChannelClosed&) {
-    throw;
-  } catch (const std::exception& e) {
-    logger("transport")->error("{}: the consumer cannot resume: {}", name_,
-                               e.what());
-  }
+  resume_consumer(id, entry);
 }
 
 void AmqpLink::on_lost(const std::string& reason) {

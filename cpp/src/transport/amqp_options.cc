@@ -110,10 +110,17 @@ using Setter = std::function<void(AmqpOptions&, const std::string& key,
                                   const std::string& value,
                                   const OptionReader& reader)>;
 
-std::chrono::milliseconds millis(const OptionReader& reader,
-                                 const std::string& key,
-                                 const std::string& value) {
-  return std::chrono::milliseconds(reader.number(key, value, 1, kMaxMillis));
+Setter millis_option(std::chrono::milliseconds AmqpOptions::*field) {
+  return [field](AmqpOptions& o, const std::string& key,
+                 const std::string& value, const OptionReader& reader) {
+    o.*field =
+        std::chrono::milliseconds(reader.number(key, value, 1, kMaxMillis));
+  };
+}
+
+Setter file_option(std::string AmqpTlsOptions::*field) {
+  return [field](AmqpOptions& o, const std::string&, const std::string& value,
+                 const OptionReader&) { o.tls_options.*field = value; };
 }
 
 const std::map<std::string, Setter>& setters() {
@@ -123,13 +130,8 @@ const std::map<std::string, Setter>& setters() {
          o.heartbeat = std::chrono::seconds(r.number(k, v, 0, 3600));
        }},
       {"connection_timeout_ms",
-       [](AmqpOptions& o, auto& k, auto& v, auto& r) {
-         o.connection_timeout = millis(r, k, v);
-       }},
-      {"publish_timeout_ms",
-       [](AmqpOptions& o, auto& k, auto& v, auto& r) {
-         o.publish_timeout = millis(r, k, v);
-       }},
+       millis_option(&AmqpOptions::connection_timeout)},
+      {"publish_timeout_ms", millis_option(&AmqpOptions::publish_timeout)},
       {"queue_type",
        [](AmqpOptions& o, auto& k, auto& v, auto& r) {
          if (v == "classic") {
@@ -145,24 +147,15 @@ const std::map<std::string, Setter>& setters() {
        [](AmqpOptions& o, auto& k, auto& v, auto& r) {
          o.prefetch = static_cast<std::size_t>(r.number(k, v, 1, kMaxPrefetch));
        }},
-      {"cacertfile", [](AmqpOptions& o, auto&, auto& v,
-                        auto&) { o.tls_options.cacertfile = v; }},
-      {"certfile", [](AmqpOptions& o, auto&, auto& v,
-                      auto&) { o.tls_options.certfile = v; }},
-      {"keyfile", [](AmqpOptions& o, auto&, auto& v,
-                     auto&) { o.tls_options.keyfile = v; }},
+      {"cacertfile", file_option(&AmqpTlsOptions::cacertfile)},
+      {"certfile", file_option(&AmqpTlsOptions::certfile)},
+      {"keyfile", file_option(&AmqpTlsOptions::keyfile)},
       {"verify",
        [](AmqpOptions& o, auto& k, auto& v, auto& r) {
          o.tls_options.verify = r.boolean(k, v);
        }},
-      {"reconnect_min_ms",
-       [](AmqpOptions& o, auto& k, auto& v, auto& r) {
-         o.reconnect_min = millis(r, k, v);
-       }},
-      {"reconnect_max_ms",
-       [](AmqpOptions& o, auto& k, auto& v, auto& r) {
-         o.reconnect_max = millis(r, k, v);
-       }},
+      {"reconnect_min_ms", millis_option(&AmqpOptions::reconnect_min)},
+      {"reconnect_max_ms", millis_option(&AmqpOptions::reconnect_max)},
   };
   return table;
 }

@@ -64,6 +64,17 @@ inline std::string rabbitmq_script(const std::string& command,
   return output;
 }
 
+// The message of the E that `action` throws ("no exception" if none).
+template <typename E, typename Action>
+std::string error_message(Action&& action) {
+  try {
+    action();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "no exception";
+}
+
 inline Envelope test_envelope(const std::string& id = new_uuid()) {
   Envelope e;
   e.message_id = id;

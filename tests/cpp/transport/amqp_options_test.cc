@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "amqp_broker.h"
 #include "isoqube/errors.h"
 #include "isoqube/transport.h"
 
@@ -15,12 +16,8 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 std::string error_of(const std::string& uri) {
-  try {
-    parse_amqp_uri(uri);
-  } catch (const ConfigurationError& e) {
-    return e.what();
-  }
-  return "no error";
+  return testing::error_message<ConfigurationError>(
+      [&] { parse_amqp_uri(uri); });
 }
 
 TEST(AmqpOptionsTest, DefaultsFollowRabbitMQ) {

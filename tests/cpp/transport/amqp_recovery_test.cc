@@ -38,12 +38,7 @@ using testing::unique_name;
 constexpr milliseconds kRestartWait{60000};
 
 std::string error_of(const std::string& uri) {
-  try {
-    open_transport(uri);
-  } catch (const TransportError& e) {
-    return e.what();
-  }
-  return "no TransportError";
+  return testing::error_message<TransportError>([&] { open_transport(uri); });
 }
 
 // Keeps the transport's recent log lines, to wait for what it reports.
