@@ -34,7 +34,10 @@
 // Topology: see amqp_topology.h. Envelopes and faults on the wire: see
 // amqp_envelope.h; raw application/json messages with an MT-MessageType
 // header are accepted by wrapping them in an envelope, other content types
-// are moved to the error queue.
+// are moved to the error queue. Received messages that do not decode, or
+// are over kMaxMessageBytes, go to the error queue with the reason and never
+// reach receive() (amqp_inbox.h); publishing one over the limit throws
+// MessageError.
 //
 // Guarantees: messages are persistent and their queues durable; publish()
 // and send_delayed() return once the broker confirmed the message (many
@@ -44,7 +47,9 @@
 // vanishing. Deliveries are acknowledged manually; basic.qos is the inbox's
 // prefetch (shared by the inbox's endpoints for classic queues, per
 // endpoint for quorum queues, which cannot share one). Delayed sends use
-// per-delay TTL queues that dead-letter to the endpoint (no plugin).
+// per-delay TTL queues that dead-letter to the endpoint (no plugin). While
+// the broker blocks publishers (memory or disk alarm, connection.blocked)
+// publishes wait, within publish_timeout_ms, and consumers go on acking.
 // Broadcasts: see amqp_broadcast.h; they are transient, unconfirmed and
 // dropped while the connection is down.
 //
