@@ -113,6 +113,10 @@ void AmqpLink::restart_cancelled_consumer(const std::string& tag) {
       "declaring it again",
       name_);
   resume_consumer(id, entry);
+  if (!entry.tag.empty()) {
+    logger("transport")->info("{}: the cancelled consumer consumes again",
+                              name_);
+  }
 }
 
 void AmqpLink::on_lost(const std::string& reason) {

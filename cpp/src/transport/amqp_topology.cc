@@ -60,6 +60,8 @@ AmqpTarget AmqpTopology::prepare(const Destination& to) {
 
 void AmqpTopology::declare_endpoint(const std::string& endpoint,
                                     const std::vector<std::string>& topics) {
+  // Always sent: consumers come here again when their queue was deleted.
+  declared_.erase("endpoint " + endpoint);
   declare_endpoint_queue(endpoint);
   for (const std::string& topic : topics) {
     if (first_time("exchange " + topic)) declare_exchange(topic);

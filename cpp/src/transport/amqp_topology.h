@@ -54,7 +54,8 @@ class AmqpTopology {
   // queues again when their idle lease runs low), and says where to publish.
   AmqpTarget prepare(const Destination& to);
 
-  // The endpoint's queue and exchange, and a binding from each topic.
+  // The endpoint's queue and exchange, and a binding from each topic;
+  // declared again on every call.
   void declare_endpoint(const std::string& endpoint,
                         const std::vector<std::string>& topics);
 

@@ -41,13 +41,20 @@ std::string error_of(const std::string& uri) {
   return testing::error_message<TransportError>([&] { open_transport(uri); });
 }
 
-// Keeps the transport's recent log lines, to wait for what it reports.
+// Keeps the transport's recent log lines, to wait for what it reports
+// (at info level at least, whatever ISOQUBE_LOG_LEVEL says).
 class TransportLog {
  public:
-  TransportLog() : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(200)) {
+  TransportLog()
+      : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(200)),
+        level_(logger("transport")->level()) {
     logger("transport")->sinks().push_back(sink_);
+    if (level_ > spdlog::level::info) {
+      logger("transport")->set_level(spdlog::level::info);
+    }
   }
   ~TransportLog() {
+    logger("transport")->set_level(level_);
     auto& sinks = logger("transport")->sinks();
     sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
   }
@@ -60,6 +67,7 @@ class TransportLog {
 
  private:
   std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+  const spdlog::level::level_enum level_;
 };
 
 // Freezes the broker's Erlang VM (SIGSTOP) while it lives: the TCP
@@ -300,6 +308,26 @@ TEST_F(AmqpRecoveryTest, MissedHeartbeatsCountAsALostConnection) {
   EXPECT_EQ(again->envelope->message_id, sent.message_id);
   EXPECT_TRUE(again->redelivered);
   again->ack();
+}
+
+TEST_F(AmqpRecoveryTest, AQueueDeletedUnderAConsumerIsDeclaredAgain) {
+  require_broker_dir();
+  TransportLog log;
+  auto transport = open_transport(uri_);
+  const std::string topic = unique_name("topic");
+  const std::string endpoint = unique_name("endpoint");
+  auto inbox = transport->subscribe({{endpoint, {topic}}}, 10);
+
+  broker_ctl("delete_queue " + endpoint);
+  ASSERT_TRUE(testing::wait_until(
+      [&] { return log.contains("the cancelled consumer consumes again"); }));
+  transport->publish(topic, test_envelope("after"));
+
+  auto d = inbox->receive(milliseconds(10000));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->envelope->message_id, "after");
+  d->ack();
+  EXPECT_FALSE(log.contains("lost"));
 }
 
 // A memory alarm makes RabbitMQ stop reading from publishing connections
