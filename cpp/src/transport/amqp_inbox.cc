@@ -36,10 +36,11 @@ void AmqpSettler::reject(const AmqpIncoming& message,
   try {
     publisher_->publish(error_publish(message, endpoint, fault));
   } catch (const Error& e) {
-    logger("transport")->error(
-        "message {} on '{}' could not be moved to its error queue, so it "
-        "goes back to its queue: {}",
-        message.properties.message_id, endpoint, e.what());
+    logger("transport")
+        ->error(
+            "message {} on '{}' could not be moved to its error queue, so it "
+            "goes back to its queue: {}",
+            message.properties.message_id, endpoint, e.what());
     requeue(message);
     return;
   }
@@ -61,8 +62,7 @@ AmqpInbox::AmqpInbox(std::shared_ptr<AmqpSettler> settler,
         topology.declare_endpoint(binding.endpoint, binding.topics);
         return binding.endpoint;
       };
-      consumer.on_message = [arrivals = arrivals_,
-                             endpoint = binding.endpoint](
+      consumer.on_message = [arrivals = arrivals_, endpoint = binding.endpoint](
                                 AmqpIncoming&& message) {
         {
           std::lock_guard<std::mutex> lock(arrivals->mutex);
@@ -136,10 +136,10 @@ std::optional<Delivery> AmqpInbox::accept(Arrived arrived) {
     ++settler_->counters().delivered;
     return make_delivery(std::move(envelope), std::move(arrived));
   } catch (const MessageError& e) {
-    logger("transport")->error("message {} on '{}' moved to '{}': {}",
-                               arrived.message.properties.message_id,
-                               arrived.endpoint,
-                               arrived.endpoint + "_error", e.what());
+    logger("transport")
+        ->error("message {} on '{}' moved to '{}': {}",
+                arrived.message.properties.message_id, arrived.endpoint,
+                arrived.endpoint + "_error", e.what());
     Fault fault;
     fault.message = e.what();
     settler_->reject(arrived.message, arrived.endpoint, fault);

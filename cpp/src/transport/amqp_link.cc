@@ -50,11 +50,10 @@ void AmqpLink::wait(std::future<void>& result, std::atomic<bool>& abandoned,
   if (result.wait_for(options_.publish_timeout) != std::future_status::ready) {
     abandoned = true;
     const std::string why = status();
-    throw TransportError(what + " on " + options_.masked_uri +
-                         " did not complete within " +
-                         std::to_string(options_.publish_timeout.count()) +
-                         " ms (publish_timeout_ms)" +
-                         (why.empty() ? "" : ": " + why));
+    throw TransportError(
+        what + " on " + options_.masked_uri + " did not complete within " +
+        std::to_string(options_.publish_timeout.count()) +
+        " ms (publish_timeout_ms)" + (why.empty() ? "" : ": " + why));
   }
   result.get();
 }
@@ -126,8 +125,8 @@ uint16_t AmqpLink::open_channel(uint16_t prefetch, bool global) {
     try {
       close_channel(number);
     } catch (const std::exception& e) {
-      logger("transport")->debug("{}: channel {} not closed: {}", name_,
-                                 number, e.what());
+      logger("transport")
+          ->debug("{}: channel {} not closed: {}", name_, number, e.what());
     }
     throw;
   }

@@ -146,15 +146,14 @@ class AmqpLink {
     uint64_t delivery_tag;
     Settle how;
   };
-  using Command =
-      std::variant<std::shared_ptr<PendingPublish>,
-                   std::shared_ptr<PendingTask>, BroadcastCommand,
-                   SettleCommand>;
+  using Command = std::variant<std::shared_ptr<PendingPublish>,
+                               std::shared_ptr<PendingTask>, BroadcastCommand,
+                               SettleCommand>;
   struct ChannelSpec {
     uint16_t prefetch;
     bool global;
-    bool open = false;       // on the current connection
-    uint64_t epoch = 0;      // counts openings of channels, never reused
+    bool open = false;   // on the current connection
+    uint64_t epoch = 0;  // counts openings of channels, never reused
   };
   struct ConsumerEntry {
     std::shared_ptr<const Consumer> spec;
@@ -180,6 +179,9 @@ class AmqpLink {
   void take_commands();
   void run_work();
   void run_command(Command& command);
+  // The publish or task waiting on a command; nullptr for acks and
+  // broadcasts, which nobody waits for.
+  static Pending* pending_of(Command& command);
   void run_task_now(PendingTask& task);
   void send_publish(const std::shared_ptr<PendingPublish>& publish);
   void send_broadcasts(std::map<std::string, std::vector<Json>>& batches);
@@ -211,10 +213,10 @@ class AmqpLink {
 
   // Shared between threads.
   mutable std::mutex mutex_;
-  std::deque<Command> commands_;          // guarded by mutex_
-  std::string status_;                    // guarded by mutex_: why offline
-  std::set<uint16_t> channel_numbers_;    // guarded by mutex_: in use
-  bool closed_ = false;                   // guarded by mutex_
+  std::deque<Command> commands_;        // guarded by mutex_
+  std::string status_;                  // guarded by mutex_: why offline
+  std::set<uint16_t> channel_numbers_;  // guarded by mutex_: in use
+  bool closed_ = false;                 // guarded by mutex_
   std::atomic<bool> stopping_{false};
   std::once_flag close_once_;
   std::atomic<uint64_t> generation_{0};
@@ -242,8 +244,8 @@ class AmqpLink {
 template <typename R>
 R AmqpLink::call(std::function<R(AmqpSession&)> fn) {
   auto result = std::make_shared<std::optional<R>>();
-  run_task([fn = std::move(fn), result](
-               AmqpSession* session) { result->emplace(fn(*session)); },
+  run_task([fn = std::move(fn),
+            result](AmqpSession* session) { result->emplace(fn(*session)); },
            false, "a broker call");
   return std::move(**result);
 }

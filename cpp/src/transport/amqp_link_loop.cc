@@ -123,21 +123,24 @@ void AmqpLink::run_work() {
     } catch (const AmqpConnectionLost& e) {
       auto* task = std::get_if<std::shared_ptr<PendingTask>>(&command);
       if (task && caused_by_request(e)) (*task)->fail(std::current_exception());
-      const bool settled = std::visit(
-          Overloaded{[](const std::shared_ptr<PendingPublish>& p) {
-                       return p->settled();
-                     },
-                     [](const std::shared_ptr<PendingTask>& t) {
-                       return t->settled();
-                     },
-                     [](const auto&) { return true; }},
-          command);
-      if (settled) work_.pop_front();
+      const Pending* pending = pending_of(command);
+      if (pending == nullptr || pending->settled()) work_.pop_front();
       throw;
     }
     work_.pop_front();
   }
   if (!broadcasts.empty()) send_broadcasts(broadcasts);
+}
+
+Pending* AmqpLink::pending_of(Command& command) {
+  return std::visit(
+      Overloaded{
+          [](std::shared_ptr<PendingPublish>& p) -> Pending* {
+            return p.get();
+          },
+          [](std::shared_ptr<PendingTask>& t) -> Pending* { return t.get(); },
+          [](auto&) -> Pending* { return nullptr; }},
+      command);
 }
 
 void AmqpLink::run_command(Command& command) {
@@ -196,11 +199,11 @@ void AmqpLink::send_publish(const std::shared_ptr<PendingPublish>& publish) {
   if (status == AMQP_STATUS_TABLE_TOO_BIG) {
     // Part of the publish may be on the wire: the connection is done for,
     // and this message must not be sent again.
-    publish->fail(std::make_exception_ptr(MessageError(
-        "the message's headers do not fit in one AMQP frame")));
+    publish->fail(std::make_exception_ptr(
+        MessageError("the message's headers do not fit in one AMQP frame")));
   }
-  connection_->check_status(status, "publishing to exchange '" +
-                                        target.exchange + "'");
+  connection_->check_status(status,
+                            "publishing to exchange '" + target.exchange + "'");
   confirms_.sent(publish);
 }
 
@@ -219,8 +222,9 @@ void AmqpLink::send_broadcasts(
     } catch (const AmqpConnectionLost&) {
       throw;
     } catch (const std::exception& e) {
-      logger("transport")->error("{}: broadcast on '{}' dropped: {}", name_,
-                                 channel, e.what());
+      logger("transport")
+          ->error("{}: broadcast on '{}' dropped: {}", name_, channel,
+                  e.what());
       continue;
     }
     for (std::size_t start = 0; start < messages.size();
@@ -315,7 +319,8 @@ void AmqpLink::on_content(AmqpContent&& content) {
   }
   AmqpIncoming& message = content.message;
   message.generation = generation_;
-  if (auto channel = channels_.find(message.channel); channel != channels_.end()) {
+  if (auto channel = channels_.find(message.channel);
+      channel != channels_.end()) {
     message.channel_epoch = channel->second.epoch;
   }
   auto id = consumer_by_tag_.find(message.consumer_tag);
@@ -333,18 +338,19 @@ void AmqpLink::on_content(AmqpContent&& content) {
   try {
     consumer->on_message(std::move(message));
   } catch (const std::exception& e) {
-    logger("transport")->error("{}: a consumer callback failed: {}", name_,
-                               e.what());
+    logger("transport")
+        ->error("{}: a consumer callback failed: {}", name_, e.what());
   }
 }
 
 void AmqpLink::on_blocked(bool blocked) {
   blocked_ = blocked;
   if (blocked) {
-    logger("transport")->warn(
-        "{}: the broker blocked publishing (memory or disk alarm); "
-        "publishes wait",
-        name_);
+    logger("transport")
+        ->warn(
+            "{}: the broker blocked publishing (memory or disk alarm); "
+            "publishes wait",
+            name_);
     return;
   }
   logger("transport")->info("{}: the broker unblocked publishing", name_);
@@ -361,9 +367,8 @@ void AmqpLink::wait_for_io() {
   const int timeout_ms = heartbeat > 0 ? heartbeat * 1000 / 2 : -1;
   pollfd fds[2] = {{connection_->fd(), POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
   if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR) {
-    throw AmqpConnectionLost(std::string("poll failed: ") +
-                                 std::strerror(errno),
-                             false);
+    throw AmqpConnectionLost(
+        std::string("poll failed: ") + std::strerror(errno), false);
   }
   // Data, a heartbeat, or an error that the next read reports.
   if (fds[0].revents != 0) last_received_ = std::chrono::steady_clock::now();

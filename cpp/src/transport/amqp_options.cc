@@ -91,9 +91,9 @@ std::vector<AmqpHost> parse_hosts(const Uri& uri, int default_port,
   while (start <= uri.host.size()) {
     std::size_t end = uri.host.find(',', start);
     if (end == std::string::npos) end = uri.host.size();
-    hosts.push_back(parse_host(
-        std::string_view(uri.host).substr(start, end - start), default_port,
-        reader));
+    hosts.push_back(
+        parse_host(std::string_view(uri.host).substr(start, end - start),
+                   default_port, reader));
     start = end + 1;
   }
   return hosts;
@@ -106,9 +106,9 @@ std::string vhost_of(const std::string& path) {
   return path.substr(1);
 }
 
-using Setter = std::function<void(AmqpOptions&, const std::string& key,
-                                  const std::string& value,
-                                  const OptionReader& reader)>;
+using Setter =
+    std::function<void(AmqpOptions&, const std::string& key,
+                       const std::string& value, const OptionReader& reader)>;
 
 Setter millis_option(std::chrono::milliseconds AmqpOptions::*field) {
   return [field](AmqpOptions& o, const std::string& key,
@@ -150,10 +150,8 @@ const std::map<std::string, Setter>& setters() {
       {"cacertfile", file_option(&AmqpTlsOptions::cacertfile)},
       {"certfile", file_option(&AmqpTlsOptions::certfile)},
       {"keyfile", file_option(&AmqpTlsOptions::keyfile)},
-      {"verify",
-       [](AmqpOptions& o, auto& k, auto& v, auto& r) {
-         o.tls_options.verify = r.boolean(k, v);
-       }},
+      {"verify", [](AmqpOptions& o, auto& k, auto& v,
+                    auto& r) { o.tls_options.verify = r.boolean(k, v); }},
       {"reconnect_min_ms", millis_option(&AmqpOptions::reconnect_min)},
       {"reconnect_max_ms", millis_option(&AmqpOptions::reconnect_max)},
   };
@@ -168,18 +166,19 @@ std::string known_options() {
   return names;
 }
 
-void check_consistency(const AmqpOptions& options,
-                       const OptionReader& reader) {
+void check_consistency(const AmqpOptions& options, const OptionReader& reader) {
   const AmqpTlsOptions& tls = options.tls_options;
   const bool has_tls_files =
       !tls.cacertfile.empty() || !tls.certfile.empty() || !tls.keyfile.empty();
   if (!options.tls && (has_tls_files || !tls.verify)) {
-    reader.fail("TLS options (cacertfile, certfile, keyfile, verify) need "
-                "an amqps:// URI");
+    reader.fail(
+        "TLS options (cacertfile, certfile, keyfile, verify) need "
+        "an amqps:// URI");
   }
   if (tls.certfile.empty() != tls.keyfile.empty()) {
-    reader.fail("certfile and keyfile go together (the client certificate "
-                "and its key)");
+    reader.fail(
+        "certfile and keyfile go together (the client certificate "
+        "and its key)");
   }
   if (options.reconnect_min > options.reconnect_max) {
     reader.fail("reconnect_min_ms is larger than reconnect_max_ms");

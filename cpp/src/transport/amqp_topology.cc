@@ -133,8 +133,7 @@ void AmqpTopology::declare_exchange(const std::string& name) {
 }
 
 std::string AmqpTopology::declare_queue(const std::string& name,
-                                        const Json& arguments,
-                                        bool exclusive) {
+                                        const Json& arguments, bool exclusive) {
   AmqpTableBuilder tables;
   const amqp_queue_declare_ok_t* ok = amqp_queue_declare(
       connection_.state(), channel_, amqp_bytes(name), /*passive=*/0,
@@ -156,8 +155,7 @@ void AmqpTopology::bind_exchange(const std::string& destination,
                                  const std::string& source) {
   amqp_exchange_bind(connection_.state(), channel_, amqp_bytes(destination),
                      amqp_bytes(source), amqp_empty_bytes, amqp_empty_table);
-  check("binding exchange '" + source + "' to exchange '" + destination +
-        "'");
+  check("binding exchange '" + source + "' to exchange '" + destination + "'");
 }
 
 void AmqpTopology::check(const std::string& what) {

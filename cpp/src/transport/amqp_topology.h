@@ -69,8 +69,7 @@ class AmqpTopology {
   std::string declare_queue(const std::string& name, const Json& arguments,
                             bool exclusive = false);
   void bind_queue(const std::string& queue, const std::string& exchange);
-  void bind_exchange(const std::string& destination,
-                     const std::string& source);
+  void bind_exchange(const std::string& destination, const std::string& source);
   void declare_endpoint_queue(const std::string& endpoint);
   void declare_error_queue(const std::string& endpoint);
   void declare_delay_queue(const std::string& endpoint,

@@ -94,10 +94,10 @@ TEST(AmqpOptionsTest, HeartbeatZeroTurnsHeartbeatsOff) {
 }
 
 TEST(AmqpOptionsTest, UnknownOptionIsNamedWithTheKnownOnes) {
-  EXPECT_THAT(error_of("amqp://u:secret@h/?hearbeat=5"),
-              AllOf(HasSubstr("unknown option 'hearbeat'"),
-                    HasSubstr("heartbeat"), HasSubstr("publish_timeout_ms"),
-                    Not(HasSubstr("secret"))));
+  EXPECT_THAT(
+      error_of("amqp://u:secret@h/?hearbeat=5"),
+      AllOf(HasSubstr("unknown option 'hearbeat'"), HasSubstr("heartbeat"),
+            HasSubstr("publish_timeout_ms"), Not(HasSubstr("secret"))));
 }
 
 TEST(AmqpOptionsTest, BadValuesAreNamed) {
@@ -123,7 +123,8 @@ TEST(AmqpOptionsTest, TlsOptionsNeedAmqps) {
 }
 
 TEST(AmqpOptionsTest, BadHostListsAreRefused) {
-  EXPECT_THAT(error_of("amqp://a,,b/"), HasSubstr("a host in the host list is empty"));
+  EXPECT_THAT(error_of("amqp://a,,b/"),
+              HasSubstr("a host in the host list is empty"));
   EXPECT_THAT(error_of("amqp://a:1,b:99999/"),
               HasSubstr("port must be an integer from 1 to 65535"));
   EXPECT_THAT(error_of("amqp:///vhost"), HasSubstr("no host given"));

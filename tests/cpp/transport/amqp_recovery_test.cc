@@ -3,7 +3,6 @@
 // middle of the traffic without losing a message.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
 
@@ -130,12 +129,12 @@ class AmqpRecoveryTest : public testing::AmqpBrokerTest {
 };
 
 TEST_F(AmqpRecoveryTest, UnreachableBrokerIsOneErrorNamingTheMaskedUri) {
-  const std::string error =
-      error_of("amqp://guest:s3cret@127.0.0.1:1/%2f?connection_timeout_ms=2000");
-  EXPECT_THAT(error, AllOf(HasSubstr("cannot connect to amqp://guest:***@"
-                                     "127.0.0.1:1/%2f"),
-                           HasSubstr("connection refused"),
-                           Not(HasSubstr("s3cret"))));
+  const std::string error = error_of(
+      "amqp://guest:s3cret@127.0.0.1:1/%2f?connection_timeout_ms=2000");
+  EXPECT_THAT(error,
+              AllOf(HasSubstr("cannot connect to amqp://guest:***@"
+                              "127.0.0.1:1/%2f"),
+                    HasSubstr("connection refused"), Not(HasSubstr("s3cret"))));
 }
 
 TEST_F(AmqpRecoveryTest, WrongPasswordIsRefusedWithTheMaskedUri) {
@@ -236,8 +235,8 @@ TEST_F(AmqpRecoveryTest, PublishDuringAnOutageWaitsForTheBrokerOrTimesOut) {
                 HasSubstr("did not complete within 1000 ms"));
   }
   const Envelope waiting = test_envelope();
-  auto published = std::async(std::launch::async,
-                              [&] { patient->publish(topic, waiting); });
+  auto published =
+      std::async(std::launch::async, [&] { patient->publish(topic, waiting); });
   broker("start");
 
   EXPECT_NO_THROW(published.get());
@@ -371,8 +370,8 @@ TEST_F(AmqpRecoveryTest, WhileTheBrokerBlocksPublishesConsumersStillAck) {
   auto before = inbox->receive(milliseconds(10000));
   ASSERT_TRUE(before);
   before->ack();
-  ASSERT_TRUE(testing::wait_until(
-      [&] { return unacknowledged(endpoint) == 0; }));
+  ASSERT_TRUE(
+      testing::wait_until([&] { return unacknowledged(endpoint) == 0; }));
   alarm.clear();
 
   EXPECT_NO_THROW(published.get());

@@ -279,8 +279,8 @@ TEST_F(AmqpTransportTest, ManyThreadsPublishAtOnce) {
   for (int t = 0; t < kThreads; ++t) {
     publishers.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
-        transport->publish(topic, test_envelope(std::to_string(t) + "-" +
-                                                std::to_string(i)));
+        transport->publish(
+            topic, test_envelope(std::to_string(t) + "-" + std::to_string(i)));
       }
     });
   }
@@ -293,11 +293,13 @@ TEST_F(AmqpTransportTest, ManyThreadsPublishAtOnce) {
     seen.insert(d->envelope->message_id);
     d->ack();
   }
-  EXPECT_EQ(transport->stats().published, static_cast<uint64_t>(kThreads * kEach));
+  EXPECT_EQ(transport->stats().published,
+            static_cast<uint64_t>(kThreads * kEach));
 }
 
 TEST_F(AmqpTransportTest, QuorumQueuesWork) {
-  auto transport = open_transport(testing::with_options(uri_, "queue_type=quorum"));
+  auto transport =
+      open_transport(testing::with_options(uri_, "queue_type=quorum"));
   const std::string topic = unique_name("topic");
   const std::string t2 = unique_name("topic");
   auto inbox = transport->subscribe(
@@ -320,7 +322,8 @@ TEST_F(AmqpTransportTest, QueueTypeConflictIsAConfigurationError) {
   const std::string topic = unique_name("topic");
   auto classic = open_transport(uri_);
   classic->subscribe({{endpoint, {topic}}}, 1);
-  auto quorum = open_transport(testing::with_options(uri_, "queue_type=quorum"));
+  auto quorum =
+      open_transport(testing::with_options(uri_, "queue_type=quorum"));
 
   try {
     quorum->subscribe({{endpoint, {topic}}}, 1);
