@@ -18,6 +18,7 @@
 
 #include "isoqube/message.h"
 #include "isoqube/time.h"
+#include "isoqube/transport.h"
 
 namespace isoqube::testing {
 
@@ -84,6 +85,18 @@ inline Envelope test_envelope(const std::string& id = new_uuid()) {
   e.sent_time = now();
   return e;
 }
+
+// A transport with an inbox on a fresh endpoint bound to a fresh topic.
+struct Subscribed {
+  Subscribed(const std::string& uri, std::size_t prefetch = 10)
+      : transport(open_transport(uri)),
+        inbox(transport->subscribe({{endpoint, {topic}}}, prefetch)) {}
+
+  const std::string topic = unique_name("topic");
+  const std::string endpoint = unique_name("endpoint");
+  std::unique_ptr<Transport> transport;
+  std::unique_ptr<Inbox> inbox;
+};
 
 // Tests against the broker derive from this: SetUp skips or fails without
 // one.

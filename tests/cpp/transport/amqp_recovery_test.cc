@@ -99,6 +99,15 @@ class AmqpRecoveryTest : public testing::AmqpBrokerTest {
            (hosts.empty() ? broker : hosts + "," + broker) + "/" + vhost;
   }
 
+  // The next delivery is `sent` again, marked redelivered.
+  static void expect_redelivered(Inbox& inbox, const Envelope& sent) {
+    auto again = inbox.receive(kRestartWait);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->envelope->message_id, sent.message_id);
+    EXPECT_TRUE(again->redelivered);
+    again->ack();
+  }
+
   std::string credentials() {
     const detail::AmqpOptions o = detail::parse_amqp_uri(uri_);
     return o.user + ":" + o.password;
@@ -151,11 +160,9 @@ TEST_F(AmqpRecoveryTest, MissingVhostIsRefusedWithItsName) {
 }
 
 TEST_F(AmqpRecoveryTest, AnUnreachableFirstHostIsSkipped) {
-  auto transport = open_transport(uri_with(credentials(), "127.0.0.1:1"));
-  const std::string topic = unique_name("topic");
-  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 1);
-  transport->publish(topic, test_envelope("via-second-host"));
-  auto d = inbox->receive(milliseconds(10000));
+  testing::Subscribed s(uri_with(credentials(), "127.0.0.1:1"));
+  s.transport->publish(s.topic, test_envelope("via-second-host"));
+  auto d = s.inbox->receive(milliseconds(10000));
   ASSERT_TRUE(d);
   EXPECT_EQ(d->envelope->message_id, "via-second-host");
   d->ack();
@@ -248,35 +255,28 @@ TEST_F(AmqpRecoveryTest, PublishDuringAnOutageWaitsForTheBrokerOrTimesOut) {
 
 TEST_F(AmqpRecoveryTest, AfterARestartOldAcksAreDroppedAndEverythingResumes) {
   require_broker_dir();
-  auto transport =
-      open_transport(testing::with_options(uri_, "reconnect_max_ms=500"));
-  const std::string topic = unique_name("topic");
-  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 10);
+  testing::Subscribed s(testing::with_options(uri_, "reconnect_max_ms=500"));
   const std::string channel = unique_name("events");
   std::mutex mutex;
   std::vector<Json> heard;
-  auto listening = transport->listen(channel, [&](const Json& message) {
+  auto listening = s.transport->listen(channel, [&](const Json& message) {
     std::lock_guard<std::mutex> lock(mutex);
     heard.push_back(message);
   });
   const Envelope sent = test_envelope();
-  transport->publish(topic, sent);
-  auto before = inbox->receive(milliseconds(10000));
+  s.transport->publish(s.topic, sent);
+  auto before = s.inbox->receive(milliseconds(10000));
   ASSERT_TRUE(before);
 
   broker("restart");
   before->ack();  // for a connection that is gone: dropped
 
-  auto again = inbox->receive(kRestartWait);
-  ASSERT_TRUE(again);
-  EXPECT_EQ(again->envelope->message_id, sent.message_id);
-  EXPECT_TRUE(again->redelivered);
-  again->ack();
+  expect_redelivered(*s.inbox, sent);
   // The publishing connection is back once a publish is confirmed (the two
   // connections reconnect each on its own); broadcasts before that are
   // dropped, as they are best-effort.
-  transport->publish(topic, test_envelope());
-  transport->broadcast(channel, "after the restart");
+  s.transport->publish(s.topic, test_envelope());
+  s.transport->broadcast(channel, "after the restart");
   EXPECT_TRUE(testing::wait_until([&] {
     std::lock_guard<std::mutex> lock(mutex);
     return heard.size() == 1 && heard[0] == "after the restart";
@@ -286,13 +286,11 @@ TEST_F(AmqpRecoveryTest, AfterARestartOldAcksAreDroppedAndEverythingResumes) {
 TEST_F(AmqpRecoveryTest, MissedHeartbeatsCountAsALostConnection) {
   require_broker_dir();
   TransportLog log;
-  auto transport = open_transport(
+  testing::Subscribed s(
       testing::with_options(uri_, "heartbeat=1&reconnect_max_ms=500"));
-  const std::string topic = unique_name("topic");
-  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 10);
   const Envelope sent = test_envelope();
-  transport->publish(topic, sent);
-  auto before = inbox->receive(milliseconds(10000));
+  s.transport->publish(s.topic, sent);
+  auto before = s.inbox->receive(milliseconds(10000));
   ASSERT_TRUE(before);
 
   {
@@ -306,27 +304,20 @@ TEST_F(AmqpRecoveryTest, MissedHeartbeatsCountAsALostConnection) {
 
   // The broker never saw an ack, so the new connection gets the message
   // again.
-  auto again = inbox->receive(kRestartWait);
-  ASSERT_TRUE(again);
-  EXPECT_EQ(again->envelope->message_id, sent.message_id);
-  EXPECT_TRUE(again->redelivered);
-  again->ack();
+  expect_redelivered(*s.inbox, sent);
 }
 
 TEST_F(AmqpRecoveryTest, AQueueDeletedUnderAConsumerIsDeclaredAgain) {
   require_broker_dir();
   TransportLog log;
-  auto transport = open_transport(uri_);
-  const std::string topic = unique_name("topic");
-  const std::string endpoint = unique_name("endpoint");
-  auto inbox = transport->subscribe({{endpoint, {topic}}}, 10);
+  testing::Subscribed s(uri_);
 
-  broker_ctl("delete_queue " + endpoint);
+  broker_ctl("delete_queue " + s.endpoint);
   ASSERT_TRUE(testing::wait_until(
       [&] { return log.contains("the cancelled consumer consumes again"); }));
-  transport->publish(topic, test_envelope("after"));
+  s.transport->publish(s.topic, test_envelope("after"));
 
-  auto d = inbox->receive(milliseconds(10000));
+  auto d = s.inbox->receive(milliseconds(10000));
   ASSERT_TRUE(d);
   EXPECT_EQ(d->envelope->message_id, "after");
   d->ack();
@@ -355,27 +346,24 @@ class MemoryAlarm {
 TEST_F(AmqpRecoveryTest, WhileTheBrokerBlocksPublishesConsumersStillAck) {
   require_broker_dir();
   TransportLog log;
-  auto transport = open_transport(uri_);
-  const std::string topic = unique_name("topic");
-  const std::string endpoint = unique_name("endpoint");
-  auto inbox = transport->subscribe({{endpoint, {topic}}}, 10);
-  transport->publish(topic, test_envelope("before"));
+  testing::Subscribed s(uri_);
+  s.transport->publish(s.topic, test_envelope("before"));
   MemoryAlarm alarm(*this);
 
   const Envelope during = test_envelope("during");
   auto published = std::async(std::launch::async,
-                              [&] { transport->publish(topic, during); });
+                              [&] { s.transport->publish(s.topic, during); });
   ASSERT_TRUE(testing::wait_until(
       [&] { return log.contains("the broker blocked publishing"); }));
-  auto before = inbox->receive(milliseconds(10000));
+  auto before = s.inbox->receive(milliseconds(10000));
   ASSERT_TRUE(before);
   before->ack();
   ASSERT_TRUE(
-      testing::wait_until([&] { return unacknowledged(endpoint) == 0; }));
+      testing::wait_until([&] { return unacknowledged(s.endpoint) == 0; }));
   alarm.clear();
 
   EXPECT_NO_THROW(published.get());
-  auto after = inbox->receive(milliseconds(10000));
+  auto after = s.inbox->receive(milliseconds(10000));
   ASSERT_TRUE(after);
   EXPECT_EQ(after->envelope->message_id, "during");
   after->ack();
