@@ -19,6 +19,10 @@ find_package(SQLite3 REQUIRED)
 # transport, as the project's design requires; plain C, one connection per
 # thread, TLS through OpenSSL.
 find_package(rabbitmq-c 0.11 REQUIRED)
+# OpenSSL (libssl-dev, which rabbitmq-c's TLS uses already): amqps://
+# without a cacertfile verifies the broker against the system's CA
+# certificates, which rabbitmq-c does not load by itself.
+find_package(OpenSSL REQUIRED)
 
 # mongo-c-driver (libmongoc-dev, with libbson): the MongoDB store's client,
 # as the project's design requires; client pool for threads, BSON codec.

@@ -43,9 +43,9 @@ double ms_since(Clock::time_point start) {
 Json percentiles(std::vector<double> samples) {
   std::sort(samples.begin(), samples.end());
   auto at = [&](double p) {
-    return samples.empty() ? 0.0
-                           : samples[static_cast<std::size_t>(
-                                 p * (samples.size() - 1))];
+    return samples.empty()
+               ? 0.0
+               : samples[static_cast<std::size_t>(p * (samples.size() - 1))];
   };
   return {{"p50_ms", at(0.5)}, {"p90_ms", at(0.9)}, {"p99_ms", at(0.99)}};
 }
@@ -114,7 +114,8 @@ Json transport_throughput(const std::string& uri, int threads, int count,
   }
   for (auto& p : publishers) p.join();
   const double published_ms = ms_since(start);
-  while (consumed < count) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  while (consumed < count)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const double all_ms = ms_since(start);
   done = true;
   for (auto& c : consumers) c.join();
@@ -159,13 +160,15 @@ class Raw {
   // manual acks and `prefetch`.
   void declare(const std::string& name, int prefetch) {
     exchange_ = name;
-    amqp_exchange_declare(state_, kConsume, bytes(name), amqp_cstring_bytes("fanout"),
-                          0, 1, 0, 0, amqp_empty_table);
+    amqp_exchange_declare(state_, kConsume, bytes(name),
+                          amqp_cstring_bytes("fanout"), 0, 1, 0, 0,
+                          amqp_empty_table);
     check(amqp_get_rpc_reply(state_));
-    amqp_queue_declare(state_, kConsume, bytes(name), 0, 1, 0, 0, amqp_empty_table);
+    amqp_queue_declare(state_, kConsume, bytes(name), 0, 1, 0, 0,
+                       amqp_empty_table);
     check(amqp_get_rpc_reply(state_));
-    amqp_queue_bind(state_, kConsume, bytes(name), bytes(name), amqp_empty_bytes,
-                    amqp_empty_table);
+    amqp_queue_bind(state_, kConsume, bytes(name), bytes(name),
+                    amqp_empty_bytes, amqp_empty_table);
     check(amqp_get_rpc_reply(state_));
     amqp_basic_qos(state_, kConsume, 0, prefetch, 0);
     check(amqp_get_rpc_reply(state_));
@@ -196,10 +199,12 @@ class Raw {
     if (frame.frame_type == AMQP_FRAME_METHOD) {
       const auto id = frame.payload.method.id;
       if (id == AMQP_BASIC_ACK_METHOD) {
-        auto* ack = static_cast<amqp_basic_ack_t*>(frame.payload.method.decoded);
+        auto* ack =
+            static_cast<amqp_basic_ack_t*>(frame.payload.method.decoded);
         confirmed_ = ack->delivery_tag;
       } else if (id == AMQP_BASIC_DELIVER_METHOD) {
-        auto* d = static_cast<amqp_basic_deliver_t*>(frame.payload.method.decoded);
+        auto* d =
+            static_cast<amqp_basic_deliver_t*>(frame.payload.method.decoded);
         tag_ = d->delivery_tag;
       }
     } else if (frame.frame_type == AMQP_FRAME_HEADER) {
@@ -222,7 +227,8 @@ class Raw {
     return {s.size(), const_cast<char*>(s.data())};
   }
   static void check(const amqp_rpc_reply_t& r) {
-    if (r.reply_type != AMQP_RESPONSE_NORMAL) throw std::runtime_error("rpc failed");
+    if (r.reply_type != AMQP_RESPONSE_NORMAL)
+      throw std::runtime_error("rpc failed");
   }
   void ack() {
     amqp_basic_ack(state_, kConsume, tag_, 0);
@@ -241,7 +247,8 @@ Json raw_hops(const std::string& uri, int count) {
   for (int i = 0; i < count + 200; ++i) {
     const auto start = Clock::now();
     raw.publish();
-    while (raw.confirmed() < raw.published() || raw.consumed() < raw.published()) {
+    while (raw.confirmed() < raw.published() ||
+           raw.consumed() < raw.published()) {
       raw.step();
     }
     if (i >= 200) hops.push_back(ms_since(start));
@@ -258,7 +265,8 @@ Json raw_throughput(const std::string& uri, int in_flight, int count,
   const auto start = Clock::now();
   while (raw.consumed() < static_cast<uint64_t>(count)) {
     while (raw.published() < static_cast<uint64_t>(count) &&
-           raw.published() - raw.confirmed() < static_cast<uint64_t>(in_flight)) {
+           raw.published() - raw.confirmed() <
+               static_cast<uint64_t>(in_flight)) {
       raw.publish();
     }
     raw.step();
@@ -292,7 +300,8 @@ int main(int argc, char** argv) {
       const int count = std::stoi(argv[4]);
       const int receivers = argc > 5 ? std::stoi(argv[5]) : 2;
       const int prefetch = argc > 6 ? std::stoi(argv[6]) : 256;
-      std::cout << transport_throughput(uri, threads, count, receivers, prefetch)
+      std::cout << transport_throughput(uri, threads, count, receivers,
+                                        prefetch)
                        .dump()
                 << "\n"
                 << raw_throughput(uri, threads, count, prefetch).dump() << "\n";

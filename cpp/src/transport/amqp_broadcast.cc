@@ -13,8 +13,7 @@ std::vector<Json> decode_broadcast_batch(std::string_view body) {
   try {
     batch = Json::parse(body.begin(), body.end());
   } catch (const Json::parse_error& e) {
-    throw MessageError(std::string("broadcast is not valid JSON: ") +
-                       e.what());
+    throw MessageError(std::string("broadcast is not valid JSON: ") + e.what());
   }
   if (!batch.is_array()) {
     throw MessageError(std::string("broadcast must be a JSON array, got ") +

@@ -13,7 +13,8 @@ template <typename Settle>
 void AmqpConfirms::settle(uint64_t delivery_tag, bool multiple,
                           Settle settle_one) {
   auto end = unconfirmed_.upper_bound(delivery_tag);
-  auto begin = multiple ? unconfirmed_.begin() : unconfirmed_.find(delivery_tag);
+  auto begin =
+      multiple ? unconfirmed_.begin() : unconfirmed_.find(delivery_tag);
   if (begin == unconfirmed_.end()) return;
   for (auto it = begin; it != end; ++it) settle_one(*it->second);
   unconfirmed_.erase(begin, end);

@@ -24,8 +24,7 @@ namespace isoqube::detail {
 // reconnect.
 class PendingPublish : public Pending {
  public:
-  explicit PendingPublish(AmqpOutgoing message)
-      : message(std::move(message)) {}
+  explicit PendingPublish(AmqpOutgoing message) : message(std::move(message)) {}
 
   const AmqpOutgoing message;
 

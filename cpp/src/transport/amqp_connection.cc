@@ -2,6 +2,10 @@
 
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <chrono>
@@ -25,9 +29,7 @@ timeval to_timeval(std::chrono::milliseconds ms) {
   return tv;
 }
 
-std::string library_error(int status) {
-  return amqp_error_string2(status);
-}
+std::string library_error(int status) { return amqp_error_string2(status); }
 
 // "403 ACCESS_REFUSED - Login was refused ..." from a close method.
 std::string close_text(const amqp_method_t& method, int* code) {
@@ -49,8 +51,8 @@ std::string close_text(const amqp_method_t& method, int* code) {
 
 }  // namespace
 
-AmqpConnection::AmqpConnection(const AmqpOptions& options,
-                               const AmqpHost& host, const std::string& name)
+AmqpConnection::AmqpConnection(const AmqpOptions& options, const AmqpHost& host,
+                               const std::string& name)
     : state_(amqp_new_connection()), host_(host) {
   if (state_ == nullptr) throw TransportError("out of memory");
   try {
@@ -78,9 +80,11 @@ void AmqpConnection::open_socket(const AmqpOptions& options) {
     socket = amqp_ssl_socket_new(state_);
     if (socket == nullptr) throw TransportError("cannot create a TLS socket");
     const AmqpTlsOptions& tls = options.tls_options;
-    if (!tls.cacertfile.empty() &&
-        amqp_ssl_socket_set_cacert(socket, tls.cacertfile.c_str()) !=
-            AMQP_STATUS_OK) {
+    if (tls.cacertfile.empty()) {
+      SSL_CTX_set_default_verify_paths(
+          static_cast<SSL_CTX*>(amqp_ssl_socket_get_context(socket)));
+    } else if (amqp_ssl_socket_set_cacert(socket, tls.cacertfile.c_str()) !=
+               AMQP_STATUS_OK) {
       throw ConfigurationError("cannot read the CA certificates in '" +
                                tls.cacertfile + "'");
     }
@@ -88,8 +92,8 @@ void AmqpConnection::open_socket(const AmqpOptions& options) {
         amqp_ssl_socket_set_key(socket, tls.certfile.c_str(),
                                 tls.keyfile.c_str()) != AMQP_STATUS_OK) {
       throw ConfigurationError("cannot use the client certificate '" +
-                               tls.certfile + "' with the key '" +
-                               tls.keyfile + "'");
+                               tls.certfile + "' with the key '" + tls.keyfile +
+                               "'");
     }
     amqp_ssl_socket_set_verify_peer(socket, tls.verify);
     amqp_ssl_socket_set_verify_hostname(socket, tls.verify);
@@ -111,6 +115,20 @@ void AmqpConnection::open_socket(const AmqpOptions& options) {
   }
   amqp_set_handshake_timeout(state_, &timeout);
   amqp_set_rpc_timeout(state_, &timeout);
+  limit_unacknowledged_sends(options);
+}
+
+// rabbitmq-c waits without limit for room to send a publish. A peer that
+// stops reading (a dropped network, a frozen broker) would then hold the
+// link's thread until TCP gives up, which takes minutes; this makes the
+// kernel give up after two heartbeat intervals, as for missed heartbeats.
+// https://man7.org/linux/man-pages/man7/tcp.7.html (TCP_USER_TIMEOUT)
+void AmqpConnection::limit_unacknowledged_sends(const AmqpOptions& options) {
+  if (options.heartbeat.count() == 0) return;
+  const unsigned int ms =
+      static_cast<unsigned int>(options.heartbeat.count()) * 2 * 1000;
+  setsockopt(amqp_get_sockfd(state_), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms,
+             sizeof ms);
 }
 
 void AmqpConnection::log_in(const AmqpOptions& options,
@@ -138,8 +156,8 @@ void AmqpConnection::log_in(const AmqpOptions& options,
              "' as user '" + options.user +
              "': " + close_text(reply.reply, &code);
   } else {
-    reason = "login to vhost '" + options.vhost + "' as user '" +
-             options.user + "' failed: " + library_error(reply.library_error);
+    reason = "login to vhost '" + options.vhost + "' as user '" + options.user +
+             "' failed: " + library_error(reply.library_error);
   }
   throw TransportError(host_.to_string() + ": " + reason);
 }
@@ -179,8 +197,7 @@ void AmqpConnection::check_reply(const amqp_rpc_reply_t& reply,
     case AMQP_RESPONSE_LIBRARY_EXCEPTION:
       lost_ = true;
       throw AmqpConnectionLost(
-          std::string(what) + ": " + library_error(reply.library_error),
-          false);
+          std::string(what) + ": " + library_error(reply.library_error), false);
     default:
       lost_ = true;
       throw AmqpConnectionLost(std::string(what) + ": no reply", false);
@@ -200,8 +217,8 @@ void AmqpConnection::on_close_method(uint16_t channel,
   int code = 0;
   const std::string reason = close_text(method, &code);
   auto message = [&](const char* by_default) {
-    return (what.empty() ? std::string(by_default) : std::string(what)) +
-           ": " + reason;
+    return (what.empty() ? std::string(by_default) : std::string(what)) + ": " +
+           reason;
   };
   if (method.id == AMQP_CHANNEL_CLOSE_METHOD) {
     amqp_channel_close_ok_t ok{};

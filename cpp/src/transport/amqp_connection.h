@@ -95,6 +95,7 @@ class AmqpConnection {
 
  private:
   void open_socket(const AmqpOptions& options);
+  void limit_unacknowledged_sends(const AmqpOptions& options);
   void log_in(const AmqpOptions& options, const std::string& name);
 
   amqp_connection_state_t state_;

@@ -21,8 +21,8 @@ std::optional<AmqpContent> AmqpContentAssembler::feed(
     AmqpIncoming& message = partial.content.message;
     message.channel = channel;
     if (frame.payload.method.id == AMQP_BASIC_DELIVER_METHOD) {
-      const auto* deliver =
-          static_cast<const amqp_basic_deliver_t*>(frame.payload.method.decoded);
+      const auto* deliver = static_cast<const amqp_basic_deliver_t*>(
+          frame.payload.method.decoded);
       message.consumer_tag = to_string(deliver->consumer_tag);
       message.delivery_tag = deliver->delivery_tag;
       message.redelivered = deliver->redelivered != 0;
@@ -45,14 +45,13 @@ std::optional<AmqpContent> AmqpContentAssembler::feed(
   if (frame.frame_type == AMQP_FRAME_HEADER) {
     partial.has_header = true;
     partial.body_size = frame.payload.properties.body_size;
-    partial.content.message.properties = read_properties(
-        *static_cast<const amqp_basic_properties_t*>(
+    partial.content.message.properties =
+        read_properties(*static_cast<const amqp_basic_properties_t*>(
             frame.payload.properties.decoded));
     // Reserve no more than a sane amount up front: the announced size is
     // the peer's word.
-    partial.content.message.body.reserve(
-        static_cast<std::size_t>(std::min<uint64_t>(partial.body_size,
-                                                    64u << 20)));
+    partial.content.message.body.reserve(static_cast<std::size_t>(
+        std::min<uint64_t>(partial.body_size, 64u << 20)));
   } else if (frame.frame_type == AMQP_FRAME_BODY && partial.has_header) {
     const amqp_bytes_t& fragment = frame.payload.body_fragment;
     partial.content.message.body.append(

@@ -106,8 +106,8 @@ AmqpProperties envelope_properties(const Envelope& envelope) {
   properties.message_id = envelope.message_id;
   properties.correlation_id = envelope.correlation_id;
   properties.persistent = true;
-  properties.headers = {{std::string(kContentTypeHeader),
-                         std::string(kEnvelopeContentType)}};
+  properties.headers = {
+      {std::string(kContentTypeHeader), std::string(kEnvelopeContentType)}};
   return properties;
 }
 

@@ -15,8 +15,7 @@ AmqpSettler::AmqpSettler(std::shared_ptr<AmqpLink> publisher,
 
 void AmqpSettler::settle(const AmqpIncoming& message, AmqpLink::Settle how) {
   try {
-    consumer_->settle(message.channel, message.generation,
-                      message.delivery_tag, how);
+    consumer_->settle(message, how);
   } catch (const TransportError& e) {
     // Closed transport: the broker has given the message back already.
     logger("transport")->debug("delivery not settled: {}", e.what());
@@ -37,10 +36,11 @@ void AmqpSettler::reject(const AmqpIncoming& message,
   try {
     publisher_->publish(error_publish(message, endpoint, fault));
   } catch (const Error& e) {
-    logger("transport")->error(
-        "message {} on '{}' could not be moved to its error queue, so it "
-        "goes back to its queue: {}",
-        message.properties.message_id, endpoint, e.what());
+    logger("transport")
+        ->error(
+            "message {} on '{}' could not be moved to its error queue, so it "
+            "goes back to its queue: {}",
+            message.properties.message_id, endpoint, e.what());
     requeue(message);
     return;
   }
@@ -62,8 +62,7 @@ AmqpInbox::AmqpInbox(std::shared_ptr<AmqpSettler> settler,
         topology.declare_endpoint(binding.endpoint, binding.topics);
         return binding.endpoint;
       };
-      consumer.on_message = [arrivals = arrivals_,
-                             endpoint = binding.endpoint](
+      consumer.on_message = [arrivals = arrivals_, endpoint = binding.endpoint](
                                 AmqpIncoming&& message) {
         {
           std::lock_guard<std::mutex> lock(arrivals->mutex);
@@ -86,6 +85,7 @@ AmqpInbox::~AmqpInbox() {
 
 void AmqpInbox::stop() {
   AmqpLink& link = settler_->consumer();
+  if (link.closed()) return;  // the transport went first, and took all
   try {
     for (uint64_t id : consumers_) link.remove_consumer(id);
     link.close_channel(channel_);
@@ -136,10 +136,10 @@ std::optional<Delivery> AmqpInbox::accept(Arrived arrived) {
     ++settler_->counters().delivered;
     return make_delivery(std::move(envelope), std::move(arrived));
   } catch (const MessageError& e) {
-    logger("transport")->error("message {} on '{}' moved to '{}': {}",
-                               arrived.message.properties.message_id,
-                               arrived.endpoint,
-                               arrived.endpoint + "_error", e.what());
+    logger("transport")
+        ->error("message {} on '{}' moved to '{}': {}",
+                arrived.message.properties.message_id, arrived.endpoint,
+                arrived.endpoint + "_error", e.what());
     Fault fault;
     fault.message = e.what();
     settler_->reject(arrived.message, arrived.endpoint, fault);

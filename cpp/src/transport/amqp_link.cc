@@ -23,10 +23,14 @@ AmqpLink::AmqpLink(const AmqpOptions& options, std::string name)
   }
 }
 
-AmqpLink::~AmqpLink() {
-  stopping_ = true;
-  wake_.notify();
-  thread_.join();
+AmqpLink::~AmqpLink() { close(); }
+
+void AmqpLink::close() {
+  std::call_once(close_once_, [this] {
+    stopping_ = true;
+    wake_.notify();
+    thread_.join();
+  });
 }
 
 void AmqpLink::post(Command command) {
@@ -46,11 +50,10 @@ void AmqpLink::wait(std::future<void>& result, std::atomic<bool>& abandoned,
   if (result.wait_for(options_.publish_timeout) != std::future_status::ready) {
     abandoned = true;
     const std::string why = status();
-    throw TransportError(what + " on " + options_.masked_uri +
-                         " did not complete within " +
-                         std::to_string(options_.publish_timeout.count()) +
-                         " ms (publish_timeout_ms)" +
-                         (why.empty() ? "" : ": " + why));
+    throw TransportError(
+        what + " on " + options_.masked_uri + " did not complete within " +
+        std::to_string(options_.publish_timeout.count()) +
+        " ms (publish_timeout_ms)" + (why.empty() ? "" : ": " + why));
   }
   result.get();
 }
@@ -67,9 +70,9 @@ void AmqpLink::broadcast(const std::string& channel, Json message) {
   post(BroadcastCommand{channel, std::move(message)});
 }
 
-void AmqpLink::settle(uint16_t channel, uint64_t generation,
-                      uint64_t delivery_tag, Settle how) {
-  post(SettleCommand{channel, generation, delivery_tag, how});
+void AmqpLink::settle(const AmqpIncoming& delivery, Settle how) {
+  post(SettleCommand{delivery.channel, delivery.channel_epoch,
+                     delivery.delivery_tag, how});
 }
 
 void AmqpLink::run_task(std::function<void(AmqpSession*)> run, bool offline,
@@ -122,8 +125,8 @@ uint16_t AmqpLink::open_channel(uint16_t prefetch, bool global) {
     try {
       close_channel(number);
     } catch (const std::exception& e) {
-      logger("transport")->debug("{}: channel {} not closed: {}", name_,
-                                 number, e.what());
+      logger("transport")
+          ->debug("{}: channel {} not closed: {}", name_, number, e.what());
     }
     throw;
   }

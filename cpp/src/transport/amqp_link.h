@@ -82,7 +82,10 @@ class AmqpLink {
   // ConfigurationError for TLS files that cannot be used. `name` tells
   // links apart in logs.
   AmqpLink(const AmqpOptions& options, std::string name);
-  // Closes the connection; publishes still waiting fail.
+  // Closes the connection and stops the thread; publishes still waiting
+  // fail, and later calls throw TransportError. Idempotent; not from a
+  // consumer callback (the thread would wait for itself).
+  void close();
   ~AmqpLink();
   AmqpLink(const AmqpLink&) = delete;
   AmqpLink& operator=(const AmqpLink&) = delete;
@@ -95,10 +98,10 @@ class AmqpLink {
   // Queues a broadcast; see amqp_broadcast.h for the batching.
   void broadcast(const std::string& channel, Json message);
 
-  // Acks or requeues a delivery. Dropped when the delivery came on an
-  // earlier connection (`generation` is AmqpIncoming::generation).
-  void settle(uint16_t channel, uint64_t generation, uint64_t delivery_tag,
-              Settle how);
+  // Acks or requeues a delivery. Dropped when the channel it came on was
+  // closed since (or its connection lost): delivery tags belong to one
+  // opening of a channel, and the broker has given the message back.
+  void settle(const AmqpIncoming& delivery, Settle how);
 
   // A channel for a consumer group with basic.qos `prefetch`, shared by its
   // consumers when `global`.
@@ -115,6 +118,9 @@ class AmqpLink {
   // outages, up to publish_timeout) for it; rethrows what it throws.
   template <typename R>
   R call(std::function<R(AmqpSession&)> fn);
+
+  // After close(): nothing of the connection is left to clean up.
+  bool closed() const { return stopping_.load(); }
 
   // Counts connections made; deliveries carry the one they came on.
   uint64_t generation() const { return generation_.load(); }
@@ -136,18 +142,18 @@ class AmqpLink {
   };
   struct SettleCommand {
     uint16_t channel;
-    uint64_t generation;
+    uint64_t channel_epoch;
     uint64_t delivery_tag;
     Settle how;
   };
-  using Command =
-      std::variant<std::shared_ptr<PendingPublish>,
-                   std::shared_ptr<PendingTask>, BroadcastCommand,
-                   SettleCommand>;
+  using Command = std::variant<std::shared_ptr<PendingPublish>,
+                               std::shared_ptr<PendingTask>, BroadcastCommand,
+                               SettleCommand>;
   struct ChannelSpec {
     uint16_t prefetch;
     bool global;
-    bool open = false;  // on the current connection
+    bool open = false;   // on the current connection
+    uint64_t epoch = 0;  // counts openings of channels, never reused
   };
   struct ConsumerEntry {
     std::shared_ptr<const Consumer> spec;
@@ -173,6 +179,9 @@ class AmqpLink {
   void take_commands();
   void run_work();
   void run_command(Command& command);
+  // The publish or task waiting on a command; nullptr for acks and
+  // broadcasts, which nobody waits for.
+  static Pending* pending_of(Command& command);
   void run_task_now(PendingTask& task);
   void send_publish(const std::shared_ptr<PendingPublish>& publish);
   void send_broadcasts(std::map<std::string, std::vector<Json>>& batches);
@@ -181,6 +190,7 @@ class AmqpLink {
   void dispatch(const amqp_frame_t& frame);
   void on_content(AmqpContent&& content);
   void on_blocked(bool blocked);
+  void check_heartbeat();
   void wait_for_io();
 
   // amqp_link_recovery.cc: the link's thread connecting and resuming.
@@ -188,6 +198,7 @@ class AmqpLink {
   void restore();
   void open_consumer_channel(uint16_t number, ChannelSpec& spec);
   void start_consumer(uint64_t id, ConsumerEntry& entry);
+  void resume_consumer(uint64_t id, ConsumerEntry& entry);
   void stop_consumer(uint64_t id);
   void restart_cancelled_consumer(const std::string& tag);
   void on_lost(const std::string& reason);
@@ -202,11 +213,12 @@ class AmqpLink {
 
   // Shared between threads.
   mutable std::mutex mutex_;
-  std::deque<Command> commands_;          // guarded by mutex_
-  std::string status_;                    // guarded by mutex_: why offline
-  std::set<uint16_t> channel_numbers_;    // guarded by mutex_: in use
-  bool closed_ = false;                   // guarded by mutex_
+  std::deque<Command> commands_;        // guarded by mutex_
+  std::string status_;                  // guarded by mutex_: why offline
+  std::set<uint16_t> channel_numbers_;  // guarded by mutex_: in use
+  bool closed_ = false;                 // guarded by mutex_
   std::atomic<bool> stopping_{false};
+  std::once_flag close_once_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> next_consumer_id_{1};
   std::thread::id thread_id_;
@@ -223,6 +235,7 @@ class AmqpLink {
   std::map<uint64_t, ConsumerEntry> consumers_;
   std::map<std::string, uint64_t> consumer_by_tag_;
   std::size_t host_index_ = 0;  // of the host connected to, or tried next
+  uint64_t last_channel_epoch_ = 0;
   std::chrono::steady_clock::time_point last_received_;
 
   std::thread thread_;  // last: starts once everything above exists
@@ -231,8 +244,8 @@ class AmqpLink {
 template <typename R>
 R AmqpLink::call(std::function<R(AmqpSession&)> fn) {
   auto result = std::make_shared<std::optional<R>>();
-  run_task([fn = std::move(fn), result](
-               AmqpSession* session) { result->emplace(fn(*session)); },
+  run_task([fn = std::move(fn),
+            result](AmqpSession* session) { result->emplace(fn(*session)); },
            false, "a broker call");
   return std::move(**result);
 }

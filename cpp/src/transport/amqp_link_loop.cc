@@ -66,6 +66,7 @@ void AmqpLink::serve() {
     take_commands();
     run_work();
     read_frames();
+    check_heartbeat();
     amqp_connection_state_t state = connection_->state();
     if (wake_.pending() || amqp_frames_enqueued(state) ||
         amqp_data_in_buffer(state)) {
@@ -73,6 +74,21 @@ void AmqpLink::serve() {
     }
     wait_for_io();
   }
+}
+
+// The broker sends a heartbeat when it has nothing else to send, so two
+// silent intervals mean it or the network is gone.
+void AmqpLink::check_heartbeat() {
+  const int heartbeat = connection_->heartbeat_seconds();
+  if (heartbeat == 0 || std::chrono::steady_clock::now() - last_received_ <=
+                            std::chrono::seconds(2 * heartbeat)) {
+    return;
+  }
+  connection_->mark_lost();
+  throw AmqpConnectionLost("no data and no heartbeat from " +
+                               connection_->host().to_string() + " for " +
+                               std::to_string(2 * heartbeat) + " s",
+                           false);
 }
 
 void AmqpLink::take_commands() {
@@ -107,21 +123,24 @@ void AmqpLink::run_work() {
     } catch (const AmqpConnectionLost& e) {
       auto* task = std::get_if<std::shared_ptr<PendingTask>>(&command);
       if (task && caused_by_request(e)) (*task)->fail(std::current_exception());
-      const bool settled = std::visit(
-          Overloaded{[](const std::shared_ptr<PendingPublish>& p) {
-                       return p->settled();
-                     },
-                     [](const std::shared_ptr<PendingTask>& t) {
-                       return t->settled();
-                     },
-                     [](const auto&) { return true; }},
-          command);
-      if (settled) work_.pop_front();
+      const Pending* pending = pending_of(command);
+      if (pending == nullptr || pending->settled()) work_.pop_front();
       throw;
     }
     work_.pop_front();
   }
   if (!broadcasts.empty()) send_broadcasts(broadcasts);
+}
+
+Pending* AmqpLink::pending_of(Command& command) {
+  return std::visit(
+      Overloaded{
+          [](std::shared_ptr<PendingPublish>& p) -> Pending* {
+            return p.get();
+          },
+          [](std::shared_ptr<PendingTask>& t) -> Pending* { return t.get(); },
+          [](auto&) -> Pending* { return nullptr; }},
+      command);
 }
 
 void AmqpLink::run_command(Command& command) {
@@ -180,11 +199,11 @@ void AmqpLink::send_publish(const std::shared_ptr<PendingPublish>& publish) {
   if (status == AMQP_STATUS_TABLE_TOO_BIG) {
     // Part of the publish may be on the wire: the connection is done for,
     // and this message must not be sent again.
-    publish->fail(std::make_exception_ptr(MessageError(
-        "the message's headers do not fit in one AMQP frame")));
+    publish->fail(std::make_exception_ptr(
+        MessageError("the message's headers do not fit in one AMQP frame")));
   }
-  connection_->check_status(status, "publishing to exchange '" +
-                                        target.exchange + "'");
+  connection_->check_status(status,
+                            "publishing to exchange '" + target.exchange + "'");
   confirms_.sent(publish);
 }
 
@@ -203,8 +222,9 @@ void AmqpLink::send_broadcasts(
     } catch (const AmqpConnectionLost&) {
       throw;
     } catch (const std::exception& e) {
-      logger("transport")->error("{}: broadcast on '{}' dropped: {}", name_,
-                                 channel, e.what());
+      logger("transport")
+          ->error("{}: broadcast on '{}' dropped: {}", name_, channel,
+                  e.what());
       continue;
     }
     for (std::size_t start = 0; start < messages.size();
@@ -222,11 +242,12 @@ void AmqpLink::send_broadcasts(
 }
 
 void AmqpLink::run_settle(const SettleCommand& settle) {
-  // A delivery of an earlier connection, or of a channel closed since, is
-  // the broker's again: it redelivers it.
+  // A delivery of a channel closed since (by us or with its connection)
+  // is the broker's again: it redelivers it. Its tag could name another
+  // message on a channel opened later under the same number.
   auto channel = channels_.find(settle.channel);
-  if (settle.generation != generation_ || channel == channels_.end() ||
-      !channel->second.open) {
+  if (channel == channels_.end() || !channel->second.open ||
+      channel->second.epoch != settle.channel_epoch) {
     return;
   }
   const int status =
@@ -298,6 +319,10 @@ void AmqpLink::on_content(AmqpContent&& content) {
   }
   AmqpIncoming& message = content.message;
   message.generation = generation_;
+  if (auto channel = channels_.find(message.channel);
+      channel != channels_.end()) {
+    message.channel_epoch = channel->second.epoch;
+  }
   auto id = consumer_by_tag_.find(message.consumer_tag);
   if (id == consumer_by_tag_.end()) {
     // For a consumer stopped meanwhile: give it back rather than leave it
@@ -313,18 +338,19 @@ void AmqpLink::on_content(AmqpContent&& content) {
   try {
     consumer->on_message(std::move(message));
   } catch (const std::exception& e) {
-    logger("transport")->error("{}: a consumer callback failed: {}", name_,
-                               e.what());
+    logger("transport")
+        ->error("{}: a consumer callback failed: {}", name_, e.what());
   }
 }
 
 void AmqpLink::on_blocked(bool blocked) {
   blocked_ = blocked;
   if (blocked) {
-    logger("transport")->warn(
-        "{}: the broker blocked publishing (memory or disk alarm); "
-        "publishes wait",
-        name_);
+    logger("transport")
+        ->warn(
+            "{}: the broker blocked publishing (memory or disk alarm); "
+            "publishes wait",
+            name_);
     return;
   }
   logger("transport")->info("{}: the broker unblocked publishing", name_);
@@ -341,22 +367,12 @@ void AmqpLink::wait_for_io() {
   const int timeout_ms = heartbeat > 0 ? heartbeat * 1000 / 2 : -1;
   pollfd fds[2] = {{connection_->fd(), POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
   if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR) {
-    throw AmqpConnectionLost(std::string("poll failed: ") +
-                                 std::strerror(errno),
-                             false);
+    throw AmqpConnectionLost(
+        std::string("poll failed: ") + std::strerror(errno), false);
   }
-  const auto now = std::chrono::steady_clock::now();
-  if (fds[0].revents != 0) {
-    last_received_ = now;  // data, a heartbeat, or an error read() will see
-    return;
-  }
-  if (heartbeat > 0 && now - last_received_ > std::chrono::seconds(2 * heartbeat)) {
-    connection_->mark_lost();
-    throw AmqpConnectionLost("no data and no heartbeat from " +
-                                 connection_->host().to_string() + " for " +
-                                 std::to_string(2 * heartbeat) + " s",
-                             false);
-  }
+  // Data, a heartbeat, or an error that the next read reports.
+  if (fds[0].revents != 0) last_received_ = std::chrono::steady_clock::now();
+  check_heartbeat();
 }
 
 }  // namespace isoqube::detail

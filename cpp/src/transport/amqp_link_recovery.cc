@@ -16,8 +16,8 @@ bool AmqpLink::connect(std::string* errors) {
     const std::size_t index = (host_index_ + i) % count;
     const AmqpHost& host = options_.hosts[index];
     try {
-      connection_ = std::make_unique<AmqpConnection>(options_, host,
-                                                     "isoqube " + name_);
+      connection_ =
+          std::make_unique<AmqpConnection>(options_, host, "isoqube " + name_);
       host_index_ = index;
       restore();
       return true;
@@ -44,36 +44,41 @@ void AmqpLink::restore() {
   connection.check_reply(kConfirmChannel, "turning on publisher confirms");
   connection.open_channel(kBroadcastChannel);
   for (auto& [number, spec] : channels_) open_consumer_channel(number, spec);
-  for (auto& [id, entry] : consumers_) {
-    try {
-      start_consumer(id, entry);
-    } catch (const AmqpConnectionLost&) {
-      throw;
-    } catch (const AmqpChannelClosed&) {
-      throw;
-    } catch (const std::exception& e) {
-      logger("transport")->error("{}: a consumer cannot resume: {}", name_,
-                                 e.what());
-    }
-  }
+  for (auto& [id, entry] : consumers_) resume_consumer(id, entry);
   set_status("");
+}
+
+// Failures of the connection go up (to reconnect); others, such as a queue
+// now declared differently, leave this consumer stopped and are logged.
+void AmqpLink::resume_consumer(uint64_t id, ConsumerEntry& entry) {
+  try {
+    start_consumer(id, entry);
+  } catch (const AmqpConnectionLost&) {
+    throw;
+  } catch (const AmqpChannelClosed&) {
+    throw;
+  } catch (const std::exception& e) {
+    logger("transport")
+        ->error("{}: a consumer cannot resume: {}", name_, e.what());
+  }
 }
 
 void AmqpLink::open_consumer_channel(uint16_t number, ChannelSpec& spec) {
   connection_->open_channel(number);
   spec.open = true;
+  spec.epoch = ++last_channel_epoch_;
   amqp_basic_qos(connection_->state(), number, 0, spec.prefetch, spec.global);
-  connection_->check_reply(number, "setting the prefetch of channel " +
-                                       std::to_string(number));
+  connection_->check_reply(
+      number, "setting the prefetch of channel " + std::to_string(number));
 }
 
 void AmqpLink::start_consumer(uint64_t id, ConsumerEntry& entry) {
   const AmqpLink::Consumer& consumer = *entry.spec;
   const std::string queue = consumer.prepare(*topology_);
-  const amqp_basic_consume_ok_t* ok = amqp_basic_consume(
-      connection_->state(), consumer.channel, amqp_bytes(queue),
-      amqp_empty_bytes, /*no_local=*/0, consumer.no_ack, /*exclusive=*/0,
-      amqp_empty_table);
+  const amqp_basic_consume_ok_t* ok =
+      amqp_basic_consume(connection_->state(), consumer.channel,
+                         amqp_bytes(queue), amqp_empty_bytes, /*no_local=*/0,
+                         consumer.no_ack, /*exclusive=*/0, amqp_empty_table);
   connection_->check_reply(consumer.channel,
                            "consuming from queue '" + queue + "'");
   entry.tag = to_string(ok->consumer_tag);
@@ -97,32 +102,30 @@ void AmqpLink::stop_consumer(uint64_t id) {
 // whose queue's node went away); declaring and consuming again brings it
 // back.
 void AmqpLink::restart_cancelled_consumer(const std::string& tag) {
-  auto id = consumer_by_tag_.find(tag);
-  if (id == consumer_by_tag_.end()) return;
-  ConsumerEntry& entry = consumers_.at(id->second);
-  consumer_by_tag_.erase(id);
+  auto found = consumer_by_tag_.find(tag);
+  if (found == consumer_by_tag_.end()) return;
+  const uint64_t id = found->second;
+  ConsumerEntry& entry = consumers_.at(id);
+  consumer_by_tag_.erase(found);
   entry.tag.clear();
-  logger("transport")->warn(
-      "{}: the broker cancelled a consumer (its queue was deleted?); "
-      "declaring it again",
-      name_);
-  try {
-    start_consumer(id->second, entry);
-  } catch (const AmqpConnectionLost&) {
-    throw;
-  } catch (const AmqpChannelClosed&) {
-    throw;
-  } catch (const std::exception& e) {
-    logger("transport")->error("{}: the consumer cannot resume: {}", name_,
-                               e.what());
+  logger("transport")
+      ->warn(
+          "{}: the broker cancelled a consumer (its queue was deleted?); "
+          "declaring it again",
+          name_);
+  resume_consumer(id, entry);
+  if (!entry.tag.empty()) {
+    logger("transport")
+        ->info("{}: the cancelled consumer consumes again", name_);
   }
 }
 
 void AmqpLink::on_lost(const std::string& reason) {
   const std::string host =
       connection_ ? connection_->host().to_string() : std::string("the broker");
-  logger("transport")->warn("{}: connection to {} lost: {}; reconnecting",
-                            name_, host, reason);
+  logger("transport")
+      ->warn("{}: connection to {} lost: {}; reconnecting", name_, host,
+             reason);
   set_status("connection lost: " + reason);
   topology_.reset();
   connection_.reset();
@@ -153,8 +156,9 @@ void AmqpLink::reconnect() {
     std::string errors;
     try {
       if (connect(&errors)) {
-        logger("transport")->info("{}: reconnected to {} (attempt {})", name_,
-                                  connection_->host().to_string(), attempt);
+        logger("transport")
+            ->info("{}: reconnected to {} (attempt {})", name_,
+                   connection_->host().to_string(), attempt);
         return;
       }
     } catch (const std::exception& e) {
@@ -163,8 +167,8 @@ void AmqpLink::reconnect() {
     set_status("cannot reconnect: " + errors);
     // Attempts 1, 2, 4, 8, ... are logged: enough to follow a long outage.
     if ((attempt & (attempt - 1)) == 0) {
-      logger("transport")->warn("{}: reconnect attempt {} failed: {}", name_,
-                                attempt, errors);
+      logger("transport")
+          ->warn("{}: reconnect attempt {} failed: {}", name_, attempt, errors);
     }
     delay = std::min(delay * 2, options_.reconnect_max);
   }
@@ -222,9 +226,11 @@ void AmqpLink::shut_down() {
   for (auto& publish : confirms_.take_unconfirmed()) publish->fail(closed);
   for (auto& publish : held_) publish->fail(closed);
   for (Command& command : work_) {
-    if (auto* publish = std::get_if<std::shared_ptr<PendingPublish>>(&command)) {
+    if (auto* publish =
+            std::get_if<std::shared_ptr<PendingPublish>>(&command)) {
       (*publish)->fail(closed);
-    } else if (auto* task = std::get_if<std::shared_ptr<PendingTask>>(&command)) {
+    } else if (auto* task =
+                   std::get_if<std::shared_ptr<PendingTask>>(&command)) {
       (*task)->fail(closed);
     }
   }

@@ -6,35 +6,34 @@ namespace {
 constexpr uint8_t kPersistent = 2;
 constexpr uint8_t kTransient = 1;
 
-void copy_if_set(const amqp_basic_properties_t& from, amqp_flags_t flag,
-                 amqp_bytes_t amqp_basic_properties_t::*field,
-                 std::string& to) {
-  if (from._flags & flag) to = to_string(from.*field);
-}
+// The text properties: flag, rabbitmq-c field, AmqpProperties field.
+struct TextProperty {
+  amqp_flags_t flag;
+  amqp_bytes_t amqp_basic_properties_t::*amqp;
+  std::string AmqpProperties::*ours;
+};
 
-void set_if_not_empty(amqp_basic_properties_t& to, amqp_flags_t flag,
-                      amqp_bytes_t amqp_basic_properties_t::*field,
-                      const std::string& from) {
-  if (from.empty()) return;
-  to._flags |= flag;
-  to.*field = amqp_bytes(from);
-}
+using P = amqp_basic_properties_t;
+constexpr TextProperty kTextProperties[] = {
+    {AMQP_BASIC_CONTENT_TYPE_FLAG, &P::content_type,
+     &AmqpProperties::content_type},
+    {AMQP_BASIC_CONTENT_ENCODING_FLAG, &P::content_encoding,
+     &AmqpProperties::content_encoding},
+    {AMQP_BASIC_CORRELATION_ID_FLAG, &P::correlation_id,
+     &AmqpProperties::correlation_id},
+    {AMQP_BASIC_REPLY_TO_FLAG, &P::reply_to, &AmqpProperties::reply_to},
+    {AMQP_BASIC_MESSAGE_ID_FLAG, &P::message_id, &AmqpProperties::message_id},
+    {AMQP_BASIC_TYPE_FLAG, &P::type, &AmqpProperties::type},
+    {AMQP_BASIC_APP_ID_FLAG, &P::app_id, &AmqpProperties::app_id},
+};
 
 }  // namespace
 
 AmqpProperties read_properties(const amqp_basic_properties_t& p) {
   AmqpProperties out;
-  using P = amqp_basic_properties_t;
-  copy_if_set(p, AMQP_BASIC_CONTENT_TYPE_FLAG, &P::content_type,
-              out.content_type);
-  copy_if_set(p, AMQP_BASIC_CONTENT_ENCODING_FLAG, &P::content_encoding,
-              out.content_encoding);
-  copy_if_set(p, AMQP_BASIC_CORRELATION_ID_FLAG, &P::correlation_id,
-              out.correlation_id);
-  copy_if_set(p, AMQP_BASIC_REPLY_TO_FLAG, &P::reply_to, out.reply_to);
-  copy_if_set(p, AMQP_BASIC_MESSAGE_ID_FLAG, &P::message_id, out.message_id);
-  copy_if_set(p, AMQP_BASIC_TYPE_FLAG, &P::type, out.type);
-  copy_if_set(p, AMQP_BASIC_APP_ID_FLAG, &P::app_id, out.app_id);
+  for (const TextProperty& text : kTextProperties) {
+    if (p._flags & text.flag) out.*text.ours = to_string(p.*text.amqp);
+  }
   if (p._flags & AMQP_BASIC_HEADERS_FLAG) {
     out.headers = table_to_json(p.headers);
   }
@@ -48,18 +47,12 @@ AmqpProperties read_properties(const amqp_basic_properties_t& p) {
 amqp_basic_properties_t AmqpPropertiesBuilder::build(
     const AmqpProperties& from) {
   amqp_basic_properties_t to{};
-  using P = amqp_basic_properties_t;
-  set_if_not_empty(to, AMQP_BASIC_CONTENT_TYPE_FLAG, &P::content_type,
-                   from.content_type);
-  set_if_not_empty(to, AMQP_BASIC_CONTENT_ENCODING_FLAG, &P::content_encoding,
-                   from.content_encoding);
-  set_if_not_empty(to, AMQP_BASIC_CORRELATION_ID_FLAG, &P::correlation_id,
-                   from.correlation_id);
-  set_if_not_empty(to, AMQP_BASIC_REPLY_TO_FLAG, &P::reply_to, from.reply_to);
-  set_if_not_empty(to, AMQP_BASIC_MESSAGE_ID_FLAG, &P::message_id,
-                   from.message_id);
-  set_if_not_empty(to, AMQP_BASIC_TYPE_FLAG, &P::type, from.type);
-  set_if_not_empty(to, AMQP_BASIC_APP_ID_FLAG, &P::app_id, from.app_id);
+  for (const TextProperty& text : kTextProperties) {
+    const std::string& value = from.*text.ours;
+    if (value.empty()) continue;
+    to._flags |= text.flag;
+    to.*text.amqp = amqp_bytes(value);
+  }
   if (!from.headers.empty()) {
     to._flags |= AMQP_BASIC_HEADERS_FLAG;
     to.headers = tables_.build(from.headers);

@@ -70,7 +70,8 @@ struct AmqpOutgoing {
 // came on: an ack must go back on the same connection and channel.
 struct AmqpIncoming {
   uint16_t channel = 0;
-  uint64_t generation = 0;  // of the connection, see AmqpLink
+  uint64_t generation = 0;     // of the connection, see AmqpLink
+  uint64_t channel_epoch = 0;  // which opening of `channel` it came on
   std::string consumer_tag;
   uint64_t delivery_tag = 0;
   bool redelivered = false;

@@ -91,9 +91,9 @@ std::vector<AmqpHost> parse_hosts(const Uri& uri, int default_port,
   while (start <= uri.host.size()) {
     std::size_t end = uri.host.find(',', start);
     if (end == std::string::npos) end = uri.host.size();
-    hosts.push_back(parse_host(
-        std::string_view(uri.host).substr(start, end - start), default_port,
-        reader));
+    hosts.push_back(
+        parse_host(std::string_view(uri.host).substr(start, end - start),
+                   default_port, reader));
     start = end + 1;
   }
   return hosts;
@@ -106,14 +106,21 @@ std::string vhost_of(const std::string& path) {
   return path.substr(1);
 }
 
-using Setter = std::function<void(AmqpOptions&, const std::string& key,
-                                  const std::string& value,
-                                  const OptionReader& reader)>;
+using Setter =
+    std::function<void(AmqpOptions&, const std::string& key,
+                       const std::string& value, const OptionReader& reader)>;
 
-std::chrono::milliseconds millis(const OptionReader& reader,
-                                 const std::string& key,
-                                 const std::string& value) {
-  return std::chrono::milliseconds(reader.number(key, value, 1, kMaxMillis));
+Setter millis_option(std::chrono::milliseconds AmqpOptions::*field) {
+  return [field](AmqpOptions& o, const std::string& key,
+                 const std::string& value, const OptionReader& reader) {
+    o.*field =
+        std::chrono::milliseconds(reader.number(key, value, 1, kMaxMillis));
+  };
+}
+
+Setter file_option(std::string AmqpTlsOptions::*field) {
+  return [field](AmqpOptions& o, const std::string&, const std::string& value,
+                 const OptionReader&) { o.tls_options.*field = value; };
 }
 
 const std::map<std::string, Setter>& setters() {
@@ -123,13 +130,8 @@ const std::map<std::string, Setter>& setters() {
          o.heartbeat = std::chrono::seconds(r.number(k, v, 0, 3600));
        }},
       {"connection_timeout_ms",
-       [](AmqpOptions& o, auto& k, auto& v, auto& r) {
-         o.connection_timeout = millis(r, k, v);
-       }},
-      {"publish_timeout_ms",
-       [](AmqpOptions& o, auto& k, auto& v, auto& r) {
-         o.publish_timeout = millis(r, k, v);
-       }},
+       millis_option(&AmqpOptions::connection_timeout)},
+      {"publish_timeout_ms", millis_option(&AmqpOptions::publish_timeout)},
       {"queue_type",
        [](AmqpOptions& o, auto& k, auto& v, auto& r) {
          if (v == "classic") {
@@ -145,24 +147,13 @@ const std::map<std::string, Setter>& setters() {
        [](AmqpOptions& o, auto& k, auto& v, auto& r) {
          o.prefetch = static_cast<std::size_t>(r.number(k, v, 1, kMaxPrefetch));
        }},
-      {"cacertfile", [](AmqpOptions& o, auto&, auto& v,
-                        auto&) { o.tls_options.cacertfile = v; }},
-      {"certfile", [](AmqpOptions& o, auto&, auto& v,
-                      auto&) { o.tls_options.certfile = v; }},
-      {"keyfile", [](AmqpOptions& o, auto&, auto& v,
-                     auto&) { o.tls_options.keyfile = v; }},
-      {"verify",
-       [](AmqpOptions& o, auto& k, auto& v, auto& r) {
-         o.tls_options.verify = r.boolean(k, v);
-       }},
-      {"reconnect_min_ms",
-       [](AmqpOptions& o, auto& k, auto& v, auto& r) {
-         o.reconnect_min = millis(r, k, v);
-       }},
-      {"reconnect_max_ms",
-       [](AmqpOptions& o, auto& k, auto& v, auto& r) {
-         o.reconnect_max = millis(r, k, v);
-       }},
+      {"cacertfile", file_option(&AmqpTlsOptions::cacertfile)},
+      {"certfile", file_option(&AmqpTlsOptions::certfile)},
+      {"keyfile", file_option(&AmqpTlsOptions::keyfile)},
+      {"verify", [](AmqpOptions& o, auto& k, auto& v,
+                    auto& r) { o.tls_options.verify = r.boolean(k, v); }},
+      {"reconnect_min_ms", millis_option(&AmqpOptions::reconnect_min)},
+      {"reconnect_max_ms", millis_option(&AmqpOptions::reconnect_max)},
   };
   return table;
 }
@@ -175,18 +166,19 @@ std::string known_options() {
   return names;
 }
 
-void check_consistency(const AmqpOptions& options,
-                       const OptionReader& reader) {
+void check_consistency(const AmqpOptions& options, const OptionReader& reader) {
   const AmqpTlsOptions& tls = options.tls_options;
   const bool has_tls_files =
       !tls.cacertfile.empty() || !tls.certfile.empty() || !tls.keyfile.empty();
   if (!options.tls && (has_tls_files || !tls.verify)) {
-    reader.fail("TLS options (cacertfile, certfile, keyfile, verify) need "
-                "an amqps:// URI");
+    reader.fail(
+        "TLS options (cacertfile, certfile, keyfile, verify) need "
+        "an amqps:// URI");
   }
   if (tls.certfile.empty() != tls.keyfile.empty()) {
-    reader.fail("certfile and keyfile go together (the client certificate "
-                "and its key)");
+    reader.fail(
+        "certfile and keyfile go together (the client certificate "
+        "and its key)");
   }
   if (options.reconnect_min > options.reconnect_max) {
     reader.fail("reconnect_min_ms is larger than reconnect_max_ms");

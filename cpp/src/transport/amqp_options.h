@@ -21,15 +21,15 @@ struct AmqpHost {
 enum class QueueType { kClassic, kQuorum };
 
 struct AmqpTlsOptions {
-  std::string cacertfile;  // empty: no CA set (peer verification then fails)
+  std::string cacertfile;  // empty: the system's CA certificates
   std::string certfile;    // client certificate, with keyfile
   std::string keyfile;
   bool verify = true;  // peer certificate and host name
 };
 
 struct AmqpOptions {
-  bool tls = false;              // amqps://
-  std::vector<AmqpHost> hosts;   // tried in order; at least one
+  bool tls = false;             // amqps://
+  std::vector<AmqpHost> hosts;  // tried in order; at least one
   std::string user = "guest";
   std::string password = "guest";
   std::string vhost = "/";
@@ -45,7 +45,7 @@ struct AmqpOptions {
   AmqpTlsOptions tls_options;
   std::chrono::milliseconds reconnect_min{100};   // first pause
   std::chrono::milliseconds reconnect_max{5000};  // doubling stops here
-  std::string masked_uri;  // for messages and logs
+  std::string masked_uri;                         // for messages and logs
 };
 
 // Parses amqp://user:pass@host[:port][,host2[:port]...]/vhost[?options] and

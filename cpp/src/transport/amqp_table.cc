@@ -24,24 +24,40 @@ Json decimal_to_json(const amqp_decimal_t& decimal) {
 Json field_to_json(const amqp_field_value_t& field) {
   const auto& v = field.value;
   switch (field.kind) {
-    case AMQP_FIELD_KIND_BOOLEAN: return v.boolean != 0;
-    case AMQP_FIELD_KIND_I8: return v.i8;
-    case AMQP_FIELD_KIND_U8: return v.u8;
-    case AMQP_FIELD_KIND_I16: return v.i16;
-    case AMQP_FIELD_KIND_U16: return v.u16;
-    case AMQP_FIELD_KIND_I32: return v.i32;
-    case AMQP_FIELD_KIND_U32: return v.u32;
-    case AMQP_FIELD_KIND_I64: return v.i64;
+    case AMQP_FIELD_KIND_BOOLEAN:
+      return v.boolean != 0;
+    case AMQP_FIELD_KIND_I8:
+      return v.i8;
+    case AMQP_FIELD_KIND_U8:
+      return v.u8;
+    case AMQP_FIELD_KIND_I16:
+      return v.i16;
+    case AMQP_FIELD_KIND_U16:
+      return v.u16;
+    case AMQP_FIELD_KIND_I32:
+      return v.i32;
+    case AMQP_FIELD_KIND_U32:
+      return v.u32;
+    case AMQP_FIELD_KIND_I64:
+      return v.i64;
     case AMQP_FIELD_KIND_U64:
-    case AMQP_FIELD_KIND_TIMESTAMP: return v.u64;
-    case AMQP_FIELD_KIND_F32: return v.f32;
-    case AMQP_FIELD_KIND_F64: return v.f64;
-    case AMQP_FIELD_KIND_DECIMAL: return decimal_to_json(v.decimal);
+    case AMQP_FIELD_KIND_TIMESTAMP:
+      return v.u64;
+    case AMQP_FIELD_KIND_F32:
+      return v.f32;
+    case AMQP_FIELD_KIND_F64:
+      return v.f64;
+    case AMQP_FIELD_KIND_DECIMAL:
+      return decimal_to_json(v.decimal);
     case AMQP_FIELD_KIND_UTF8:
-    case AMQP_FIELD_KIND_BYTES: return to_string(v.bytes);
-    case AMQP_FIELD_KIND_TABLE: return table_to_json(v.table);
-    case AMQP_FIELD_KIND_ARRAY: return array_to_json(v.array);
-    default: return nullptr;  // void, and kinds newer than this code
+    case AMQP_FIELD_KIND_BYTES:
+      return to_string(v.bytes);
+    case AMQP_FIELD_KIND_TABLE:
+      return table_to_json(v.table);
+    case AMQP_FIELD_KIND_ARRAY:
+      return array_to_json(v.array);
+    default:
+      return nullptr;  // void, and kinds newer than this code
   }
 }
 

@@ -60,6 +60,8 @@ AmqpTarget AmqpTopology::prepare(const Destination& to) {
 
 void AmqpTopology::declare_endpoint(const std::string& endpoint,
                                     const std::vector<std::string>& topics) {
+  // Always sent: consumers come here again when their queue was deleted.
+  declared_.erase("endpoint " + endpoint);
   declare_endpoint_queue(endpoint);
   for (const std::string& topic : topics) {
     if (first_time("exchange " + topic)) declare_exchange(topic);
@@ -131,8 +133,7 @@ void AmqpTopology::declare_exchange(const std::string& name) {
 }
 
 std::string AmqpTopology::declare_queue(const std::string& name,
-                                        const Json& arguments,
-                                        bool exclusive) {
+                                        const Json& arguments, bool exclusive) {
   AmqpTableBuilder tables;
   const amqp_queue_declare_ok_t* ok = amqp_queue_declare(
       connection_.state(), channel_, amqp_bytes(name), /*passive=*/0,
@@ -154,8 +155,7 @@ void AmqpTopology::bind_exchange(const std::string& destination,
                                  const std::string& source) {
   amqp_exchange_bind(connection_.state(), channel_, amqp_bytes(destination),
                      amqp_bytes(source), amqp_empty_bytes, amqp_empty_table);
-  check("binding exchange '" + source + "' to exchange '" + destination +
-        "'");
+  check("binding exchange '" + source + "' to exchange '" + destination + "'");
 }
 
 void AmqpTopology::check(const std::string& what) {

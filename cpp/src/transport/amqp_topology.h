@@ -54,7 +54,8 @@ class AmqpTopology {
   // queues again when their idle lease runs low), and says where to publish.
   AmqpTarget prepare(const Destination& to);
 
-  // The endpoint's queue and exchange, and a binding from each topic.
+  // The endpoint's queue and exchange, and a binding from each topic;
+  // declared again on every call.
   void declare_endpoint(const std::string& endpoint,
                         const std::vector<std::string>& topics);
 
@@ -68,8 +69,7 @@ class AmqpTopology {
   std::string declare_queue(const std::string& name, const Json& arguments,
                             bool exclusive = false);
   void bind_queue(const std::string& queue, const std::string& exchange);
-  void bind_exchange(const std::string& destination,
-                     const std::string& source);
+  void bind_exchange(const std::string& destination, const std::string& source);
   void declare_endpoint_queue(const std::string& endpoint);
   void declare_error_queue(const std::string& endpoint);
   void declare_delay_queue(const std::string& endpoint,

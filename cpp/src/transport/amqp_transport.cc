@@ -16,11 +16,14 @@ class AmqpListening final : public Listening {
  public:
   AmqpListening(std::shared_ptr<AmqpLink> link, uint64_t consumer,
                 std::shared_ptr<std::atomic<bool>> active)
-      : link_(std::move(link)), consumer_(consumer), active_(std::move(active)) {}
+      : link_(std::move(link)),
+        consumer_(consumer),
+        active_(std::move(active)) {}
   ~AmqpListening() override {
     // Checked between the messages of a batch: a listener stopped by its
     // own callback hears no more of the batch.
     *active_ = false;
+    if (link_->closed()) return;  // the transport went first, and took all
     try {
       link_->remove_consumer(consumer_);
     } catch (const std::exception& e) {
@@ -41,10 +44,16 @@ AmqpTransport::AmqpTransport(const AmqpOptions& options)
       publisher_(std::make_shared<AmqpLink>(options, "amqp-publish")),
       consumer_(std::make_shared<AmqpLink>(options, "amqp-consume")),
       counters_(std::make_shared<AmqpCounters>()),
-      settler_(std::make_shared<AmqpSettler>(publisher_, consumer_,
-                                             counters_)) {}
+      settler_(
+          std::make_shared<AmqpSettler>(publisher_, consumer_, counters_)) {}
 
-AmqpTransport::~AmqpTransport() = default;
+// Deliveries, inboxes and listeners share the links and may outlive the
+// transport; closing here ends the connections now all the same, and what
+// they do later fails quietly (the broker gives their messages back).
+AmqpTransport::~AmqpTransport() {
+  consumer_->close();
+  publisher_->close();
+}
 
 std::unique_ptr<Inbox> AmqpTransport::subscribe(
     const std::vector<Binding>& bindings, std::size_t prefetch) {
@@ -75,13 +84,11 @@ void AmqpTransport::send(Destination to, const Envelope& envelope) {
   ++counters_->published;
 }
 
-void AmqpTransport::publish(const std::string& entity_name,
-                            Envelope envelope) {
+void AmqpTransport::publish(const std::string& entity_name, Envelope envelope) {
   send({Destination::Kind::kTopic, entity_name}, envelope);
 }
 
-void AmqpTransport::send_delayed(const std::string& endpoint,
-                                 Envelope envelope,
+void AmqpTransport::send_delayed(const std::string& endpoint, Envelope envelope,
                                  std::chrono::milliseconds delay) {
   if (delay.count() <= 0) {
     send({Destination::Kind::kEndpoint, endpoint}, envelope);
@@ -113,15 +120,15 @@ std::unique_ptr<Listening> AmqpTransport::listen(
   };
   auto active = std::make_shared<std::atomic<bool>>(true);
   consumer.on_message = [name = std::string(channel), active,
-                         on_message = std::move(on_message)](
-                            AmqpIncoming&& message) {
+                         on_message =
+                             std::move(on_message)](AmqpIncoming&& message) {
     for (const Json& item : decode_broadcast_batch(message.body)) {
       if (!*active) return;
       try {
         on_message(item);
       } catch (const std::exception& e) {
-        logger("transport")->error("a listener of '{}' failed: {}", name,
-                                   e.what());
+        logger("transport")
+            ->error("a listener of '{}' failed: {}", name, e.what());
       }
     }
   };

@@ -23,15 +23,21 @@
 //   reconnect_min_ms=T, reconnect_max_ms=T
 //                            pause before the first reconnect attempt, and
 //                            the most it doubles to (defaults 100, 5000)
-//   amqps only: cacertfile=PATH (CA certificates, PEM), certfile=PATH and
-//                            keyfile=PATH (client certificate and key, PEM),
-//                            verify=true|false (peer certificate and host
-//                            name, default true)
+//   amqps only: cacertfile=PATH (CA certificates, PEM; default: the
+//                            system's), certfile=PATH and keyfile=PATH
+//                            (client certificate and key, PEM; keys without
+//                            a passphrase), verify=true|false (the broker's
+//                            certificate and host name, default true;
+//                            rabbitmq-c 0.11 matches host names, not IP
+//                            addresses, so connect by name)
 //
 // Topology: see amqp_topology.h. Envelopes and faults on the wire: see
 // amqp_envelope.h; raw application/json messages with an MT-MessageType
 // header are accepted by wrapping them in an envelope, other content types
-// are moved to the error queue.
+// are moved to the error queue. Received messages that do not decode, or
+// are over kMaxMessageBytes, go to the error queue with the reason and never
+// reach receive() (amqp_inbox.h); publishing one over the limit throws
+// MessageError.
 //
 // Guarantees: messages are persistent and their queues durable; publish()
 // and send_delayed() return once the broker confirmed the message (many
@@ -41,7 +47,9 @@
 // vanishing. Deliveries are acknowledged manually; basic.qos is the inbox's
 // prefetch (shared by the inbox's endpoints for classic queues, per
 // endpoint for quorum queues, which cannot share one). Delayed sends use
-// per-delay TTL queues that dead-letter to the endpoint (no plugin).
+// per-delay TTL queues that dead-letter to the endpoint (no plugin). While
+// the broker blocks publishers (memory or disk alarm, connection.blocked)
+// publishes wait, within publish_timeout_ms, and consumers go on acking.
 // Broadcasts: see amqp_broadcast.h; they are transient, unconfirmed and
 // dropped while the connection is down.
 //

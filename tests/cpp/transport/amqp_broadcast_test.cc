@@ -50,7 +50,8 @@ TEST_F(AmqpBroadcastTest, ListenersInOtherTransportsHearEveryBroadcastInOrder) {
 
   ASSERT_TRUE(testing::wait_until([&] {
     return first.count() == kCount && second.count() == kCount;
-  })) << first.count() << " and " << second.count() << " of " << kCount;
+  })) << first.count()
+      << " and " << second.count() << " of " << kCount;
   const auto heard = first.messages();
   for (int i = 0; i < kCount; ++i) EXPECT_EQ(heard[i]["n"], i);
 }

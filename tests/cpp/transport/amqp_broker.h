@@ -18,6 +18,7 @@
 
 #include "isoqube/message.h"
 #include "isoqube/time.h"
+#include "isoqube/transport.h"
 
 namespace isoqube::testing {
 
@@ -64,6 +65,17 @@ inline std::string rabbitmq_script(const std::string& command,
   return output;
 }
 
+// The message of the E that `action` throws ("no exception" if none).
+template <typename E, typename Action>
+std::string error_message(Action&& action) {
+  try {
+    action();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "no exception";
+}
+
 inline Envelope test_envelope(const std::string& id = new_uuid()) {
   Envelope e;
   e.message_id = id;
@@ -73,6 +85,18 @@ inline Envelope test_envelope(const std::string& id = new_uuid()) {
   e.sent_time = now();
   return e;
 }
+
+// A transport with an inbox on a fresh endpoint bound to a fresh topic.
+struct Subscribed {
+  Subscribed(const std::string& uri, std::size_t prefetch = 10)
+      : transport(open_transport(uri)),
+        inbox(transport->subscribe({{endpoint, {topic}}}, prefetch)) {}
+
+  const std::string topic = unique_name("topic");
+  const std::string endpoint = unique_name("endpoint");
+  std::unique_ptr<Transport> transport;
+  std::unique_ptr<Inbox> inbox;
+};
 
 // Tests against the broker derive from this: SetUp skips or fails without
 // one.

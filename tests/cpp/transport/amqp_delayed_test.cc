@@ -61,7 +61,8 @@ TEST_F(AmqpDelayedTest, DelayedSendReachesAnEndpointNobodyConsumesYet) {
   auto transport = open_transport(uri_);
   const std::string endpoint = unique_name("endpoint");
 
-  transport->send_delayed(endpoint, test_envelope("waiting"), milliseconds(100));
+  transport->send_delayed(endpoint, test_envelope("waiting"),
+                          milliseconds(100));
   auto inbox = transport->subscribe({{endpoint, {}}}, 10);
 
   EXPECT_EQ(receive_ids(*inbox, 1), (std::vector<std::string>{"waiting"}));

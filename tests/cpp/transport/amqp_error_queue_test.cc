@@ -108,7 +108,8 @@ TEST_F(AmqpErrorQueueTest, AnEndpointWithoutRejectsHasNoErrors) {
   d->ack();
 }
 
-TEST_F(AmqpErrorQueueTest, UndecodableBodiesGoToTheErrorQueueAndNeverReachTheWorker) {
+TEST_F(AmqpErrorQueueTest,
+       UndecodableBodiesGoToTheErrorQueueAndNeverReachTheWorker) {
   testing::RawClient raw(uri_);
   raw.publish(topic_, "{ this is not json");
   raw.publish(topic_, R"({"message": {}})");  // no messageType
@@ -142,7 +143,8 @@ TEST_F(AmqpErrorQueueTest, UndecodableBodiesGoToTheErrorQueueAndNeverReachTheWor
 TEST_F(AmqpErrorQueueTest, RawJsonWithAMessageTypeHeaderIsWrappedInAnEnvelope) {
   testing::RawClient raw(uri_);
   raw.publish(topic_, R"({"orderId": 7})", "application/json",
-              {{"MT-MessageType", "urn:message:Shop:OrderPlaced;urn:message:Shop:Event"},
+              {{"MT-MessageType",
+                "urn:message:Shop:OrderPlaced;urn:message:Shop:Event"},
                {"MessageId", "00000000-0000-0000-0000-000000000007"}});
 
   auto d = inbox_->receive(kWait);

@@ -29,10 +29,10 @@ class RawClient {
   }
 
   // Publishes and waits for the broker's confirm.
-  void publish(const std::string& exchange, const std::string& body,
-               const std::string& content_type = std::string(
-                   kEnvelopeContentType),
-               const Json& headers = Json::object()) {
+  void publish(
+      const std::string& exchange, const std::string& body,
+      const std::string& content_type = std::string(kEnvelopeContentType),
+      const Json& headers = Json::object()) {
     detail::AmqpProperties properties;
     properties.content_type = content_type;
     properties.message_id = new_uuid();
@@ -53,10 +53,9 @@ class RawClient {
 
   // Messages ready in `queue` (not delivered to a consumer).
   uint32_t ready(const std::string& queue) {
-    const amqp_queue_declare_ok_t* ok =
-        amqp_queue_declare(connection_->state(), kChannel,
-                           detail::amqp_bytes(queue), 1, 0, 0, 0,
-                           amqp_empty_table);
+    const amqp_queue_declare_ok_t* ok = amqp_queue_declare(
+        connection_->state(), kChannel, detail::amqp_bytes(queue), 1, 0, 0, 0,
+        amqp_empty_table);
     connection_->check_reply(kChannel, "passive declare of " + queue);
     return ok->message_count;
   }

@@ -3,9 +3,13 @@
 // middle of the traffic without losing a message.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <set>
@@ -14,6 +18,7 @@
 
 #include "amqp_broker.h"
 #include "isoqube/errors.h"
+#include "isoqube/log.h"
 #include "isoqube/transport.h"
 #include "support/wait.h"
 #include "transport/amqp_options.h"
@@ -32,13 +37,56 @@ using testing::unique_name;
 constexpr milliseconds kRestartWait{60000};
 
 std::string error_of(const std::string& uri) {
-  try {
-    open_transport(uri);
-  } catch (const TransportError& e) {
-    return e.what();
-  }
-  return "no TransportError";
+  return testing::error_message<TransportError>([&] { open_transport(uri); });
 }
+
+// Keeps the transport's recent log lines, to wait for what it reports
+// (at info level at least, whatever ISOQUBE_LOG_LEVEL says).
+class TransportLog {
+ public:
+  TransportLog()
+      : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(200)),
+        level_(logger("transport")->level()) {
+    logger("transport")->sinks().push_back(sink_);
+    if (level_ > spdlog::level::info) {
+      logger("transport")->set_level(spdlog::level::info);
+    }
+  }
+  ~TransportLog() {
+    logger("transport")->set_level(level_);
+    auto& sinks = logger("transport")->sinks();
+    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+  }
+  bool contains(const std::string& text) const {
+    for (const std::string& line : sink_->last_formatted()) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
+  const spdlog::level::level_enum level_;
+};
+
+// Freezes the broker's Erlang VM (SIGSTOP) while it lives: the TCP
+// connections stay up, but nothing answers, as with a network that drops
+// packets.
+class FrozenBroker {
+ public:
+  FrozenBroker() {
+    std::ifstream file(testing::env("ISOQUBE_TEST_AMQP_DIR") + "/rabbit.pid");
+    file >> pid_;
+    if (pid_ > 0) kill(pid_, SIGSTOP);
+  }
+  ~FrozenBroker() {
+    if (pid_ > 0) kill(pid_, SIGCONT);
+  }
+  bool frozen() const { return pid_ > 0; }
+
+ private:
+  pid_t pid_ = 0;
+};
 
 class AmqpRecoveryTest : public testing::AmqpBrokerTest {
  protected:
@@ -51,6 +99,15 @@ class AmqpRecoveryTest : public testing::AmqpBrokerTest {
            (hosts.empty() ? broker : hosts + "," + broker) + "/" + vhost;
   }
 
+  // The next delivery is `sent` again, marked redelivered.
+  static void expect_redelivered(Inbox& inbox, const Envelope& sent) {
+    auto again = inbox.receive(kRestartWait);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->envelope->message_id, sent.message_id);
+    EXPECT_TRUE(again->redelivered);
+    again->ack();
+  }
+
   std::string credentials() {
     const detail::AmqpOptions o = detail::parse_amqp_uri(uri_);
     return o.user + ":" + o.password;
@@ -61,15 +118,32 @@ class AmqpRecoveryTest : public testing::AmqpBrokerTest {
     const std::string output = testing::rabbitmq_script(command, "", &ok);
     ASSERT_TRUE(ok) << "scripts/rabbitmq " << command << ": " << output;
   }
+
+ public:
+  std::string broker_ctl(const std::string& arguments) {
+    bool ok = false;
+    const std::string output = testing::rabbitmq_script("ctl", arguments, &ok);
+    EXPECT_TRUE(ok) << "rabbitmqctl " << arguments << ": " << output;
+    return output;
+  }
+
+  // Deliveries of `queue` not acknowledged yet, as the broker counts them.
+  int unacknowledged(const std::string& queue) {
+    const std::string listing = broker_ctl(
+        "list_queues --no-table-headers --quiet name messages_unacknowledged");
+    const std::size_t at = listing.find(queue + "\t");
+    if (at == std::string::npos) return -1;
+    return std::atoi(listing.c_str() + at + queue.size() + 1);
+  }
 };
 
 TEST_F(AmqpRecoveryTest, UnreachableBrokerIsOneErrorNamingTheMaskedUri) {
-  const std::string error =
-      error_of("amqp://guest:s3cret@127.0.0.1:1/%2f?connection_timeout_ms=2000");
-  EXPECT_THAT(error, AllOf(HasSubstr("cannot connect to amqp://guest:***@"
-                                     "127.0.0.1:1/%2f"),
-                           HasSubstr("connection refused"),
-                           Not(HasSubstr("s3cret"))));
+  const std::string error = error_of(
+      "amqp://guest:s3cret@127.0.0.1:1/%2f?connection_timeout_ms=2000");
+  EXPECT_THAT(error,
+              AllOf(HasSubstr("cannot connect to amqp://guest:***@"
+                              "127.0.0.1:1/%2f"),
+                    HasSubstr("connection refused"), Not(HasSubstr("s3cret"))));
 }
 
 TEST_F(AmqpRecoveryTest, WrongPasswordIsRefusedWithTheMaskedUri) {
@@ -86,11 +160,9 @@ TEST_F(AmqpRecoveryTest, MissingVhostIsRefusedWithItsName) {
 }
 
 TEST_F(AmqpRecoveryTest, AnUnreachableFirstHostIsSkipped) {
-  auto transport = open_transport(uri_with(credentials(), "127.0.0.1:1"));
-  const std::string topic = unique_name("topic");
-  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 1);
-  transport->publish(topic, test_envelope("via-second-host"));
-  auto d = inbox->receive(milliseconds(10000));
+  testing::Subscribed s(uri_with(credentials(), "127.0.0.1:1"));
+  s.transport->publish(s.topic, test_envelope("via-second-host"));
+  auto d = s.inbox->receive(milliseconds(10000));
   ASSERT_TRUE(d);
   EXPECT_EQ(d->envelope->message_id, "via-second-host");
   d->ack();
@@ -170,8 +242,8 @@ TEST_F(AmqpRecoveryTest, PublishDuringAnOutageWaitsForTheBrokerOrTimesOut) {
                 HasSubstr("did not complete within 1000 ms"));
   }
   const Envelope waiting = test_envelope();
-  auto published = std::async(std::launch::async,
-                              [&] { patient->publish(topic, waiting); });
+  auto published =
+      std::async(std::launch::async, [&] { patient->publish(topic, waiting); });
   broker("start");
 
   EXPECT_NO_THROW(published.get());
@@ -183,35 +255,118 @@ TEST_F(AmqpRecoveryTest, PublishDuringAnOutageWaitsForTheBrokerOrTimesOut) {
 
 TEST_F(AmqpRecoveryTest, AfterARestartOldAcksAreDroppedAndEverythingResumes) {
   require_broker_dir();
-  auto transport =
-      open_transport(testing::with_options(uri_, "reconnect_max_ms=500"));
-  const std::string topic = unique_name("topic");
-  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 10);
+  testing::Subscribed s(testing::with_options(uri_, "reconnect_max_ms=500"));
   const std::string channel = unique_name("events");
   std::mutex mutex;
   std::vector<Json> heard;
-  auto listening = transport->listen(channel, [&](const Json& message) {
+  auto listening = s.transport->listen(channel, [&](const Json& message) {
     std::lock_guard<std::mutex> lock(mutex);
     heard.push_back(message);
   });
   const Envelope sent = test_envelope();
-  transport->publish(topic, sent);
-  auto before = inbox->receive(milliseconds(10000));
+  s.transport->publish(s.topic, sent);
+  auto before = s.inbox->receive(milliseconds(10000));
   ASSERT_TRUE(before);
 
   broker("restart");
   before->ack();  // for a connection that is gone: dropped
 
-  auto again = inbox->receive(kRestartWait);
-  ASSERT_TRUE(again);
-  EXPECT_EQ(again->envelope->message_id, sent.message_id);
-  EXPECT_TRUE(again->redelivered);
-  again->ack();
-  transport->broadcast(channel, "after the restart");
+  expect_redelivered(*s.inbox, sent);
+  // The publishing connection is back once a publish is confirmed (the two
+  // connections reconnect each on its own); broadcasts before that are
+  // dropped, as they are best-effort.
+  s.transport->publish(s.topic, test_envelope());
+  s.transport->broadcast(channel, "after the restart");
   EXPECT_TRUE(testing::wait_until([&] {
     std::lock_guard<std::mutex> lock(mutex);
     return heard.size() == 1 && heard[0] == "after the restart";
   }));
+}
+
+TEST_F(AmqpRecoveryTest, MissedHeartbeatsCountAsALostConnection) {
+  require_broker_dir();
+  TransportLog log;
+  testing::Subscribed s(
+      testing::with_options(uri_, "heartbeat=1&reconnect_max_ms=500"));
+  const Envelope sent = test_envelope();
+  s.transport->publish(s.topic, sent);
+  auto before = s.inbox->receive(milliseconds(10000));
+  ASSERT_TRUE(before);
+
+  {
+    FrozenBroker frozen;
+    ASSERT_TRUE(frozen.frozen());
+    ASSERT_TRUE(testing::wait_until(
+        [&] { return log.contains("no data and no heartbeat"); },
+        milliseconds(20000)));
+  }
+  before->ack();  // for the connection given up: dropped
+
+  // The broker never saw an ack, so the new connection gets the message
+  // again.
+  expect_redelivered(*s.inbox, sent);
+}
+
+TEST_F(AmqpRecoveryTest, AQueueDeletedUnderAConsumerIsDeclaredAgain) {
+  require_broker_dir();
+  TransportLog log;
+  testing::Subscribed s(uri_);
+
+  broker_ctl("delete_queue " + s.endpoint);
+  ASSERT_TRUE(testing::wait_until(
+      [&] { return log.contains("the cancelled consumer consumes again"); }));
+  s.transport->publish(s.topic, test_envelope("after"));
+
+  auto d = s.inbox->receive(milliseconds(10000));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->envelope->message_id, "after");
+  d->ack();
+  EXPECT_FALSE(log.contains("lost"));
+}
+
+// A memory alarm makes RabbitMQ stop reading from publishing connections
+// (https://www.rabbitmq.com/connection-blocked.html).
+class MemoryAlarm {
+ public:
+  explicit MemoryAlarm(AmqpRecoveryTest& test) : test_(test) {
+    test_.broker_ctl("set_vm_memory_high_watermark 0.000001");
+  }
+  ~MemoryAlarm() { clear(); }
+  void clear() {
+    if (cleared_) return;
+    cleared_ = true;
+    test_.broker_ctl("set_vm_memory_high_watermark 0.4");
+  }
+
+ private:
+  AmqpRecoveryTest& test_;
+  bool cleared_ = false;
+};
+
+TEST_F(AmqpRecoveryTest, WhileTheBrokerBlocksPublishesConsumersStillAck) {
+  require_broker_dir();
+  TransportLog log;
+  testing::Subscribed s(uri_);
+  s.transport->publish(s.topic, test_envelope("before"));
+  MemoryAlarm alarm(*this);
+
+  const Envelope during = test_envelope("during");
+  auto published = std::async(std::launch::async,
+                              [&] { s.transport->publish(s.topic, during); });
+  ASSERT_TRUE(testing::wait_until(
+      [&] { return log.contains("the broker blocked publishing"); }));
+  auto before = s.inbox->receive(milliseconds(10000));
+  ASSERT_TRUE(before);
+  before->ack();
+  ASSERT_TRUE(
+      testing::wait_until([&] { return unacknowledged(s.endpoint) == 0; }));
+  alarm.clear();
+
+  EXPECT_NO_THROW(published.get());
+  auto after = s.inbox->receive(milliseconds(10000));
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->envelope->message_id, "during");
+  after->ack();
 }
 
 }  // namespace

@@ -183,6 +183,53 @@ TEST_F(AmqpTransportTest, UnacknowledgedMessagesReturnWhenTheInboxCloses) {
   again->ack();
 }
 
+TEST_F(AmqpTransportTest, ALateAckNeverSettlesAnotherInboxsDelivery) {
+  auto transport = open_transport(uri_);
+  testing::RawClient broker(uri_);
+  const std::string topic = unique_name("topic");
+  const std::string first_endpoint = unique_name("first");
+  const std::string second_endpoint = unique_name("second");
+  auto first = transport->subscribe({{first_endpoint, {topic}}}, 10);
+  transport->publish(topic, test_envelope("one"));
+  auto late = first->receive(kWait);
+  ASSERT_TRUE(late);
+  first.reset();  // its channel closes; the next inbox may get its number
+  auto second = transport->subscribe({{second_endpoint, {topic}}}, 10);
+  transport->publish(topic, test_envelope("two"));
+  std::optional<Delivery> current;
+  while (!current || current->endpoint != second_endpoint) {
+    current = second->receive(kWait);
+    ASSERT_TRUE(current);
+  }
+
+  late->ack();  // same channel number, same delivery tag: must not count
+  second.reset();
+
+  EXPECT_EQ(broker.ready(second_endpoint), 1u)
+      << "the late ack settled the second inbox's delivery";
+}
+
+TEST_F(AmqpTransportTest, WhatOutlivesTheTransportFailsQuietly) {
+  testing::RawClient broker(uri_);
+  auto transport = open_transport(uri_);
+  const std::string topic = unique_name("topic");
+  const std::string endpoint = unique_name("endpoint");
+  auto inbox = transport->subscribe({{endpoint, {topic}}}, 10);
+  auto listening = transport->listen(unique_name("events"), [](const Json&) {});
+  transport->publish(topic, test_envelope("kept"));
+  auto delivery = inbox->receive(kWait);
+  ASSERT_TRUE(delivery);
+
+  transport.reset();
+  delivery->ack();
+  EXPECT_FALSE(inbox->receive(milliseconds(0)));
+  inbox.reset();
+  listening.reset();
+
+  // The connection closed without the ack: the broker has it back.
+  EXPECT_EQ(broker.ready(endpoint), 1u);
+}
+
 TEST_F(AmqpTransportTest, AcknowledgedMessageIsGoneForGood) {
   auto transport = open_transport(uri_);
   testing::RawClient broker(uri_);
@@ -232,8 +279,8 @@ TEST_F(AmqpTransportTest, ManyThreadsPublishAtOnce) {
   for (int t = 0; t < kThreads; ++t) {
     publishers.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
-        transport->publish(topic, test_envelope(std::to_string(t) + "-" +
-                                                std::to_string(i)));
+        transport->publish(
+            topic, test_envelope(std::to_string(t) + "-" + std::to_string(i)));
       }
     });
   }
@@ -246,11 +293,13 @@ TEST_F(AmqpTransportTest, ManyThreadsPublishAtOnce) {
     seen.insert(d->envelope->message_id);
     d->ack();
   }
-  EXPECT_EQ(transport->stats().published, static_cast<uint64_t>(kThreads * kEach));
+  EXPECT_EQ(transport->stats().published,
+            static_cast<uint64_t>(kThreads * kEach));
 }
 
 TEST_F(AmqpTransportTest, QuorumQueuesWork) {
-  auto transport = open_transport(testing::with_options(uri_, "queue_type=quorum"));
+  auto transport =
+      open_transport(testing::with_options(uri_, "queue_type=quorum"));
   const std::string topic = unique_name("topic");
   const std::string t2 = unique_name("topic");
   auto inbox = transport->subscribe(
@@ -273,7 +322,8 @@ TEST_F(AmqpTransportTest, QueueTypeConflictIsAConfigurationError) {
   const std::string topic = unique_name("topic");
   auto classic = open_transport(uri_);
   classic->subscribe({{endpoint, {topic}}}, 1);
-  auto quorum = open_transport(testing::with_options(uri_, "queue_type=quorum"));
+  auto quorum =
+      open_transport(testing::with_options(uri_, "queue_type=quorum"));
 
   try {
     quorum->subscribe({{endpoint, {topic}}}, 1);
