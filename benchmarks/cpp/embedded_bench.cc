@@ -124,6 +124,9 @@ class RawChains {
       lock.unlock();
       isoqube::Envelope e;
       e.message_id = isoqube::new_uuid();
+      // A broker transport refuses envelopes without a type (MassTransit
+      // requires one); every hop forwards a copy of this one.
+      e.message_type = {"urn:message:Isoqube.Bench:Hop"};
       auto now = to_micros(isoqube::now());
       e.message = {{"hop", 0}, {"started_us", now}, {"sent_us", now}};
       transport_->publish(hop(0), std::move(e));
