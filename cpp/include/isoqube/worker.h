@@ -67,7 +67,7 @@ class Worker {
  private:
   void loop();
   void handle(Delivery delivery);
-  void check_message_type(const Consumer& consumer, const Envelope& envelope,
+  void check_message_type(const std::string& urn, const Envelope& envelope,
                           const std::string& endpoint) const;
 
   Transport& transport_;
@@ -75,6 +75,8 @@ class Worker {
   const Registry& registry_;
   WorkerOptions options_;
   std::vector<const Consumer*> consumers_;
+  // The message type URN of each of consumers_' topics, built once.
+  std::vector<std::string> message_types_;
   std::unique_ptr<Inbox> inbox_;
   std::vector<std::thread> threads_;
   std::atomic<bool> running_{false};

@@ -46,11 +46,13 @@ void Worker::start() {
                              std::to_string(options_.concurrency));
   }
   consumers_.clear();
+  message_types_.clear();
   std::vector<Binding> bindings;
   for (const Consumer* consumer : registry_.consumers()) {
     if (!serves(*consumer, options_.services)) continue;
     const Topic* topic = registry_.find_topic(consumer->topic);
     consumers_.push_back(consumer);
+    message_types_.push_back(topic->urn());
     bindings.push_back({consumer->endpoint, {topic->entity_name}});
   }
   if (consumers_.empty()) {
@@ -100,7 +102,8 @@ void Worker::handle(Delivery delivery) {
       throw MessageError("no consumer on endpoint '" + delivery.endpoint + "'");
     }
     const Consumer& consumer = **found;
-    check_message_type(consumer, envelope, delivery.endpoint);
+    check_message_type(message_types_[found - consumers_.begin()], envelope,
+                       delivery.endpoint);
     StepRef ref = step_ref(envelope);
     std::optional<ClaimedStep> claimed;
     if (ref.step >= 0) {
@@ -167,11 +170,9 @@ void Worker::handle(Delivery delivery) {
 // A message whose type the endpoint's consumer does not handle (published
 // straight to the endpoint by another system, or a topic renamed since) is
 // not guessed at: it goes to the error queue, as MassTransit would skip it.
-void Worker::check_message_type(const Consumer& consumer,
+void Worker::check_message_type(const std::string& urn,
                                 const Envelope& envelope,
                                 const std::string& endpoint) const {
-  const Topic* topic = registry_.find_topic(consumer.topic);
-  std::string urn = topic->urn();
   const std::vector<std::string>& types = envelope.message_type;
   if (std::find(types.begin(), types.end(), urn) != types.end()) return;
   std::string got;
