@@ -147,6 +147,9 @@ class Store {
                               const RunTransition& t) = 0;
 
   virtual std::vector<Event> events(const EventQuery& query) = 0;
+  // The seq of the newest event (0: none yet), where a reader of every
+  // run's events starts to follow only what happens from now on.
+  virtual int64_t last_event_seq() = 0;
 
   // Round trips since the store was opened. Every call is at least one;
   // transition_step is one, whatever it changes.

@@ -207,6 +207,12 @@ std::vector<Event> MemoryStore::events(const EventQuery& query) {
   return out;
 }
 
+int64_t MemoryStore::last_event_seq() {
+  ++reads_;
+  std::lock_guard<std::mutex> lock(log_mutex_);
+  return static_cast<int64_t>(events_.size());
+}
+
 void MemoryStore::save_topics(const std::vector<Topic>& topics) {
   ++writes_;
   std::lock_guard<std::mutex> lock(mutex_);

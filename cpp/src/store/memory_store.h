@@ -45,6 +45,7 @@ class MemoryStore final : public Store {
                       const RunTransition& t) override;
 
   std::vector<Event> events(const EventQuery& query) override;
+  int64_t last_event_seq() override;
   // One read or write per call.
   StoreStats stats() const override;
 

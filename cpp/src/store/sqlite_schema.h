@@ -170,6 +170,7 @@ constexpr char kInsertEvent[] =
 constexpr char kSelectEvents[] =
     "SELECT seq, run_id, step, step_name, from_status, to_status, time, "
     "detail FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+constexpr char kLastEventSeq[] = "SELECT coalesce(max(seq), 0) FROM events";
 constexpr char kSelectRunEvents[] =
     "SELECT seq, run_id, step, step_name, from_status, to_status, time, "
     "detail FROM events WHERE run_id = ?3 AND seq > ?1 ORDER BY seq "

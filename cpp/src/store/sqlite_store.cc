@@ -209,6 +209,12 @@ std::vector<Event> SqliteStore::events(const EventQuery& query) {
   return events;
 }
 
+int64_t SqliteStore::last_event_seq() {
+  int64_t seq = 0;
+  read("last_event_seq", [&] { seq = db_->query_integer(kLastEventSeq); });
+  return seq;
+}
+
 void SqliteStore::save_topics(const std::vector<Topic>& topics) {
   write("save_topics", [&] {
     for (const Topic& topic : topics) {

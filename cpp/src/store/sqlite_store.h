@@ -82,6 +82,7 @@ class SqliteStore final : public Store {
                       const RunTransition& t) override;
 
   std::vector<Event> events(const EventQuery& query) override;
+  int64_t last_event_seq() override;
   // One read or write per SQLite transaction that a call ran in: writes
   // made together by several threads share one; a call tried again after
   // another connection's write takes two.

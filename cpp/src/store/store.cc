@@ -5,14 +5,16 @@
 #include "common/uri.h"
 #include "isoqube/errors.h"
 #include "store/memory_store.h"
+#include "store/mongo_store.h"
 #include "store/sqlite_store.h"
 
 namespace isoqube {
 namespace {
 
 constexpr char kSupportedSchemes[] =
-    "memory://, sqlite:///absolute/path.db, sqlite://relative/path.db or "
-    "sqlite:///:memory:";
+    "memory://, sqlite:///absolute/path.db, sqlite://relative/path.db, "
+    "sqlite:///:memory:, mongodb://host[:port]/Database[?options] or "
+    "mongodb+srv://…";
 
 std::unique_ptr<Store> open_memory_store(const detail::Uri& uri) {
   if (!uri.host.empty() || !uri.path.empty() || !uri.query.empty() ||
@@ -32,8 +34,10 @@ std::unique_ptr<Store> open_store(std::string_view text) {
     return std::make_unique<detail::SqliteStore>(
         detail::sqlite_store_options(uri));
   }
-  // "mongodb" and "mongodb+srv" go here once the MongoDB store exists
-  // (src/store/mongo_store.*), and join kSupportedSchemes.
+  if (uri.scheme == "mongodb" || uri.scheme == "mongodb+srv") {
+    return std::make_unique<detail::MongoStore>(
+        detail::mongo_store_options(text));
+  }
   throw ConfigurationError("unsupported store URI '" + uri.masked() +
                            "': the scheme must be one of " +
                            kSupportedSchemes);

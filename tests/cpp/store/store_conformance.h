@@ -31,6 +31,10 @@ struct StoreFactory {
   // Opens a fresh, empty store. `scratch` is an empty folder of its own
   // that lives until the test ends.
   std::function<std::unique_ptr<Store>(const std::string& scratch)> open;
+  // Cleans up after a test, once its store is closed (e.g. drops the
+  // test's database on a server).
+  std::function<void(const std::string& scratch)> close =
+      [](const std::string&) {};
 
   friend void PrintTo(const StoreFactory& factory, std::ostream* out) {
     *out << factory.name;
@@ -171,6 +175,12 @@ class StoreConformanceTest : public ::testing::TestWithParam<StoreFactory> {
     if (!reason.empty()) GTEST_SKIP() << GetParam().name << ": " << reason;
     store_ = GetParam().open(scratch_.path());
     ASSERT_NE(store_, nullptr);
+  }
+
+  void TearDown() override {
+    if (!store_) return;
+    store_.reset();
+    GetParam().close(scratch_.path());
   }
 
   Store& store() { return *store_; }

@@ -1,5 +1,6 @@
 // The store kinds the conformance suite runs against. The specifications
 // themselves are in store_{configurations,runs,transitions,events}_test.cc.
+#include "store/mongo_server.h"
 #include "store/store_conformance.h"
 
 namespace isoqube::testing {
@@ -21,13 +22,25 @@ StoreFactory sqlite_store_factory() {
   return factory;
 }
 
-// A MongoDB factory goes beside these: `unavailable` returns why when no
-// server is reachable (its tests are then skipped), `open` connects to a
-// database named after the test.
+// MongoDB: the server of ISOQUBE_TEST_MONGODB_URI, a database per test.
+StoreFactory mongo_store_factory() {
+  StoreFactory factory;
+  factory.name = "Mongo";
+  factory.unavailable = mongo_unavailable;
+  factory.open = [](const std::string& scratch) {
+    return open_store(
+        uri_with_database(mongo_test_uri(), test_database(scratch)));
+  };
+  factory.close = [](const std::string& scratch) {
+    drop_test_database(test_database(scratch));
+  };
+  return factory;
+}
 
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformanceTest,
                          ::testing::Values(memory_store_factory(),
-                                           sqlite_store_factory()),
+                                           sqlite_store_factory(),
+                                           mongo_store_factory()),
                          factory_name);
 
 }  // namespace

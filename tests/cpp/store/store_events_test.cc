@@ -101,6 +101,20 @@ TEST_P(StoreConformanceTest, RejectedTransitionsAreNeitherLoggedNorHeard) {
   EXPECT_TRUE(recorder.events().empty());
 }
 
+TEST_P(StoreConformanceTest, LastEventSeqIsTheNewestEventsSeq) {
+  EXPECT_EQ(store().last_event_seq(), 0);
+  const Run a = sample_run(2);
+  store().create_run(a);
+  store().queue_steps(a.id, {0, 1});
+  const std::vector<Event> all = store().events({});
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(store().last_event_seq(), all.back().seq);
+  // Nothing is after it
+  EventQuery query;
+  query.after_seq = store().last_event_seq();
+  EXPECT_TRUE(store().events(query).empty());
+}
+
 TEST_P(StoreConformanceTest, EventsAreFilteredBySeqRunAndLimit) {
   // Given two runs with interleaved events
   const Run a = sample_run(2);

@@ -1,0 +1,82 @@
+// The connection side of the MongoDB store: mongo-c-driver set up once per
+// process, one client pool per store, server errors turned into Isoqube
+// errors, and transient ones (a server restarting, a network drop, a
+// primary stepping down) retried with backoff. Internal; only the mongo_*
+// files of this folder include mongo-c-driver.
+#pragma once
+
+#include <mongoc/mongoc.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace isoqube::detail {
+
+struct MongoOptions {
+  std::string uri;  // as given, with its password
+  // How long an operation keeps retrying transient failures before it
+  // fails with StoreError (URI option isoqubeRetryMS; default 60 s).
+  std::chrono::milliseconds retry_for{60'000};
+};
+
+// What one attempt of an operation reports back to MongoClient::run.
+enum class Attempt { kDone, kFailed };
+
+// Where an attempt leaves its error and the server's reply.
+struct Reply {
+  Reply() { bson_init(&reply); }
+  ~Reply() { bson_destroy(&reply); }
+  Reply(const Reply&) = delete;
+  Reply& operator=(const Reply&) = delete;
+  bson_error_t error{};
+  bson_t reply;
+};
+
+class MongoClient {
+ public:
+  // Parses the URI and connects (one ping). Throws ConfigurationError for a
+  // malformed URI and StoreError, naming the URI with its password masked,
+  // when the server cannot be reached within the URI's
+  // serverSelectionTimeoutMS or refuses the credentials.
+  explicit MongoClient(const MongoOptions& options);
+  ~MongoClient();
+  MongoClient(const MongoClient&) = delete;
+  MongoClient& operator=(const MongoClient&) = delete;
+
+  const std::string& database() const { return database_; }
+  const std::string& masked_uri() const { return masked_uri_; }
+
+  // One operation against a pooled client. `attempt` gets the client and
+  // the attempt number (0 first) and returns kDone, or kFailed with the
+  // Reply's error (and reply, when the server sent one) filled in. Transient failures
+  // are retried with backoff, logged as warnings, up to retry_for; others
+  // throw StoreError at once: "MongoDB store <uri>: <what>: <reason>".
+  // An attempt after a transient failure may find the first one applied
+  // (the reply was lost): operations that are not idempotent check for it
+  // when the attempt number is above 0.
+  using AttemptFn =
+      std::function<Attempt(mongoc_client_t*, int attempt, Reply& reply)>;
+  void run(const char* what, const AttemptFn& attempt);
+
+  // The error text for a failed operation, with the masked URI.
+  [[noreturn]] void fail(const char* what, const bson_error_t& error) const;
+
+ private:
+  mongoc_uri_t* uri_ = nullptr;
+  mongoc_client_pool_t* pool_ = nullptr;
+  std::string database_;
+  std::string masked_uri_;
+  std::chrono::milliseconds retry_for_;
+};
+
+// Whether a failure may go away on its own: network and server-selection
+// errors, and server errors that mean "not now" (shutting down, not the
+// primary, interrupted, a retryable write).
+bool is_transient(const bson_error_t& error, const bson_t* reply);
+
+// Whether the server refused a write for a duplicate key (code 11000).
+bool is_duplicate_key(const bson_error_t& error);
+
+}  // namespace isoqube::detail
