@@ -93,7 +93,14 @@ void bind_messaging(py::class_<PyEngine>& engine) {
             return out;
           },
           py::arg("run_id") = "", py::arg("after_seq") = 0,
-          py::arg("limit") = 1000, "Stored events, oldest first.");
+          py::arg("limit") = 1000, "Stored events, oldest first.")
+      .def(
+          "last_event_seq",
+          [](PyEngine& self) {
+            return without_gil(
+                self, [](Engine& e) { return e.store().last_event_seq(); });
+          },
+          "The seq of the newest stored event (0: none).");
 }
 
 }  // namespace isoqube::bindings

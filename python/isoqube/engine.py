@@ -324,6 +324,11 @@ class Engine:
         """Stored events (of one run, or all), oldest first."""
         return [Event.from_dict(e) for e in self._core.event_log(run_id or "", after_seq, limit)]
 
+    def last_event_seq(self) -> int:
+        """The seq of the newest stored event (0 when there is none): where
+        a reader of every run's events starts to see only what comes next."""
+        return int(self._core.last_event_seq())
+
 
 def _close_stream(core: Any, stream: Any) -> None:
     try:

@@ -24,14 +24,15 @@ void append_string(bson_t* doc, std::string_view key, std::string_view value) {
                    static_cast<int>(value.size()));
 }
 
-// Whether MongoDB can keep `value` as a BSON value with the same keys: no
-// key with a '.' or a leading '$' (update paths and operators), none
-// empty or with a NUL, and valid UTF-8 throughout (nlohmann checks that
-// when it dumps; libbson would refuse it).
+// Whether every MongoDB-wire server keeps `value` as a BSON value as it
+// is: no key with a '.' or a leading '$' (update paths and operators), none
+// empty or with a NUL, and no array directly inside an array (FerretDB 1.x
+// refuses those; see docs/mongodb.md).
 bool storable(const Json& value) {
   if (value.is_array()) {
-    return std::all_of(value.begin(), value.end(),
-                       [](const Json& v) { return storable(v); });
+    return std::all_of(value.begin(), value.end(), [](const Json& v) {
+      return !v.is_array() && storable(v);
+    });
   }
   if (!value.is_object()) return true;
   for (const auto& [key, child] : value.items()) {

@@ -24,8 +24,9 @@
 // holds the same times in microseconds since the epoch, which Isoqube
 // reads when they agree with the date (a date written by another program
 // wins). Unset times are null. Payloads and outputs are stored as BSON
-// documents; a value with keys MongoDB cannot store ('.', a leading '$')
-// is kept as its JSON text under {IsoqubeJson: "..."}.
+// documents; a value that not every MongoDB-wire server can store (keys
+// with '.' or a leading '$', arrays inside arrays) is kept as its JSON
+// text under {IsoqubeJson: "..."}.
 //
 // Internal.
 #pragma once

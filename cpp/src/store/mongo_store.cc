@@ -207,26 +207,39 @@ MongoStore::MongoStore(const MongoOptions& options) : client_(options) {
 
 void MongoStore::create_indexes() {
   // Explicit names make a second start a no-op (and tell in the database
-  // tools whose indexes these are).
-  BsonPtr runs = BsonPtr(BCON_NEW(
-      "createIndexes", BCON_UTF8(kRuns), "indexes", "[",
-      "{", "key", "{", "Micros.CreatedOn", BCON_INT32(-1), "CreatedSeq",
-      BCON_INT32(-1), "}", "name", BCON_UTF8("isoqube_runs_newest_first"), "}",
-      "{", "key", "{", "Status", BCON_INT32(1), "Micros.CreatedOn",
-      BCON_INT32(-1), "}", "name", BCON_UTF8("isoqube_runs_by_status"), "}",
-      "{", "key", "{", "EventSeq", BCON_INT32(1), "}", "name",
-      BCON_UTF8("isoqube_runs_by_event_seq"), "}", "]"));
-  BsonPtr configurations = BsonPtr(BCON_NEW(
-      "createIndexes", BCON_UTF8(kConfigurations), "indexes", "[", "{", "key",
-      "{", "Name", BCON_INT32(1), "}", "name",
-      BCON_UTF8("isoqube_configurations_by_name"), "unique", BCON_BOOL(true),
-      "}", "]"));
-  for (const bson_t* command : {runs.get(), configurations.get()}) {
+  // tools whose indexes these are). One index per command: FerretDB 1.24
+  // drops the connection when a command re-creates several existing ones.
+  struct Index {
+    const char* collection;
+    const char* name;
+    BsonPtr key;
+    bool unique;
+  };
+  Index indexes[] = {
+      {kRuns, "isoqube_runs_newest_first",
+       BsonPtr(BCON_NEW("Micros.CreatedOn", BCON_INT32(-1), kCreatedSeq,
+                        BCON_INT32(-1))),
+       false},
+      {kRuns, "isoqube_runs_by_status",
+       BsonPtr(BCON_NEW(kStatus, BCON_INT32(1), "Micros.CreatedOn",
+                        BCON_INT32(-1))),
+       false},
+      {kRuns, "isoqube_runs_by_event_seq",
+       BsonPtr(BCON_NEW(kEventSeq, BCON_INT32(1))), false},
+      {kConfigurations, "isoqube_configurations_by_name",
+       BsonPtr(BCON_NEW(kName, BCON_INT32(1))), true},
+  };
+  for (const Index& index : indexes) {
+    BsonPtr command = BsonPtr(BCON_NEW(
+        "createIndexes", BCON_UTF8(index.collection), "indexes", "[", "{",
+        "key", BCON_DOCUMENT(index.key.get()), "name", BCON_UTF8(index.name),
+        "unique", BCON_BOOL(index.unique), "}", "]"));
     ++writes_;
-    client_.run("creating indexes", [&](mongoc_client_t* client, int, Reply& r) {
+    client_.run("creating indexes", [&](mongoc_client_t* client, int,
+                                        Reply& r) {
       return mongoc_client_write_command_with_opts(
-                 client, client_.database().c_str(), command, nullptr, &r.reply,
-                 &r.error)
+                 client, client_.database().c_str(), command.get(), nullptr,
+                 &r.reply, &r.error)
                  ? Attempt::kDone
                  : Attempt::kFailed;
     });

@@ -22,23 +22,8 @@ Listener = Callable[[Event], None]
 
 
 def latest_seq(engine: Any) -> int:
-    """The seq of the newest stored event (0 when there is none), found in
-    about 2·log2(seq) one-event reads rather than by reading the log."""
-    def exists_after(seq: int) -> bool:
-        return bool(engine.event_log(after_seq=seq, limit=1))
-
-    if not exists_after(0):
-        return 0
-    low, high = 0, 1  # invariant: an event after low, none after high
-    while exists_after(high):
-        low, high = high, high * 2
-    while high - low > 1:
-        middle = (low + high) // 2
-        if exists_after(middle):
-            low = middle
-        else:
-            high = middle
-    return high
+    """The seq of the newest stored event (0 when there is none)."""
+    return engine.last_event_seq()
 
 
 class EventHub:

@@ -65,6 +65,35 @@ TEST_P(StoreConformanceTest, CreatedRunIsFoundWhole) {
   EXPECT_TRUE(found->steps[3].output.is_array());
 }
 
+TEST_P(StoreConformanceTest, PayloadsAndOutputsOfAnyJsonShapeRoundTrip) {
+  // Given values some databases keep only with care: keys with dots or a
+  // leading '$', empty keys, arrays of arrays, big and negative numbers
+  Run run = sample_run(2);
+  run.payload = {{"a.b", 1},
+                 {"$where", "x"},
+                 {"", true},
+                 {"matrix", {{1, 2}, {3, 4}}},
+                 {"nested", {{"k.v", {{"$x", nullptr}}}}},
+                 {"big", 9007199254740993LL},
+                 {"negative", -2147483649LL},
+                 {"pi", 3.25}};
+  run.steps[0].output = {{"list", {{{"a", 1}}, {{"b.c", 2}}}}};
+  store().create_run(run);
+  // When the output is also written by a transition
+  store().queue_steps(run.id, {1});
+  StepTransition t = start(1);
+  ASSERT_TRUE(store().transition_step(run.id, t).has_value());
+  StepTransition done = completion(1);
+  done.output = Json{{"x.y", {{1}, {2, 3}}}, {"$ok", "yes"}};
+  ASSERT_TRUE(store().transition_step(run.id, done).has_value());
+  // Then all of it comes back as it was
+  const std::optional<Run> found = store().find_run(run.id);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->payload, run.payload);
+  EXPECT_EQ(found->steps[0].output, run.steps[0].output);
+  EXPECT_EQ(found->steps[1].output, *done.output);
+}
+
 TEST_P(StoreConformanceTest, UnknownRunIsNotFound) {
   store().create_run(sample_run());
   EXPECT_FALSE(store().find_run(new_uuid()).has_value());
