@@ -60,6 +60,36 @@ def amqp_uri(rabbitmq: tuple[str, Path | None]) -> str:
     return rabbitmq[0]
 
 
+@pytest.fixture(scope="session")
+def mongodb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path | None]]:
+    """A real MongoDB-wire server: (URI, the folder scripts/mongodb keeps it
+    in, or None for a server the environment named). scripts/test starts one
+    (FerretDB, see docs/mongodb.md) and sets ISOQUBE_TEST_MONGODB_URI (and
+    ISOQUBE_TEST_MONGODB_DIR); otherwise scripts/mongodb starts one for the
+    session and stops it after. The URI names no database: each test picks
+    its own."""
+    uri = os.environ.get("ISOQUBE_TEST_MONGODB_URI")
+    if uri:
+        folder = os.environ.get("ISOQUBE_TEST_MONGODB_DIR")
+        yield uri, Path(folder) if folder else None
+        return
+    script = str(ROOT / "scripts" / "mongodb")
+    folder = tmp_path_factory.mktemp("mongodb")
+    started = subprocess.run([script, "start", str(folder)], capture_output=True, text=True)
+    try:
+        if started.returncode != 0:
+            _no_server(f"scripts/mongodb could not start a server: {started.stderr.strip()}")
+        yield started.stdout.split()[-1], folder
+    finally:
+        subprocess.run([script, "stop", str(folder)], capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def mongodb_uri(mongodb: tuple[str, Path | None]) -> str:
+    """The URI of the test MongoDB-wire server."""
+    return mongodb[0]
+
+
 @pytest.fixture
 def registry() -> isoqube.Registry:
     """A fresh, empty registry for the test's topics and consumers."""
