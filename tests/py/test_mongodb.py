@@ -1,0 +1,210 @@
+"""The MongoDB store end to end, on the real MongoDB-wire test server, with
+pymongo (a client nobody here wrote) as the judge of what is stored.
+
+Each test gets a database of its own (the `mongo_store` fixture), dropped
+after it. The server is restarted for real in the outage test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import isoqube
+import pytest
+from conftest import ROOT, declare, wait_until
+from pymongo import MongoClient
+from test_mongodb_server import with_password
+
+RUN_TIMEOUT = 120.0
+SEED_STEP_FIELDS = ("Name", "Description", "Type", "InvokedOn", "CompletedOn", "SucceededOn",
+                    "FailedOn", "RetriedOn", "CancelledOn")
+
+
+def with_database(uri: str, database: str) -> str:
+    scheme, rest = uri.split("://", 1)
+    query = rest.find("?")
+    authority, tail = (rest, "") if query < 0 else (rest[:query], rest[query:])
+    return f"{scheme}://{authority.split('/', 1)[0]}/{database}{tail}"
+
+
+@pytest.fixture
+def mongo_database(mongodb_uri: str) -> Iterator[str]:
+    name = f"isoqube_test_{uuid.uuid4().hex[:12]}"
+    yield name
+    with MongoClient(mongodb_uri) as client:
+        client.drop_database(name)
+
+
+@pytest.fixture
+def mongo_store(mongodb_uri: str, mongo_database: str) -> str:
+    """A store URI naming the test's own database."""
+    return with_database(mongodb_uri, mongo_database)
+
+
+@pytest.fixture
+def db(mongodb_uri: str, mongo_database: str) -> Iterator:
+    with MongoClient(mongodb_uri, tz_aware=True) as client:
+        yield client[mongo_database]
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def isoqube_cli(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "isoqube", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=cwd)
+
+
+def assert_seed_shape(stored: dict, run: dict) -> None:
+    """The Run document as the seed's tools read it, against the run the
+    CLI printed: field names, BSON dates to the millisecond."""
+    assert stored["_id"] == run["id"]
+    assert isinstance(stored["CreatedOn"], datetime)
+    assert isinstance(stored["ModifiedOn"], datetime)
+    assert stored["CreatedOn"] <= stored["ModifiedOn"]
+    assert stored["Status"] == run["status"]
+    assert len(stored["Topics"]) == len(run["steps"])
+    for doc, step in zip(stored["Topics"], run["steps"]):
+        for field in SEED_STEP_FIELDS:
+            assert field in doc, (field, doc)
+        assert doc["Name"] == step["name"]
+        assert doc["Type"] == step["topic"]
+        assert doc["Status"] == step["status"]
+        for field, key in (("InvokedOn", "invokedOn"), ("CompletedOn", "completedOn"),
+                           ("SucceededOn", "succeededOn")):
+            expected = parse_time(step[key])
+            assert isinstance(doc[field], datetime), (field, doc[field])
+            # The date is the exact time truncated to the millisecond.
+            assert timedelta(0) <= expected - doc[field] < timedelta(milliseconds=1)
+        assert doc["InvokedOn"] <= doc["CompletedOn"]
+        assert doc["FailedOn"] is None and doc["CancelledOn"] is None
+
+
+def test_demo_with_the_mongodb_store_completes_and_pymongo_reads_the_seeds_shape(
+        mongo_store: str, db, tmp_path: Path) -> None:
+    result = isoqube_cli("--store", mongo_store, "demo", "--work-ms", "20", "--json",
+                         cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = json.loads(result.stdout)
+    assert run["status"] == "completed"
+    assert len(run["steps"]) == 15
+
+    stored = db.Run.find_one({"_id": run["id"]})
+    assert_seed_shape(stored, run)
+    # Registered topics carry their descriptions into the steps.
+    assert all(doc["Description"] for doc in stored["Topics"])
+    config = db.Configurations.find_one({"Name": run["configurationName"]})
+    assert config is not None
+    assert [t["Name"] for t in config["Topics"]] == [s["name"] for s in run["steps"]]
+    topics = {t["Name"] for t in db.Topics.find()}
+    assert {s["topic"] for s in run["steps"]} <= topics
+    # The events are the run's history: each step queued, run and completed once.
+    completed = Counter(e["Step"] for e in stored["Events"] if e["To"] == "completed")
+    assert completed == Counter(range(15))
+
+
+def test_demo_across_worker_processes_on_rabbitmq_with_the_mongodb_store(
+        amqp_uri: str, mongo_store: str, db, tmp_path: Path) -> None:
+    result = isoqube_cli("--transport", amqp_uri, "--store", mongo_store, "demo", "--work-ms",
+                         "20", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("worker ready:") == 4
+    run = json.loads(result.stdout)
+    assert run["status"] == "completed"
+    stored = db.Run.find_one({"_id": run["id"]})
+    assert_seed_shape(stored, run)
+    claims = {e["Detail"] for e in stored["Events"] if e["Step"] >= 0 and e["To"] == "running"}
+    assert len(claims) == 4, claims
+
+
+def test_engines_in_two_processes_share_runs_through_the_database(
+        mongo_store: str, registry: isoqube.Registry, tmp_path: Path) -> None:
+    declare(registry, "MongoA", "MongoB")
+    with isoqube.Engine("memory://", mongo_store, registry=registry) as engine:
+        config = engine.save_configuration(isoqube.Configuration("mongo-ab", ["MongoA", "MongoB"]))
+        run = engine.wait(engine.start_run(config.name).id, timeout=RUN_TIMEOUT)
+    assert run.status == "completed"
+    listed = isoqube_cli("--store", mongo_store, "runs", "list", "--json", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert [r["id"] for r in json.loads(listed.stdout)] == [run.id]
+
+
+def test_the_database_restarted_mid_run_is_reported_retried_and_the_run_completes(
+        mongodb: tuple[str, Path | None], mongo_store: str, registry: isoqube.Registry,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    _, folder = mongodb
+    if folder is None:
+        pytest.skip("the server was named by ISOQUBE_TEST_MONGODB_URI; this test restarts its own")
+    topic = registry.topic("MongoSlowish")(type("MongoSlowish", (), {}))
+
+    @registry.consumer(topic, name="MongoSlowishConsumer")
+    def slowish(ctx):
+        time.sleep(0.2)
+        return {"step": ctx.step}
+
+    steps = [isoqube.Step("MongoSlowish", name=f"s{i}") for i in range(10)]
+    with isoqube.Engine("memory://", mongo_store, registry=registry) as engine:
+        config = engine.save_configuration(isoqube.Configuration("slowish-10", steps))
+        run = engine.start_run(config.name)
+        assert wait_until(lambda: engine.run(run.id).steps[2].status != "pending",
+                          timeout=RUN_TIMEOUT)
+        subprocess.run([ROOT / "scripts" / "mongodb", "restart", folder], check=True,
+                       capture_output=True, timeout=120)
+        final = engine.wait(run.id, timeout=RUN_TIMEOUT)
+        events = engine.event_log(run.id)
+
+    assert final.status == "completed", final.error
+    done = Counter(e.step_name for e in events if e.step >= 0 and e.to_status == "completed")
+    assert done == Counter({f"s{i}": 1 for i in range(10)})
+    # The outage was told, with the server's URI and no password.
+    logged = capfd.readouterr().err
+    assert "retrying in" in logged
+    password = mongo_store.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+    assert password not in logged
+
+
+def test_threads_racing_on_one_database_complete_every_run_once(
+        mongo_store: str, registry: isoqube.Registry) -> None:
+    declare(registry, "MongoFanA", "MongoFanB", "MongoFanC")
+    with isoqube.Engine("memory://", mongo_store, registry=registry, concurrency=8) as engine:
+        config = engine.save_configuration(
+            isoqube.Configuration("fan", [isoqube.Step("MongoFanA"),
+                                          isoqube.Step("MongoFanB", after=["MongoFanA"]),
+                                          isoqube.Step("MongoFanC", after=["MongoFanA"])]))
+        runs = [engine.start_run(config.name) for _ in range(10)]
+        finished = [engine.wait(r.id, timeout=RUN_TIMEOUT) for r in runs]
+        histories = [engine.event_log(r.id) for r in runs]
+    assert all(r.status == "completed" for r in finished)
+    for events in histories:
+        done = Counter(e.step_name for e in events if e.step >= 0 and e.to_status == "completed")
+        assert done == Counter({"MongoFanA": 1, "MongoFanB": 1, "MongoFanC": 1})
+        assert sum(e.step < 0 and e.to_status == "completed" for e in events) == 1
+
+
+@pytest.mark.parametrize("case", ["unreachable", "wrong password", "malformed"])
+def test_bad_store_uris_fail_with_one_clear_error(case: str, mongodb_uri: str,
+                                                  tmp_path: Path) -> None:
+    uri = {
+        "unreachable": "mongodb://isoqube:s3cret@127.0.0.1:1/Isoqube?serverSelectionTimeoutMS=300",
+        "wrong password": with_database(with_password(mongodb_uri, "s3cret"), "Isoqube"),
+        "malformed": "mongodb://isoqube:s3cret@127.0.0.1:27017/Isoqube?replicaSet=",
+    }[case]
+    result = isoqube_cli("--store", uri, "runs", "list", cwd=tmp_path, timeout=60)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "s3cret" not in result.stderr
+    assert ":***@" in result.stderr
+    expected = {"unreachable": "cannot open MongoDB store",
+                "wrong password": "uthentication failed",
+                "malformed": "not a valid MongoDB URI"}[case]
+    assert expected in result.stderr, result.stderr
