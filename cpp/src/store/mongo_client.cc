@@ -58,6 +58,27 @@ bool is_transient_server_code(uint32_t code) {
          std::end(kCodes);
 }
 
+std::string host_name(const mongoc_host_list_t* host) {
+  return host == nullptr ? std::string("?") : std::string(host->host_and_port);
+}
+
+void on_heartbeat_failed(const mongoc_apm_server_heartbeat_failed_t* event) {
+  bson_error_t error;
+  mongoc_apm_server_heartbeat_failed_get_error(event, &error);
+  static_cast<MongoClient*>(
+      mongoc_apm_server_heartbeat_failed_get_context(event))
+      ->server_lost(host_name(mongoc_apm_server_heartbeat_failed_get_host(event)),
+                    error);
+}
+
+void on_heartbeat_succeeded(
+    const mongoc_apm_server_heartbeat_succeeded_t* event) {
+  static_cast<MongoClient*>(
+      mongoc_apm_server_heartbeat_succeeded_get_context(event))
+      ->server_answered(
+          host_name(mongoc_apm_server_heartbeat_succeeded_get_host(event)));
+}
+
 }  // namespace
 
 bool is_transient(const bson_error_t& error, const bson_t* reply) {
@@ -102,6 +123,12 @@ MongoClient::MongoClient(const MongoOptions& options)
                              "': mongo-c-driver refused it (TLS options?)");
   }
   mongoc_client_pool_set_error_api(pool_, MONGOC_ERROR_API_VERSION_2);
+  mongoc_apm_callbacks_t* callbacks = mongoc_apm_callbacks_new();
+  mongoc_apm_set_server_heartbeat_failed_cb(callbacks, on_heartbeat_failed);
+  mongoc_apm_set_server_heartbeat_succeeded_cb(callbacks,
+                                               on_heartbeat_succeeded);
+  mongoc_client_pool_set_apm_callbacks(pool_, callbacks, this);
+  mongoc_apm_callbacks_destroy(callbacks);
 
   // One ping now, so that an unreachable server, bad credentials or a bad
   // TLS setup fail at startup with one clear message instead of at the
@@ -157,6 +184,27 @@ void MongoClient::run(const char* what, const AttemptFn& attempt) {
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(kLongestBackoff));
   }
+}
+
+void MongoClient::server_lost(const std::string& host,
+                              const bson_error_t& error) {
+  {
+    std::lock_guard<std::mutex> lock(down_mutex_);
+    if (!down_.insert(host).second) return;
+  }
+  logger("store")->warn(
+      "MongoDB store {}: server {} does not answer ({}); operations wait for "
+      "it and are retried",
+      masked_uri_, host, error.message);
+}
+
+void MongoClient::server_answered(const std::string& host) {
+  {
+    std::lock_guard<std::mutex> lock(down_mutex_);
+    if (down_.erase(host) == 0) return;
+  }
+  logger("store")->info("MongoDB store {}: server {} answers again",
+                        masked_uri_, host);
 }
 
 void MongoClient::fail(const char* what, const bson_error_t& error) const {

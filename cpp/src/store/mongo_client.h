@@ -10,6 +10,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 
 namespace isoqube::detail {
@@ -63,7 +65,16 @@ class MongoClient {
   // The error text for a failed operation, with the masked URI.
   [[noreturn]] void fail(const char* what, const bson_error_t& error) const;
 
+  // The driver's server monitor: tells, once per outage, that a server
+  // stopped answering (operations then wait for it, up to the URI's
+  // serverSelectionTimeoutMS, and are retried) and when it is back.
+  void server_lost(const std::string& host, const bson_error_t& error);
+  void server_answered(const std::string& host);
+
  private:
+  std::mutex down_mutex_;
+  std::set<std::string> down_;  // hosts that failed their last check
+
   mongoc_uri_t* uri_ = nullptr;
   mongoc_client_pool_t* pool_ = nullptr;
   std::string database_;
