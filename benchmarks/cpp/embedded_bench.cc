@@ -77,20 +77,27 @@ isoqube::TimePoint from_micros(int64_t micros) {
 }
 
 // The transport is named by its scheme only: its URI may hold a password.
+// `store_trips` are the store's round trips (reads + writes) while the runs
+// were started and went through; none for raw chains.
 void print_result(const std::string& transport_uri, const std::string& store,
                   int runs, double seconds, std::vector<double>& hops,
-                  std::vector<double>& steps) {
+                  std::vector<double>& steps, uint64_t store_reads = 0,
+                  uint64_t store_writes = 0) {
   std::string transport = transport_uri.substr(0, transport_uri.find("://"));
+  // The store by its scheme too: a MongoDB URI may hold a password.
+  std::string store_kind = store.substr(0, store.find("://"));
   double count = static_cast<double>(runs) * kSteps;
   std::printf(
       "{\"transport\": \"%s\", \"store\": \"%s\", \"runs\": %d, "
       "\"steps\": %.0f, \"seconds\": %.3f, \"steps_per_s\": %.0f, "
       "\"hop_ms_p50\": %.4f, \"hop_ms_p99\": %.4f, \"step_ms_p50\": %.4f, "
-      "\"step_ms_p99\": %.4f, \"peak_rss_mb\": %.1f}\n",
-      transport.c_str(), store.c_str(), runs, count, seconds, count / seconds,
-      bench::percentile(hops, 0.5), bench::percentile(hops, 0.99),
-      bench::percentile(steps, 0.5), bench::percentile(steps, 0.99),
-      bench::peak_rss_mb());
+      "\"step_ms_p99\": %.4f, \"store_reads_per_step\": %.3f, "
+      "\"store_writes_per_step\": %.3f, \"peak_rss_mb\": %.1f}\n",
+      transport.c_str(), store_kind.c_str(), runs, count, seconds,
+      count / seconds, bench::percentile(hops, 0.5),
+      bench::percentile(hops, 0.99), bench::percentile(steps, 0.5),
+      bench::percentile(steps, 0.99), store_reads / count,
+      store_writes / count, bench::peak_rss_mb());
 }
 
 // Baseline: chains of kSteps hops through the transport only. Messages
@@ -207,7 +214,7 @@ int run_engine(const isoqube::EngineOptions& options, int runs,
   register_noops(engine);
   engine.start();
   isoqube::Configuration config = engine.save_configuration(ten_steps());
-
+  const isoqube::StoreStats before = engine.store().stats();
   auto started = std::chrono::steady_clock::now();
   std::vector<std::string> ids;
   std::size_t waited = 0;
@@ -222,6 +229,7 @@ int run_engine(const isoqube::EngineOptions& options, int runs,
     engine.wait(ids[waited++], std::chrono::minutes(5));
   }
   double seconds = seconds_since(started);
+  const isoqube::StoreStats after = engine.store().stats();
 
   std::vector<double> hops, steps;
   for (const std::string& id : ids) {
@@ -233,7 +241,8 @@ int run_engine(const isoqube::EngineOptions& options, int runs,
     steps.push_back(ms_between(run.created_on, *run.steps.back().completed_on) /
                     kSteps);
   }
-  print_result(options.transport, options.store, runs, seconds, hops, steps);
+  print_result(options.transport, options.store, runs, seconds, hops, steps,
+               after.reads - before.reads, after.writes - before.writes);
   return 0;
 }
 

@@ -131,26 +131,14 @@ bool RunUpdate::applied_in(const bson_t* doc) const {
 }
 
 BsonPtr RunUpdate::filter() const {
+  // The id on its own at the top: FerretDB looks a document up by _id only
+  // when _id is a top-level key of the filter (else it scans).
   BsonPtr doc = new_bson();
-  bson_t all;
-  bson_t id;
-  bson_append_array_begin(doc.get(), "$and", -1, &all);
-  bson_append_document_begin(&all, "0", -1, &id);
-  bson_append_utf8(&id, kId, -1, run_id_.data(),
+  bson_append_utf8(doc.get(), kId, -1, run_id_.data(),
                    static_cast<int>(run_id_.size()));
-  bson_append_document_end(&all, &id);
-  // The conditions' keys were 0, 1, ...: renumbered after the id's.
-  bson_iter_t iter;
-  uint32_t index = 1;
-  if (bson_iter_init(&iter, conditions_.get())) {
-    while (bson_iter_next(&iter)) {
-      char buffer[16];
-      const char* key = nullptr;
-      bson_uint32_to_string(index++, &key, buffer, sizeof buffer);
-      bson_append_iter(&all, key, -1, &iter);
-    }
+  if (condition_count_ > 0) {
+    bson_append_array(doc.get(), "$and", -1, conditions_.get());
   }
-  bson_append_array_end(doc.get(), &all);
   return doc;
 }
 
