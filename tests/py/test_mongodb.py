@@ -209,3 +209,45 @@ def test_bad_store_uris_fail_with_one_clear_error(case: str, mongodb_uri: str,
                 "wrong password": "uthentication failed",
                 "malformed": "not a valid MongoDB URI"}[case]
     assert expected in result.stderr, result.stderr
+
+
+@pytest.fixture
+def mongo_controlcenter(registry: isoqube.Registry, mongo_store: str) -> Iterator:
+    """The test controlcenter (controlcenter_app.py) over the MongoDB store."""
+    from controlcenter_app import serve
+
+    yield from serve(registry, mongo_store)
+
+
+def test_the_controlcenter_on_mongodb_lists_runs_and_streams_another_process_transitions(
+        mongo_controlcenter, mongo_store: str) -> None:
+    from test_controlcenter_api import listen_in_background, run_ended
+
+    cc = mongo_controlcenter
+    first = cc.start_run("fetch-build")
+    cc.wait_for(first["id"], "completed")
+    listed = cc.client.get("/api/configuration/run/all").json()
+    assert [r["id"] for r in listed] == [first["id"]]
+    assert [t["name"] for t in listed[0]["topics"]] == ["Fetch", "Build"]
+
+    # Another engine on the same database stands for another process: its
+    # transitions reach the controlcenter only through the store.
+    other_registry = isoqube.Registry()
+    other_registry.topic("Elsewhere")(type("Elsewhere", (), {}))
+    other_registry.consumer("Elsewhere", service="elsewhere", name="ElsewhereConsumer")(
+        lambda ctx: {"where": "there"})
+    with isoqube.Engine("memory://", mongo_store, registry=other_registry) as other:
+        other.start()
+        ended: list[str] = []
+        events = listen_in_background(cc.client,
+                                      lambda e: bool(ended) and run_ended(ended[0])(e))
+        run = other.start_run(isoqube.Configuration("elsewhere", ["Elsewhere"]))
+        ended.append(run.id)
+        received = [e for e in events() if e["runId"] == run.id]
+    step = [(e["stepName"], e["from"], e["to"]) for e in received if e["step"] == 0]
+    assert step == [("Elsewhere", "pending", "queued"), ("Elsewhere", "queued", "running"),
+                    ("Elsewhere", "running", "completed")]
+    assert received[0]["step"] == -1 and received[0]["from"] == ""  # its creation
+    assert received[-1]["step"] == -1 and received[-1]["to"] == "completed"
+    seqs = [e["seq"] for e in received]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
