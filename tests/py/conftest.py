@@ -32,26 +32,34 @@ def _no_server(reason: str) -> None:
     pytest.skip(reason)
 
 
+def _private_server(tmp_path_factory: pytest.TempPathFactory, script: str, variable: str
+                    ) -> Iterator[tuple[str, Path | None]]:
+    """(URI, folder) of the server ISOQUBE_TEST_<variable>_URI names (its
+    folder from ISOQUBE_TEST_<variable>_DIR, or None), else of one that
+    scripts/<script> starts for the session and stops after."""
+    uri = os.environ.get(f"ISOQUBE_TEST_{variable}_URI")
+    if uri:
+        folder = os.environ.get(f"ISOQUBE_TEST_{variable}_DIR")
+        yield uri, Path(folder) if folder else None
+        return
+    command = str(ROOT / "scripts" / script)
+    folder = tmp_path_factory.mktemp(script)
+    started = subprocess.run([command, "start", str(folder)], capture_output=True, text=True)
+    try:
+        if started.returncode != 0:
+            _no_server(f"scripts/{script} could not start a server: {started.stderr.strip()}")
+        yield started.stdout.split()[-1], folder
+    finally:
+        subprocess.run([command, "stop", str(folder)], capture_output=True)
+
+
 @pytest.fixture(scope="session")
 def rabbitmq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path | None]]:
     """A real RabbitMQ: (URI, the folder scripts/rabbitmq keeps it in, or
     None for a broker the environment named). scripts/test starts one and
     sets ISOQUBE_TEST_AMQP_URI (and ISOQUBE_TEST_AMQP_DIR); otherwise
     scripts/rabbitmq starts one for the session and stops it after."""
-    uri = os.environ.get("ISOQUBE_TEST_AMQP_URI")
-    if uri:
-        folder = os.environ.get("ISOQUBE_TEST_AMQP_DIR")
-        yield uri, Path(folder) if folder else None
-        return
-    script = str(ROOT / "scripts" / "rabbitmq")
-    folder = tmp_path_factory.mktemp("rabbitmq")
-    started = subprocess.run([script, "start", str(folder)], capture_output=True, text=True)
-    try:
-        if started.returncode != 0:
-            _no_server(f"scripts/rabbitmq could not start a broker: {started.stderr.strip()}")
-        yield started.stdout.split()[-1], folder
-    finally:
-        subprocess.run([script, "stop", str(folder)], capture_output=True)
+    yield from _private_server(tmp_path_factory, "rabbitmq", "AMQP")
 
 
 @pytest.fixture(scope="session")
@@ -68,20 +76,7 @@ def mongodb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
     ISOQUBE_TEST_MONGODB_DIR); otherwise scripts/mongodb starts one for the
     session and stops it after. The URI names no database: each test picks
     its own."""
-    uri = os.environ.get("ISOQUBE_TEST_MONGODB_URI")
-    if uri:
-        folder = os.environ.get("ISOQUBE_TEST_MONGODB_DIR")
-        yield uri, Path(folder) if folder else None
-        return
-    script = str(ROOT / "scripts" / "mongodb")
-    folder = tmp_path_factory.mktemp("mongodb")
-    started = subprocess.run([script, "start", str(folder)], capture_output=True, text=True)
-    try:
-        if started.returncode != 0:
-            _no_server(f"scripts/mongodb could not start a server: {started.stderr.strip()}")
-        yield started.stdout.split()[-1], folder
-    finally:
-        subprocess.run([script, "stop", str(folder)], capture_output=True)
+    yield from _private_server(tmp_path_factory, "mongodb", "MONGODB")
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <exception>
+#include <limits>
 #include <string>
 
 #include "isoqube/errors.h"
@@ -186,6 +188,25 @@ std::string Uri::masked() const {
 // masking: everything between the first ':' after "://" and the last '@'
 // before any query is treated as a password, so a password containing an
 // unencoded '/' or '@' is still hidden.
+std::chrono::milliseconds milliseconds_option(const Uri& uri,
+                                              std::string_view option,
+                                              const std::string& value) {
+  std::size_t used = 0;
+  long long ms = -1;
+  try {
+    ms = std::stoll(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != value.size() || ms < 0 || ms > std::numeric_limits<int>::max()) {
+    throw ConfigurationError("URI '" + uri.masked() + "': " +
+                             std::string(option) +
+                             " must be a whole number of milliseconds, not '" +
+                             value + "'");
+  }
+  return std::chrono::milliseconds(ms);
+}
+
 std::string mask_password(std::string_view uri) {
   const size_t separator = uri.find("://");
   if (separator == std::string_view::npos) return std::string(uri);

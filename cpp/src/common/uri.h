@@ -1,6 +1,7 @@
 // URI parsing shared by open_store() and open_transport(). Internal.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <string_view>
@@ -27,6 +28,12 @@ struct Uri {
 // Throws ConfigurationError naming the URI (password masked) and what is
 // wrong: no "scheme://", bad port, bad percent-encoding.
 Uri parse_uri(std::string_view text);
+
+// A query option given in whole milliseconds (0 to INT_MAX). Throws
+// ConfigurationError naming the URI (masked), the option and the value.
+std::chrono::milliseconds milliseconds_option(const Uri& uri,
+                                              std::string_view option,
+                                              const std::string& value);
 
 // The text with any "user:password@" password replaced by "***".
 std::string mask_password(std::string_view uri);

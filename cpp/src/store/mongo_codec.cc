@@ -51,11 +51,8 @@ void append_children(bson_t* doc, const Json& value) {
   if (value.is_array()) {
     uint32_t index = 0;
     for (const Json& child : value) {
-      char buffer[16];
-      const char* key = nullptr;
-      const size_t length =
-          bson_uint32_to_string(index++, &key, buffer, sizeof buffer);
-      append_value(doc, std::string_view(key, length), child);
+      const ArrayKey key(index++);
+      append_value(doc, key.view(), child);
     }
     return;
   }
@@ -440,11 +437,9 @@ BsonPtr configuration_document(const Configuration& config,
   bson_append_array_begin(doc.get(), kTopics, -1, &steps);
   uint32_t index = 0;
   for (const StepSpec& spec : config.steps) {
-    char buffer[16];
-    const char* key = nullptr;
-    bson_uint32_to_string(index++, &key, buffer, sizeof buffer);
+    const ArrayKey key(index++);
     bson_t step;
-    bson_append_document_begin(&steps, key, -1, &step);
+    bson_append_document_begin(&steps, key.c_str(), -1, &step);
     append_step_spec(&step, spec, topics);
     bson_append_document_end(&steps, &step);
   }
@@ -489,11 +484,9 @@ BsonPtr run_document(const Run& run, const Event& created,
   bson_append_array_begin(d, kTopics, -1, &steps);
   uint32_t index = 0;
   for (const Step& step : run.steps) {
-    char buffer[16];
-    const char* key = nullptr;
-    bson_uint32_to_string(index++, &key, buffer, sizeof buffer);
+    const ArrayKey key(index++);
     bson_t child;
-    bson_append_document_begin(&steps, key, -1, &child);
+    bson_append_document_begin(&steps, key.c_str(), -1, &child);
     append_step(&child, step, topics);
     bson_append_document_end(&steps, &child);
   }

@@ -78,6 +78,23 @@ class BsonPtr {
 
 inline BsonPtr new_bson() { return BsonPtr(bson_new()); }
 
+// The key of an array's element `index` ("0", "1", ...), as BSON spells
+// arrays: documents with those keys.
+class ArrayKey {
+ public:
+  explicit ArrayKey(uint32_t index)
+      : length_(bson_uint32_to_string(index, &key_, buffer_, sizeof buffer_)) {}
+  ArrayKey(const ArrayKey&) = delete;
+  ArrayKey& operator=(const ArrayKey&) = delete;
+  const char* c_str() const { return key_; }
+  std::string_view view() const { return {key_, length_}; }
+
+ private:
+  char buffer_[16];
+  const char* key_ = nullptr;
+  std::size_t length_;
+};
+
 namespace mongo_fields {
 inline constexpr char kId[] = "_id";
 inline constexpr char kName[] = "Name";

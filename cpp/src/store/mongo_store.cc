@@ -1,7 +1,6 @@
 #include "store/mongo_store.h"
 
 #include <algorithm>
-#include <limits>
 #include <random>
 #include <set>
 #include <utility>
@@ -129,23 +128,6 @@ bool queue_is_well_formed(const StepTransition& t) {
   return true;
 }
 
-int64_t read_retry_ms(const Uri& uri, const std::string& value) {
-  std::size_t used = 0;
-  long long ms = -1;
-  try {
-    ms = std::stoll(value, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != value.size() || ms < 0 || ms > std::numeric_limits<int>::max()) {
-    throw ConfigurationError("store URI '" + uri.masked() + "': " +
-                             kRetryOption +
-                             " must be a whole number of milliseconds, not '" +
-                             value + "'");
-  }
-  return ms;
-}
-
 // `text` without the "name=value" query option.
 std::string without_option(std::string_view text, std::string_view name) {
   const std::size_t query = text.find('?');
@@ -175,7 +157,7 @@ MongoOptions mongo_store_options(std::string_view text) {
   const Uri uri = parse_uri(text);
   const auto retry = uri.query.find(kRetryOption);
   if (retry != uri.query.end()) {
-    options.retry_for = std::chrono::milliseconds(read_retry_ms(uri, retry->second));
+    options.retry_for = milliseconds_option(uri, kRetryOption, retry->second);
   }
   options.uri = without_option(text, kRetryOption);
   return options;

@@ -19,11 +19,9 @@ std::string RunUpdate::step_path(int step, std::string_view field) const {
 }
 
 void RunUpdate::add_condition(std::string_view path, const bson_t* condition) {
-  char buffer[16];
-  const char* key = nullptr;
-  bson_uint32_to_string(condition_count_++, &key, buffer, sizeof buffer);
+  const ArrayKey key(condition_count_++);
   bson_t element;
-  bson_append_document_begin(conditions_.get(), key, -1, &element);
+  bson_append_document_begin(conditions_.get(), key.c_str(), -1, &element);
   bson_iter_t iter;
   if (bson_iter_init(&iter, condition) && bson_iter_next(&iter)) {
     bson_append_iter(&element, path.data(), static_cast<int>(path.size()),
@@ -46,10 +44,8 @@ void RunUpdate::require_step_in(int step,
   bson_append_array_begin(&in, "$in", -1, &list);
   uint32_t n = 0;
   for (StepStatus status : statuses) {
-    char buffer[16];
-    const char* key = nullptr;
-    bson_uint32_to_string(n++, &key, buffer, sizeof buffer);
-    append_status(&list, key, status);
+    const ArrayKey key(n++);
+    append_status(&list, key.view(), status);
   }
   bson_append_array_end(&in, &list);
   bson_append_document_end(value.get(), &in);
@@ -163,10 +159,8 @@ BsonPtr RunUpdate::update() const {
     bson_append_array_begin(&events, "$each", -1, &each);
     uint32_t index = 0;
     for (const Event& event : events_) {
-      char buffer[16];
-      const char* key = nullptr;
-      bson_uint32_to_string(index++, &key, buffer, sizeof buffer);
-      append_event(&each, key, event);
+      const ArrayKey key(index++);
+      append_event(&each, key.view(), event);
     }
     bson_append_array_end(&events, &each);
     bson_append_document_end(&push, &events);

@@ -1,8 +1,6 @@
 // sqlite_store_options(): the "sqlite://" URI forms and their options.
 #include <cctype>
 #include <chrono>
-#include <exception>
-#include <limits>
 #include <string>
 
 #include "isoqube/errors.h"
@@ -18,23 +16,6 @@ std::string lower(std::string text) {
   return text;
 }
 
-std::chrono::milliseconds read_busy_timeout(const Uri& uri,
-                                            const std::string& value) {
-  std::size_t used = 0;
-  long long ms = -1;
-  try {
-    ms = std::stoll(value, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != value.size() || ms < 0 || ms > std::numeric_limits<int>::max()) {
-    throw ConfigurationError("store URI '" + uri.masked() +
-                             "': busy_timeout_ms must be a whole number of "
-                             "milliseconds, not '" + value + "'");
-  }
-  return std::chrono::milliseconds(ms);
-}
-
 void read_query_options(const Uri& uri, SqliteStoreOptions& options) {
   for (const auto& [key, value] : uri.query) {
     if (key == "synchronous" && (lower(value) == "normal" ||
@@ -45,7 +26,7 @@ void read_query_options(const Uri& uri, SqliteStoreOptions& options) {
                                "': synchronous must be 'normal' or 'full', "
                                "not '" + value + "'");
     } else if (key == "busy_timeout_ms") {
-      options.busy_timeout = read_busy_timeout(uri, value);
+      options.busy_timeout = milliseconds_option(uri, key, value);
     } else {
       throw ConfigurationError("store URI '" + uri.masked() +
                                "': unknown option '" + key +
