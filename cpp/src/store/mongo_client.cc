@@ -83,12 +83,14 @@ bool is_duplicate_key(const bson_error_t& error) {
 }
 
 MongoClient::MongoClient(const MongoOptions& options)
-    : masked_uri_(mask_password(options.uri)), retry_for_(options.retry_for) {
+    : masked_uri_(mask_password(options.uri)),
+      role_(options.role),
+      retry_for_(options.retry_for) {
   init_driver_once();
   bson_error_t error;
   uri_ = mongoc_uri_new_with_error(options.uri.c_str(), &error);
   if (uri_ == nullptr) {
-    throw ConfigurationError("store URI '" + masked_uri_ +
+    throw ConfigurationError(role_ + " URI '" + masked_uri_ +
                              "' is not a valid MongoDB URI: " + error.message);
   }
   const char* database = mongoc_uri_get_database(uri_);
@@ -98,7 +100,7 @@ MongoClient::MongoClient(const MongoOptions& options)
   pool_ = mongoc_client_pool_new(uri_);
   if (pool_ == nullptr) {
     mongoc_uri_destroy(uri_);
-    throw ConfigurationError("store URI '" + masked_uri_ +
+    throw ConfigurationError(role_ + " URI '" + masked_uri_ +
                              "': mongo-c-driver refused it (TLS options?)");
   }
   mongoc_client_pool_set_error_api(pool_, MONGOC_ERROR_API_VERSION_2);
@@ -115,7 +117,7 @@ MongoClient::MongoClient(const MongoOptions& options)
   if (!ok) {
     mongoc_client_pool_destroy(pool_);
     mongoc_uri_destroy(uri_);
-    throw StoreError("cannot open MongoDB store '" + masked_uri_ +
+    throw StoreError("cannot open MongoDB " + role_ + " '" + masked_uri_ +
                      "': " + error.message);
   }
 }
@@ -159,8 +161,22 @@ void MongoClient::run(const char* what, const AttemptFn& attempt) {
   }
 }
 
+Attempt MongoClient::once(const AttemptFn& attempt, Reply& reply) {
+  mongoc_client_t* client = mongoc_client_pool_pop(pool_);
+  Attempt outcome = Attempt::kFailed;
+  try {
+    outcome = attempt(client, 0, reply);
+  } catch (...) {
+    mongoc_client_pool_push(pool_, client);
+    throw;
+  }
+  mongoc_client_pool_push(pool_, client);
+  return outcome;
+}
+
 void MongoClient::fail(const char* what, const bson_error_t& error) const {
-  throw StoreError("MongoDB store '" + masked_uri_ + "': " + what + ": " +
+  throw StoreError("MongoDB " + role_ + " '" + masked_uri_ + "': " + what +
+                   ": " +
                    error.message);
 }
 
