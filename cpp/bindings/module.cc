@@ -12,6 +12,7 @@
 #include "isoqube/errors.h"
 #include "isoqube/log.h"
 #include "isoqube/registry.h"
+#include "log_binding.h"
 #include "python_consumer.h"
 
 namespace py = pybind11;
@@ -138,4 +139,5 @@ PYBIND11_MODULE(_core, m) {
   isoqube::bindings::bind_functions(m);
   isoqube::bindings::bind_consumer(m);
   isoqube::bindings::bind_engine(m);
+  isoqube::bindings::bind_log_collection(m);
 }

@@ -23,7 +23,7 @@ from importlib import metadata as _metadata
 from pathlib import Path as _Path
 
 from . import _core, errors
-from ._core import Context, Logger, log_level, logger, set_log_level
+from ._core import Context, LogCollection, Logger, log_level, logger, send_logs_to, set_log_level
 from .engine import Engine, EventIterator
 from .errors import (
     ConfigurationError,
@@ -93,6 +93,8 @@ __all__ = [
     "Context",
     "Logger",
     "logger",
+    "LogCollection",
+    "send_logs_to",
     "log_level",
     "set_log_level",
     "Configuration",

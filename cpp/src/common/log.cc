@@ -5,10 +5,13 @@
 #include <cstdlib>
 #include <mutex>
 #include <optional>
+#include <functional>
+#include <set>
 #include <string>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include "common/fanout_sink.h"
 #include "isoqube/errors.h"
 
 namespace isoqube {
@@ -56,8 +59,10 @@ bool is_isoqube_name(std::string_view name) {
 // objects with static lifetime stay usable during shutdown.
 class LogState {
  public:
-  LogState() : sink_(std::make_shared<spdlog::sinks::stderr_color_sink_mt>()) {
-    sink_->set_pattern(kPattern);
+  LogState()
+      : stderr_(std::make_shared<spdlog::sinks::stderr_color_sink_mt>()),
+        sink_(std::make_shared<detail::FanoutSink>(stderr_)) {
+    stderr_->set_pattern(kPattern);
     const char* env = std::getenv("ISOQUBE_LOG_LEVEL");
     if (env == nullptr || *env == '\0') return;
     if (auto parsed = parse_level(env)) {
@@ -65,7 +70,7 @@ class LogState {
       return;
     }
     // A bad environment variable must not stop the program; say so once.
-    spdlog::logger("isoqube.log", sink_)
+    spdlog::logger("isoqube.log", stderr_)
         .warn("ignoring ISOQUBE_LOG_LEVEL='{}': expected one of {}", env,
               kLevelWords);
   }
@@ -95,9 +100,23 @@ class LogState {
 
   level::level_enum level() const { return level_.load(); }
 
+  detail::FanoutSink& sinks() { return *sink_; }
+
+  void add_service(const std::string& logger_name) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    services_.insert(logger_name);
+  }
+
+  bool is_service(const std::string& logger_name) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return services_.count(logger_name) != 0;
+  }
+
  private:
   std::mutex mutex_;  // serialises logger creation against level changes
-  std::shared_ptr<spdlog::sinks::sink> sink_;
+  std::shared_ptr<spdlog::sinks::sink> stderr_;
+  std::shared_ptr<detail::FanoutSink> sink_;  // what every logger writes to
+  std::set<std::string, std::less<>> services_;  // names of service loggers
   std::atomic<level::level_enum> level_{level::info};
 };
 
@@ -106,22 +125,48 @@ LogState& state() {
   return *instance;
 }
 
+std::string logger_name(std::string_view part) {
+  return is_isoqube_name(part) ? std::string(part)
+                               : std::string(kPrefix) + std::string(part);
+}
+
 }  // namespace
 
 std::shared_ptr<spdlog::logger> logger(std::string_view part) {
-  std::string name = is_isoqube_name(part)
-                         ? std::string(part)
-                         : std::string(kPrefix) + std::string(part);
-  return state().get(name);
+  return state().get(logger_name(part));
 }
 
-void set_log_level(std::string_view word) {
+level::level_enum parse_log_level(std::string_view word) {
   const auto parsed = parse_level(word);
   if (!parsed) {
     throw ConfigurationError("unknown log level '" + std::string(word) +
                              "': expected one of " + kLevelWords);
   }
-  state().set_level(*parsed);
+  return *parsed;
+}
+
+void set_log_level(std::string_view word) {
+  state().set_level(parse_log_level(word));
+}
+
+std::shared_ptr<spdlog::logger> service_logger(std::string_view service) {
+  const std::string name = logger_name(service);
+  state().add_service(name);
+  return state().get(name);
+}
+
+std::string service_of_logger(std::string_view name) {
+  const std::string text(name);
+  if (!state().is_service(text)) return std::string();
+  return text.substr(is_isoqube_name(text) ? kPrefix.size() : 0);
+}
+
+void add_log_sink(std::shared_ptr<spdlog::sinks::sink> sink) {
+  if (sink) state().sinks().add(std::move(sink));
+}
+
+void remove_log_sink(const std::shared_ptr<spdlog::sinks::sink>& sink) {
+  state().sinks().remove(sink);
 }
 
 std::string_view log_level() {

@@ -8,7 +8,8 @@ StepContext::StepContext(Orchestrator& orchestrator, const Consumer& consumer,
                          const Envelope& envelope, const ClaimedStep* claimed)
     : orchestrator_(orchestrator),
       consumer_(consumer),
-      logger_(logger(consumer.service.empty() ? "consumer" : consumer.service)) {
+      logger_(consumer.service.empty() ? logger("consumer")
+                                       : service_logger(consumer.service)) {
   const Json& m = envelope.message;
   ingestion_id_ = m.value("ingestionId", "");
   auto payload = m.find("payload");

@@ -104,12 +104,14 @@ bool is_duplicate_key(const bson_error_t& error) {
 }
 
 MongoClient::MongoClient(const MongoOptions& options)
-    : masked_uri_(mask_password(options.uri)), retry_for_(options.retry_for) {
+    : masked_uri_(mask_password(options.uri)),
+      role_(options.role),
+      retry_for_(options.retry_for) {
   init_driver_once();
   bson_error_t error;
   uri_ = mongoc_uri_new_with_error(options.uri.c_str(), &error);
   if (uri_ == nullptr) {
-    throw ConfigurationError("store URI '" + masked_uri_ +
+    throw ConfigurationError(role_ + " URI '" + masked_uri_ +
                              "' is not a valid MongoDB URI: " + error.message);
   }
   const char* database = mongoc_uri_get_database(uri_);
@@ -119,7 +121,7 @@ MongoClient::MongoClient(const MongoOptions& options)
   pool_ = mongoc_client_pool_new(uri_);
   if (pool_ == nullptr) {
     mongoc_uri_destroy(uri_);
-    throw ConfigurationError("store URI '" + masked_uri_ +
+    throw ConfigurationError(role_ + " URI '" + masked_uri_ +
                              "': mongo-c-driver refused it (TLS options?)");
   }
   mongoc_client_pool_set_error_api(pool_, MONGOC_ERROR_API_VERSION_2);
@@ -142,7 +144,7 @@ MongoClient::MongoClient(const MongoOptions& options)
   if (!ok) {
     mongoc_client_pool_destroy(pool_);
     mongoc_uri_destroy(uri_);
-    throw StoreError("cannot open MongoDB store '" + masked_uri_ +
+    throw StoreError("cannot open MongoDB " + role_ + " '" + masked_uri_ +
                      "': " + error.message);
   }
 }
@@ -157,21 +159,13 @@ void MongoClient::run(const char* what, const AttemptFn& attempt) {
   auto backoff = kFirstBackoff;
   for (int number = 0;; ++number) {
     Reply reply;
-    mongoc_client_t* client = mongoc_client_pool_pop(pool_);
-    Attempt outcome = Attempt::kFailed;
-    try {
-      outcome = attempt(client, number, reply);
-    } catch (...) {
-      mongoc_client_pool_push(pool_, client);
-      throw;
-    }
-    mongoc_client_pool_push(pool_, client);
+    const Attempt outcome = once(attempt, reply, number);
     const bson_error_t& error = reply.error;
     const bool transient =
         outcome == Attempt::kFailed && is_transient(error, &reply.reply);
     if (outcome == Attempt::kDone) {
       if (number > 0) {
-        logger("store")->info("MongoDB store {}: {} succeeded again",
+        logger("store")->info("MongoDB {} {}: {} succeeded again", role_,
                               masked_uri_, what);
       }
       return;
@@ -179,8 +173,9 @@ void MongoClient::run(const char* what, const AttemptFn& attempt) {
     if (!transient || std::chrono::steady_clock::now() + backoff > deadline) {
       fail(what, error);
     }
-    logger("store")->warn("MongoDB store {}: {} failed ({}); retrying in {} ms",
-                          masked_uri_, what, error.message, backoff.count());
+    logger("store")->warn("MongoDB {} {}: {} failed ({}); retrying in {} ms",
+                          role_, masked_uri_, what, error.message,
+                          backoff.count());
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(kLongestBackoff));
   }
@@ -193,9 +188,9 @@ void MongoClient::server_lost(const std::string& host,
     if (!down_.insert(host).second) return;
   }
   logger("store")->warn(
-      "MongoDB store {}: server {} does not answer ({}); operations wait for "
+      "MongoDB {} {}: server {} does not answer ({}); operations wait for "
       "it and are retried",
-      masked_uri_, host, error.message);
+      role_, masked_uri_, host, error.message);
 }
 
 void MongoClient::server_answered(const std::string& host) {
@@ -203,12 +198,27 @@ void MongoClient::server_answered(const std::string& host) {
     std::lock_guard<std::mutex> lock(down_mutex_);
     if (down_.erase(host) == 0) return;
   }
-  logger("store")->info("MongoDB store {}: server {} answers again",
+  logger("store")->info("MongoDB {} {}: server {} answers again", role_,
                         masked_uri_, host);
 }
 
+Attempt MongoClient::once(const AttemptFn& attempt, Reply& reply,
+                          int number) {
+  mongoc_client_t* client = mongoc_client_pool_pop(pool_);
+  Attempt outcome = Attempt::kFailed;
+  try {
+    outcome = attempt(client, number, reply);
+  } catch (...) {
+    mongoc_client_pool_push(pool_, client);
+    throw;
+  }
+  mongoc_client_pool_push(pool_, client);
+  return outcome;
+}
+
 void MongoClient::fail(const char* what, const bson_error_t& error) const {
-  throw StoreError("MongoDB store '" + masked_uri_ + "': " + what + ": " +
+  throw StoreError("MongoDB " + role_ + " '" + masked_uri_ + "': " + what +
+                   ": " +
                    error.message);
 }
 

@@ -21,6 +21,8 @@ struct MongoOptions {
   // How long an operation keeps retrying transient failures before it
   // fails with StoreError (URI option isoqubeRetryMS; default 60 s).
   std::chrono::milliseconds retry_for{60'000};
+  // What the errors call it: "store" or "log collection".
+  std::string role = "store";
 };
 
 // What one attempt of an operation reports back to MongoClient::run.
@@ -62,6 +64,11 @@ class MongoClient {
       std::function<Attempt(mongoc_client_t*, int attempt, Reply& reply)>;
   void run(const char* what, const AttemptFn& attempt);
 
+  // One attempt against a pooled client: no retries, nothing logged. For
+  // callers with a retry policy of their own that must not log through
+  // the isoqube loggers (the log collection's writer).
+  Attempt once(const AttemptFn& attempt, Reply& reply, int number = 0);
+
   // The error text for a failed operation, with the masked URI.
   [[noreturn]] void fail(const char* what, const bson_error_t& error) const;
 
@@ -79,6 +86,7 @@ class MongoClient {
   mongoc_client_pool_t* pool_ = nullptr;
   std::string database_;
   std::string masked_uri_;
+  std::string role_;
   std::chrono::milliseconds retry_for_;
 };
 

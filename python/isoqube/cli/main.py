@@ -43,14 +43,21 @@ def _global_options(parser: argparse.ArgumentParser, top: bool) -> None:
     # them from overwriting what was given before it.
     default = None if top else argparse.SUPPRESS
     parser.add_argument("--transport", metavar="URI", default=default,
-                        help="memory:// (the default; amqp:// is not available yet); "
-                             "default from $ISOQUBE_TRANSPORT")
+                        help="memory:// (the default: in-process) or "
+                             "amqp://user:pass@host[:port]/vhost (RabbitMQ; amqps:// with "
+                             "TLS); default from $ISOQUBE_TRANSPORT")
     parser.add_argument("--store", metavar="URI", default=default,
                         help="sqlite://FILE (the default: isoqube.db in the working "
-                             "folder; sqlite:///abs/path.db) or memory:// (mongodb:// is "
-                             "not available yet); default from $ISOQUBE_STORE")
+                             "folder; sqlite:///abs/path.db), "
+                             "mongodb://user:pass@host[:port]/Database?options or "
+                             "memory://; default from $ISOQUBE_STORE")
     parser.add_argument("--log-level", metavar="LEVEL", default=default,
                         help="trace, debug, info (default), warning, error, critical, off")
+    parser.add_argument("--log-collection", metavar="URI", default=default,
+                        help="also write the log lines to the Logs collection of this "
+                             "mongodb:// database (the worker processes of the demo too); "
+                             "default from $ISOQUBE_LOG_COLLECTION; Environment from "
+                             "$ISOQUBE_ENVIRONMENT (default Production)")
     parser.add_argument("--debug", action="store_true",
                         default=False if top else argparse.SUPPRESS,
                         help="show tracebacks of errors")
@@ -98,7 +105,8 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     return runner.run_demo(runner.DemoOptions(
         work_ms=args.work_ms, fail=args.fail, json=args.json, concurrency=args.concurrency,
-        timeout=args.timeout, transport=args.transport, store=args.store))
+        timeout=args.timeout, transport=args.transport, store=args.store,
+        log_collection=log_collection_uri(args)))
 
 
 def _non_negative_int(text: str) -> int:
@@ -139,12 +147,38 @@ def _cmake_dir() -> int:
     return 0
 
 
+def log_collection_uri(args: argparse.Namespace) -> str | None:
+    """The --log-collection URI, or $ISOQUBE_LOG_COLLECTION, or None."""
+    return args.log_collection or os.environ.get("ISOQUBE_LOG_COLLECTION") or None
+
+
+def _log_application(args: argparse.Namespace) -> str:
+    # A service's own lines always name their service; this names the rest:
+    # a worker by the services it runs, another command by itself.
+    services = getattr(args, "services", None)
+    if args.command == "worker" and services:
+        return ",".join(dict.fromkeys(services))
+    return f"isoqube {args.command}" if args.command else "isoqube"
+
+
 def _dispatch(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import isoqube
 
     if args.log_level:
         isoqube.set_log_level(args.log_level)
+    uri = log_collection_uri(args)
+    if uri is None or args.version or args.cmakedir:
+        return _run_command(args, parser)
+    with isoqube.send_logs_to(
+            uri, application=_log_application(args),
+            environment=os.environ.get("ISOQUBE_ENVIRONMENT") or "Production"):
+        return _run_command(args, parser)
+
+
+def _run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.version:
+        import isoqube
+
         print(f"isoqube {isoqube.__version__}")
         return 0
     if args.cmakedir:

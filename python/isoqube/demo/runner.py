@@ -35,6 +35,9 @@ class DemoOptions:
     timeout: float | None = 120.0
     transport: str | None = None  # None: $ISOQUBE_TRANSPORT, else memory://
     store: str | None = None  # None: $ISOQUBE_STORE, else isoqube.db here
+    # Where the worker processes send their log lines (mongodb://…); this
+    # process's own lines go there when the CLI was given it.
+    log_collection: str | None = None
 
 
 def run_demo(options: DemoOptions) -> int:
@@ -55,7 +58,8 @@ def run_demo(options: DemoOptions) -> int:
         common.note("starting the services as worker processes")
         with ServiceWorkers(engine.transport_uri, engine.store_uri,
                             demo_services(services.linux_pool_module()),
-                            concurrency=options.concurrency):
+                            concurrency=options.concurrency,
+                            log_collection=options.log_collection):
             return _run(engine, options)
     finally:
         engine.close()

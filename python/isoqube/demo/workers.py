@@ -85,12 +85,15 @@ class ServiceWorkers:
     """
 
     def __init__(self, transport: str, store: str, services: dict[str, list[str]],
-                 concurrency: int = 4) -> None:
+                 concurrency: int = 4, log_collection: str | None = None) -> None:
         """``services`` maps a service name to the worker options that load
-        it (``["--import", "pkg.module"]`` or ``["--module", "lib.so"]``)."""
+        it (``["--import", "pkg.module"]`` or ``["--module", "lib.so"]``);
+        ``log_collection`` is the mongodb:// URI each worker sends its log
+        lines to (--log-collection), if any."""
+        logs = ["--log-collection", log_collection] if log_collection else []
         self._commands = {
             service: [sys.executable, "-m", "isoqube", "--transport", transport,
-                      "--store", store, "worker", *loading, "--service", service,
+                      "--store", store, *logs, "worker", *loading, "--service", service,
                       "--concurrency", str(concurrency)]
             for service, loading in services.items()
         }

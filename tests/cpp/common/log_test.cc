@@ -12,6 +12,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include "isoqube/errors.h"
 
@@ -112,6 +113,44 @@ TEST_F(LogTest, LinesCarryTimeLevelAndLoggerName) {
   EXPECT_THAT(line, MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2} "
                                  "[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3} "
                                  "info  \\[isoqube\\.pattern\\] hello 42\n"));
+}
+
+TEST_F(LogTest, AnAddedSinkGetsTheLinesOfExistingAndFutureLoggers) {
+  set_log_level("info");
+  const auto existing = logger("sink-existing");
+  std::ostringstream out;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  sink->set_pattern("%n %l %v");
+  add_log_sink(sink);
+  add_log_sink(sink);  // a second time: still one copy of each line
+  existing->info("one");
+  logger("sink-future")->warn("two");
+  remove_log_sink(sink);
+  existing->info("after removing");
+  EXPECT_EQ(out.str(),
+            "isoqube.sink-existing info one\n"
+            "isoqube.sink-future warning two\n");
+}
+
+TEST_F(LogTest, AnAddedSinkFiltersByItsOwnLevelToo) {
+  set_log_level("info");
+  std::ostringstream out;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  sink->set_pattern("%v");
+  sink->set_level(spdlog::level::err);
+  add_log_sink(sink);
+  logger("sink-level")->warn("not for this sink");
+  logger("sink-level")->error("for this sink");
+  remove_log_sink(sink);
+  EXPECT_EQ(out.str(), "for this sink\n");
+}
+
+TEST_F(LogTest, ServiceLoggersAreToldFromPartLoggers) {
+  const auto service = service_logger("log-test-builder");
+  EXPECT_EQ(service->name(), "isoqube.log-test-builder");
+  EXPECT_EQ(service, logger("log-test-builder"));
+  EXPECT_EQ(service_of_logger("isoqube.log-test-builder"), "log-test-builder");
+  EXPECT_EQ(service_of_logger(logger("orchestrator")->name()), "");
 }
 
 TEST_F(LogTest, MessagesBelowTheLevelAreDropped) {
