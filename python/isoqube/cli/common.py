@@ -174,9 +174,16 @@ def follow_run(engine: Any, run_id: str, timeout: float | None, *, cancel_if_lef
     try:
         return wait_for_run(engine, run_id, timeout)
     except (errors.TimeoutError, KeyboardInterrupt):
-        if cancel_if_left and engine.cancel(run_id):
-            note(f"cancelled run {run_id}: this process was executing it")
+        if cancel_if_left:
+            cancel_left_run(engine, run_id)
         raise
+
+
+def cancel_left_run(engine: Any, run_id: str) -> None:
+    """Cancels a run this process gives up on while only it can execute the
+    run (memory://), so that the run does not stay "running" in the store."""
+    if engine.cancel(run_id):
+        note(f"cancelled run {run_id}: this process was executing it")
 
 
 def parse_json_object(text: str, what: str) -> dict:

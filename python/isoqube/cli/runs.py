@@ -12,6 +12,7 @@ from isoqube import console, errors
 from isoqube.cli.common import (
     UsageError,
     add_consumer_options,
+    cancel_left_run,
     find_run,
     follow_run,
     is_memory_transport,
@@ -116,6 +117,7 @@ def _execute(args: argparse.Namespace, begin: Callable[[Any], Any]) -> int:
                          "memory:// and no consumers are loaded; pass --import/--module, "
                          "or use a shared --transport")
     engine.start()
+    run = None
     try:
         run = begin(engine)
         warn_if_unprocessed(engine, run.id, args.wait)
@@ -130,6 +132,12 @@ def _execute(args: argparse.Namespace, begin: Callable[[Any], Any]) -> int:
         final = follow_run(engine, run.id, args.timeout,
                            cancel_if_left=is_memory_transport(engine))
         return report(final, args.json)
+    except KeyboardInterrupt:
+        # Ctrl+C may come before the wait begins (the run's consumers start
+        # at once): the run is this process's to cancel all the same.
+        if run is not None and args.wait and is_memory_transport(engine):
+            cancel_left_run(engine, run.id)
+        raise
     finally:
         engine.close()
 

@@ -73,7 +73,12 @@ def _run(engine, options: DemoOptions) -> int:
     if options.fail:
         payload["fail"] = options.fail
     run = engine.start_run(config.name, "isoqube demo", payload=payload)
-    final = common.follow_run(engine, run.id, options.timeout, cancel_if_left=True)
+    try:
+        final = common.follow_run(engine, run.id, options.timeout, cancel_if_left=True)
+    except KeyboardInterrupt:
+        # Ctrl+C while this thread waited for the GIL, before the wait began.
+        common.cancel_left_run(engine, run.id)
+        raise
     return report(final, options.json)
 
 
