@@ -86,20 +86,12 @@ std::string with_option(const std::string& uri, const std::string& option) {
   return uri + (uri.find('?') == std::string::npos ? "?" : "&") + option;
 }
 
-class MongoLogCollectionTest : public ::testing::Test {
+class MongoLogCollectionTest : public MongoDatabaseTest {
  protected:
   void SetUp() override {
-    const std::string reason = mongo_unavailable();
-    if (!reason.empty()) GTEST_SKIP() << reason;
-    database_ = test_database(scratch_.path());
-    uri_ = uri_with_database(mongo_test_uri(), database_);
+    MongoDatabaseTest::SetUp();
     set_log_level("info");
   }
-  void TearDown() override { drop_test_database(database_); }
-
-  ScratchFolder scratch_;
-  std::string database_;
-  std::string uri_;
 };
 
 TEST(LogCollectionUriTest, BadUrisAndOptionsAreConfigurationErrors) {

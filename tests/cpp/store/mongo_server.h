@@ -5,11 +5,14 @@
 // Each test gets a database of its own, dropped at its end.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <mongoc/mongoc.h>
 
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+
+#include "support/scratch_folder.h"
 
 namespace isoqube::testing {
 
@@ -69,5 +72,24 @@ inline void drop_test_database(const std::string& database) {
   mongoc_database_destroy(db);
   mongoc_client_destroy(client);
 }
+
+// A test with a database of its own on the test server (`uri_` names it),
+// dropped at its end; skipped when there is no server (see above).
+class MongoDatabaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string reason = mongo_unavailable();
+    if (!reason.empty()) GTEST_SKIP() << reason;
+    database_ = test_database(scratch_.path());
+    uri_ = uri_with_database(mongo_test_uri(), database_);
+  }
+  void TearDown() override {
+    if (!database_.empty()) drop_test_database(database_);
+  }
+
+  ScratchFolder scratch_;
+  std::string database_;
+  std::string uri_;
+};
 
 }  // namespace isoqube::testing

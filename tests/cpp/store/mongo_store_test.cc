@@ -58,20 +58,7 @@ TEST(MongoUriTest, UnreachableServerFailsWithinItsTimeoutNamingTheUri) {
   EXPECT_LT(took, std::chrono::seconds(15));
 }
 
-class MongoStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const std::string reason = mongo_unavailable();
-    if (!reason.empty()) GTEST_SKIP() << reason;
-    database_ = test_database(scratch_.path());
-    uri_ = uri_with_database(mongo_test_uri(), database_);
-  }
-  void TearDown() override { drop_test_database(database_); }
-
-  ScratchFolder scratch_;
-  std::string database_;
-  std::string uri_;
-};
+using MongoStoreTest = MongoDatabaseTest;
 
 TEST_F(MongoStoreTest, WrongPasswordIsRefusedAtOpenNamingTheUri) {
   const std::size_t scheme = uri_.find("://");
