@@ -66,6 +66,14 @@ void AmqpLink::publish(AmqpOutgoing message) {
   wait(result, publish->abandoned, what);
 }
 
+void AmqpLink::publish_async(
+    AmqpOutgoing message, std::function<void(std::exception_ptr)> confirmed) {
+  auto publish = std::make_shared<PendingPublish>(std::move(message));
+  publish->then(std::move(confirmed));
+  publish->deadline = PendingPublish::Clock::now() + options_.publish_timeout;
+  post(publish);
+}
+
 void AmqpLink::broadcast(const std::string& channel, Json message) {
   post(BroadcastCommand{channel, std::move(message)});
 }

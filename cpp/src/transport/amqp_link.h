@@ -95,6 +95,14 @@ class AmqpLink {
   // unroutable, refused) or ConfigurationError (a declaration conflicts).
   void publish(AmqpOutgoing message);
 
+  // Publishes the same way without waiting: `confirmed` is called once on
+  // the link's thread (it must not block) with nullptr once the broker
+  // confirmed, or with the error publish() would have thrown, also when
+  // publish_timeout runs out. Throws TransportError when the link is
+  // closed (then `confirmed` is never called).
+  void publish_async(AmqpOutgoing message,
+                     std::function<void(std::exception_ptr)> confirmed);
+
   // Queues a broadcast; see amqp_broadcast.h for the batching.
   void broadcast(const std::string& channel, Json message);
 
@@ -177,6 +185,8 @@ class AmqpLink {
   void run(std::promise<void>& connected);
   void serve();
   void take_commands();
+  void expire_publishes();
+  int milliseconds_to_next_expiry(int longest) const;
   void run_work();
   void run_command(Command& command);
   // The publish or task waiting on a command; nullptr for acks and
@@ -230,6 +240,9 @@ class AmqpLink {
   AmqpContentAssembler assembler_;
   std::deque<Command> work_;  // taken from commands_, not done yet
   std::deque<std::shared_ptr<PendingPublish>> held_;  // while blocked
+  // Publishes with a deadline, in the order of their deadlines (all have
+  // the same timeout), until they are settled or expire.
+  std::deque<std::shared_ptr<PendingPublish>> deadlines_;
   bool blocked_ = false;  // connection.blocked: the broker reads no publishes
   std::map<uint16_t, ChannelSpec> channels_;
   std::map<uint64_t, ConsumerEntry> consumers_;

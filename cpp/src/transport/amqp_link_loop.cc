@@ -64,6 +64,7 @@ void AmqpLink::run(std::promise<void>& connected) {
 void AmqpLink::serve() {
   while (!stopping_) {
     take_commands();
+    expire_publishes();
     run_work();
     read_frames();
     check_heartbeat();
@@ -94,8 +95,49 @@ void AmqpLink::check_heartbeat() {
 void AmqpLink::take_commands() {
   wake_.clear();
   std::lock_guard<std::mutex> lock(mutex_);
-  for (Command& command : commands_) work_.push_back(std::move(command));
+  for (Command& command : commands_) {
+    auto* publish = std::get_if<std::shared_ptr<PendingPublish>>(&command);
+    if (publish && (*publish)->deadline != PendingPublish::Clock::time_point::max()) {
+      deadlines_.push_back(*publish);
+    }
+    work_.push_back(std::move(command));
+  }
   commands_.clear();
+}
+
+// What a thread waiting for a publish does when publish_timeout runs out,
+// for the publishes nobody waits for: they fail with the same error and are
+// not sent (again). One the broker confirms later was published all the
+// same; its duplicates are the orchestrator's to absorb.
+void AmqpLink::expire_publishes() {
+  const auto now = PendingPublish::Clock::now();
+  while (!deadlines_.empty()) {
+    PendingPublish& publish = *deadlines_.front();
+    if (!publish.settled() && publish.deadline > now) return;
+    if (!publish.settled()) {
+      publish.abandoned = true;
+      const std::string why = status();
+      publish.fail(std::make_exception_ptr(TransportError(
+          "publishing to '" + publish.message.to.name + "' on " +
+          options_.masked_uri + " did not complete within " +
+          std::to_string(options_.publish_timeout.count()) +
+          " ms (publish_timeout_ms)" + (why.empty() ? "" : ": " + why))));
+    }
+    deadlines_.pop_front();
+  }
+}
+
+// How long poll() may sleep so that the next publish to expire does so in
+// time: `longest` (-1: forever) when none is waiting.
+int AmqpLink::milliseconds_to_next_expiry(int longest) const {
+  if (deadlines_.empty()) return longest;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadlines_.front()->deadline -
+                        PendingPublish::Clock::now())
+                        .count() +
+                    1;
+  const int wait = static_cast<int>(std::max<int64_t>(0, left));
+  return longest < 0 ? wait : std::min(longest, wait);
 }
 
 // Runs the queued commands in order. A command that fails with the
@@ -364,7 +406,8 @@ void AmqpLink::wait_for_io() {
   const int heartbeat = connection_->heartbeat_seconds();
   // Waking at half the heartbeat interval gives rabbitmq-c (inside
   // amqp_simple_wait_frame_noblock) the chance to send ours in time.
-  const int timeout_ms = heartbeat > 0 ? heartbeat * 1000 / 2 : -1;
+  const int timeout_ms =
+      milliseconds_to_next_expiry(heartbeat > 0 ? heartbeat * 1000 / 2 : -1);
   pollfd fds[2] = {{connection_->fd(), POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
   if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR) {
     throw AmqpConnectionLost(

@@ -182,7 +182,8 @@ void AmqpLink::pause(std::chrono::milliseconds duration) {
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return;
     pollfd wake{wake_.fd(), POLLIN, 0};
-    poll(&wake, 1, static_cast<int>(left.count()));
+    poll(&wake, 1,
+         milliseconds_to_next_expiry(static_cast<int>(left.count())));
     run_offline_commands();
   }
 }
@@ -192,6 +193,7 @@ void AmqpLink::pause(std::chrono::milliseconds duration) {
 // other tasks wait.
 void AmqpLink::run_offline_commands() {
   take_commands();
+  expire_publishes();
   std::deque<Command> waiting;
   for (Command& command : work_) {
     if (auto* task = std::get_if<std::shared_ptr<PendingTask>>(&command)) {
@@ -235,6 +237,7 @@ void AmqpLink::shut_down() {
     }
   }
   work_.clear();
+  deadlines_.clear();
   topology_.reset();
   connection_.reset();
 }

@@ -69,7 +69,8 @@ std::unique_ptr<Inbox> AmqpTransport::subscribe(
   return std::make_unique<AmqpInbox>(settler_, bindings, count, global);
 }
 
-void AmqpTransport::send(Destination to, const Envelope& envelope) {
+AmqpOutgoing AmqpTransport::outgoing(Destination to,
+                                     const Envelope& envelope) const {
   AmqpOutgoing message;
   message.body = encode(envelope);
   if (message.body.size() > kMaxMessageBytes) {
@@ -80,12 +81,27 @@ void AmqpTransport::send(Destination to, const Envelope& envelope) {
   }
   message.to = std::move(to);
   message.properties = envelope_properties(envelope);
-  publisher_->publish(std::move(message));
+  return message;
+}
+
+void AmqpTransport::send(Destination to, const Envelope& envelope) {
+  publisher_->publish(outgoing(std::move(to), envelope));
   ++counters_->published;
 }
 
 void AmqpTransport::publish(const std::string& entity_name, Envelope envelope) {
   send({Destination::Kind::kTopic, entity_name}, envelope);
+}
+
+void AmqpTransport::publish_async(const std::string& entity_name,
+                                  Envelope envelope, Confirmed confirmed) {
+  publisher_->publish_async(
+      outgoing({Destination::Kind::kTopic, entity_name}, envelope),
+      [counters = counters_,
+       confirmed = std::move(confirmed)](std::exception_ptr error) {
+        if (!error) ++counters->published;
+        confirmed(std::move(error));
+      });
 }
 
 void AmqpTransport::send_delayed(const std::string& endpoint, Envelope envelope,
