@@ -78,6 +78,12 @@ void AmqpLink::broadcast(const std::string& channel, Json message) {
   post(BroadcastCommand{channel, std::move(message)});
 }
 
+// Tasks go after the broadcasts queued before them (run_work()), so a task
+// that does nothing is enough.
+void AmqpLink::send_broadcasts_now() {
+  run_task([](AmqpSession*) {}, true, "sending broadcasts");
+}
+
 void AmqpLink::settle(const AmqpIncoming& delivery, Settle how) {
   post(SettleCommand{delivery.channel, delivery.channel_epoch,
                      delivery.delivery_tag, how});

@@ -131,6 +131,8 @@ void AmqpLink::on_lost(const std::string& reason) {
   connection_.reset();
   assembler_.clear();
   consumer_by_tag_.clear();
+  broadcasts_.clear();  // best-effort: not kept for the next connection
+  broadcast_count_ = 0;
   for (auto& [id, entry] : consumers_) entry.tag.clear();
   for (auto& [number, spec] : channels_) spec.open = false;
   blocked_ = false;
@@ -183,7 +185,7 @@ void AmqpLink::pause(std::chrono::milliseconds duration) {
     if (left.count() <= 0) return;
     pollfd wake{wake_.fd(), POLLIN, 0};
     poll(&wake, 1,
-         milliseconds_to_next_expiry(static_cast<int>(left.count())));
+         milliseconds_to_next_deadline(static_cast<int>(left.count())));
     run_offline_commands();
   }
 }
@@ -216,12 +218,30 @@ void AmqpLink::run_offline_commands() {
   work_ = std::move(waiting);
 }
 
+// Broadcasts made before close() still go out, as they would have without
+// the linger; those that cannot are dropped, as ever.
+void AmqpLink::send_last_broadcasts() {
+  for (Command& command : work_) {
+    if (auto* broadcast = std::get_if<BroadcastCommand>(&command)) {
+      gather_broadcast(std::move(*broadcast));
+    }
+  }
+  if (!connection_ || !topology_) return;
+  try {
+    flush_broadcasts();
+  } catch (const std::exception& e) {
+    logger("transport")
+        ->debug("{}: last broadcasts dropped: {}", name_, e.what());
+  }
+}
+
 void AmqpLink::shut_down() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     closed_ = true;
   }
   take_commands();
+  send_last_broadcasts();
   const auto closed = std::make_exception_ptr(
       TransportError("the transport to " + options_.masked_uri +
                      " was closed before the broker confirmed"));

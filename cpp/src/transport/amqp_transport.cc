@@ -128,6 +128,9 @@ void AmqpTransport::broadcast(std::string_view channel, Json message) {
 
 std::unique_ptr<Listening> AmqpTransport::listen(
     std::string_view channel, std::function<void(const Json&)> on_message) {
+  // Broadcasts made before this call, still gathering on the publishing
+  // link, leave before the listener starts: it hears only later ones.
+  publisher_->send_broadcasts_now();
   AmqpLink::Consumer consumer;
   consumer.channel = AmqpLink::kBroadcastChannel;
   consumer.no_ack = true;
