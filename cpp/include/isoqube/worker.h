@@ -32,8 +32,12 @@ struct WorkerOptions {
   int concurrency = 4;  // pool threads; >= 1
   // Services whose consumers this worker runs; empty: all registered ones.
   std::vector<std::string> services;
-  // Unacknowledged deliveries held at once; 0: twice the concurrency.
+  // Unacknowledged deliveries held at once; 0: twice the concurrency plus
+  // kConfirmWindow. A delivery stays unacknowledged until the steps it
+  // queued are confirmed, after its thread moved on; without the window,
+  // fast handlers would wait for the broker's confirms instead of running.
   std::size_t prefetch = 0;
+  static constexpr std::size_t kConfirmWindow = 16;
 };
 
 struct WorkerStats {

@@ -69,9 +69,10 @@ void Worker::start() {
     throw ConfigurationError(
         "no registered consumer belongs to the worker's services");
   }
-  std::size_t prefetch = options_.prefetch
-                             ? options_.prefetch
-                             : 2 * static_cast<std::size_t>(options_.concurrency);
+  std::size_t prefetch =
+      options_.prefetch ? options_.prefetch
+                        : 2 * static_cast<std::size_t>(options_.concurrency) +
+                              WorkerOptions::kConfirmWindow;
   inbox_ = transport_.subscribe(bindings, prefetch);
   running_ = true;
   for (int i = 0; i < options_.concurrency; ++i) {
