@@ -106,7 +106,8 @@ class Transport {
   virtual bool distributed() const { return false; }
 
   // Declares the endpoints and their bindings, and returns an inbox that
-  // receives from them, holding at most `prefetch` unacknowledged deliveries.
+  // receives from them, holding at most `prefetch` unacknowledged deliveries
+  // (on RabbitMQ: per endpoint).
   virtual std::unique_ptr<Inbox> subscribe(const std::vector<Binding>& bindings,
                                            std::size_t prefetch) = 0;
 

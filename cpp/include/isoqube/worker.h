@@ -32,10 +32,11 @@ struct WorkerOptions {
   int concurrency = 4;  // pool threads; >= 1
   // Services whose consumers this worker runs; empty: all registered ones.
   std::vector<std::string> services;
-  // Unacknowledged deliveries held at once; 0: twice the concurrency plus
-  // kConfirmWindow. A delivery stays unacknowledged until the steps it
-  // queued are confirmed, after its thread moved on; without the window,
-  // fast handlers would wait for the broker's confirms instead of running.
+  // Unacknowledged deliveries held at once (on RabbitMQ: per endpoint); 0:
+  // twice the concurrency plus kConfirmWindow. A delivery stays
+  // unacknowledged until the steps it queued are confirmed, after its
+  // thread moved on; without the window, fast handlers would wait for the
+  // broker's confirms instead of running.
   std::size_t prefetch = 0;
   static constexpr std::size_t kConfirmWindow = 16;
 };

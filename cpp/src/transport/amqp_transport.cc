@@ -63,10 +63,14 @@ std::unique_ptr<Inbox> AmqpTransport::subscribe(
   }
   const auto count = static_cast<uint16_t>(
       std::min<std::size_t>(wanted, std::numeric_limits<uint16_t>::max()));
-  // RabbitMQ refuses a channel-wide prefetch on quorum queues (540
-  // NOT_IMPLEMENTED "does not support global qos").
-  const bool global = options_.queue_type == QueueType::kClassic;
-  return std::make_unique<AmqpInbox>(settler_, bindings, count, global);
+  // Per endpoint, as MassTransit sizes it, never channel-wide: quorum
+  // queues refuse that (540 NOT_IMPLEMENTED "does not support global qos"),
+  // and on classic queues it makes every delivery consult the channel's
+  // limiter: embedded_bench (10 endpoints, prefetch 20) did 4,700 steps/s
+  // with the broker busy 2.3 s per 10,000 steps channel-wide, 6,550 and
+  // 1.6 s per endpoint (https://www.rabbitmq.com/consumer-prefetch.html).
+  return std::make_unique<AmqpInbox>(settler_, bindings, count,
+                                     /*global=*/false);
 }
 
 AmqpOutgoing AmqpTransport::outgoing(Destination to,

@@ -18,8 +18,8 @@
 //                            TransportError (default 30000)
 //   queue_type=classic|quorum  type of the endpoint, error and delay queues
 //                            (default classic)
-//   prefetch=N               unacknowledged deliveries per inbox, instead of
-//                            what subscribe() asks for
+//   prefetch=N               unacknowledged deliveries per endpoint of an
+//                            inbox, instead of what subscribe() asks for
 //   reconnect_min_ms=T, reconnect_max_ms=T
 //                            pause before the first reconnect attempt, and
 //                            the most it doubles to (defaults 100, 5000)
@@ -46,8 +46,9 @@
 // instead, so one thread can have many publishes in flight. Publishes are mandatory: a topic that no endpoint is
 // bound to yet makes publish() throw TransportError instead of the message
 // vanishing. Deliveries are acknowledged manually; basic.qos is the inbox's
-// prefetch (shared by the inbox's endpoints for classic queues, per
-// endpoint for quorum queues, which cannot share one). Delayed sends use
+// prefetch for each of its endpoints (a limit shared by the endpoints costs
+// the broker a round trip to the channel's limiter per delivery, and
+// quorum queues refuse it). Delayed sends use
 // per-delay TTL queues that dead-letter to the endpoint (no plugin). While
 // the broker blocks publishers (memory or disk alarm, connection.blocked)
 // publishes wait, within publish_timeout_ms, and consumers go on acking.
