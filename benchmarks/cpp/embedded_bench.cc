@@ -13,8 +13,8 @@
 // On a broker, runs are started by up to 4 threads (see run_engine).
 //
 // "raw" is the baseline: the same chains of 10 hops through the transport
-// alone (receive, ack, publish the next hop), no store and no
-// orchestration, so the ratio shows what run tracking costs.
+// alone (receive, publish the next hop, ack once it is confirmed), no store
+// and no orchestration, so the ratio shows what run tracking costs.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -31,6 +31,7 @@
 #include "isoqube/consumer.h"
 #include "isoqube/engine.h"
 #include "isoqube/log.h"
+#include "isoqube/worker.h"
 
 namespace {
 
@@ -103,7 +104,9 @@ class RawChains {
       : transport_(isoqube::open_transport(transport_uri)) {
     std::vector<isoqube::Binding> bindings;
     for (int i = 0; i < kSteps; ++i) bindings.push_back({hop(i), {hop(i)}});
-    inbox_ = transport_->subscribe(bindings, 2 * concurrency);
+    // A worker's default prefetch (isoqube/worker.h).
+    inbox_ = transport_->subscribe(
+        bindings, 2 * concurrency + isoqube::WorkerOptions::kConfirmWindow);
     for (int t = 0; t < concurrency; ++t) {
       threads_.emplace_back([this] { relay(); });
     }
@@ -112,6 +115,9 @@ class RawChains {
   ~RawChains() {
     stop_ = true;
     for (auto& t : threads_) t.join();
+    // Confirm callbacks use the members below: they end with the transport.
+    inbox_.reset();
+    transport_.reset();
   }
 
   // Starts `runs` chains, at most `in_flight` unfinished; returns once all
@@ -131,7 +137,10 @@ class RawChains {
       e.message_type = {"urn:message:Isoqube.Bench:Hop"};
       auto now = to_micros(isoqube::now());
       e.message = {{"hop", 0}, {"started_us", now}, {"sent_us", now}};
-      transport_->publish(hop(0), std::move(e));
+      // Pipelined, as amqp_ceiling starts its chains.
+      transport_->publish_async(hop(0), std::move(e), [this](auto error) {
+        if (error) fail(error);
+      });
     }
     std::unique_lock<std::mutex> lock(mutex_);
     changed_.wait(lock, [&] { return failure_ || done_ == runs; });
@@ -150,15 +159,14 @@ class RawChains {
         if (d) forward(*d);
       }
     } catch (...) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      failure_ = std::current_exception();
-      changed_.notify_all();
+      fail(std::current_exception());
     }
   }
 
+  // Acks once the next hop is confirmed, as a worker does (and as the raw
+  // chains of amqp_ceiling do), without waiting for it.
   void forward(isoqube::Delivery& delivery) {
     isoqube::Envelope next = *delivery.envelope;
-    delivery.ack();
     int hop_index = next.message["hop"].get<int>() + 1;
     auto now = isoqube::now();
     auto sent = from_micros(next.message["sent_us"].get<int64_t>());
@@ -169,12 +177,25 @@ class RawChains {
       steps_ms.push_back(ms_between(started, now) / kSteps);
       ++done_;
       changed_.notify_all();
+      lock.unlock();
+      delivery.ack();
       return;
     }
     lock.unlock();
     next.message["hop"] = hop_index;
     next.message["sent_us"] = to_micros(now);
-    transport_->publish(hop(hop_index), std::move(next));
+    transport_->publish_async(
+        hop(hop_index), std::move(next),
+        [this, ack = delivery.ack](std::exception_ptr error) {
+          if (!error) return ack();
+          fail(error);
+        });
+  }
+
+  void fail(std::exception_ptr error) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    failure_ = std::move(error);
+    changed_.notify_all();
   }
 
   std::unique_ptr<isoqube::Transport> transport_;
