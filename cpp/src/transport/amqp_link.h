@@ -6,7 +6,7 @@
 // Channels of a connection:
 //   1      declarations (AmqpTopology); reopened after a declaration error
 //   2      publishes, in confirm mode; many in flight, each publisher thread
-//          waits for its own confirm
+//          waits for its own confirm, or a callback gets it (publish_async)
 //   3      broadcasts (transient, unconfirmed) and their listeners (no-ack)
 //   4      temporary, for tasks that read queues (error_messages())
 //   10...  one per consumer group (an inbox), with its prefetch
