@@ -12,8 +12,10 @@ Throughput, 200 runs (chains) unfinished at a time:
                     confirmed (what one Isoqube step costs on the wire)
   Celery            chains of 10 no-op tasks, Celery's defaults
                     (celery_chain.py: prefork, concurrency 2, rpc:// results)
-  Isoqube transport Isoqube's amqp transport alone, chains of 10 hops (C++)
-  Isoqube C++       10-step runs, no-op C++ consumers, memory store
+  Isoqube transport Isoqube's amqp transport alone, chains of 10 hops (C++),
+                    each hop acked once the next is confirmed
+  Isoqube C++       10-step runs, no-op C++ consumers, memory store, started
+                    by 4 threads (start_run() waits for a confirm)
   Isoqube Python    the same with Python consumers (python_runs.py)
 Latency, one at a time:
   raw hop           publish -> deliver -> ack, one message at a time

@@ -10,10 +10,11 @@
 // (one pass through orchestrator, transport and store); a step's latency is
 // its run's creation to its last step's completion, / 10. Failures (a
 // transport that cannot be opened) go to stderr as one line, exit status 1.
+// On a broker, runs are started by up to 4 threads (see run_engine).
 //
 // "raw" is the baseline: the same chains of 10 hops through the transport
-// alone (receive, ack, publish the next hop), no store and no
-// orchestration, so the ratio shows what run tracking costs.
+// alone (receive, publish the next hop, ack once it is confirmed), no store
+// and no orchestration, so the ratio shows what run tracking costs.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -30,10 +31,12 @@
 #include "isoqube/consumer.h"
 #include "isoqube/engine.h"
 #include "isoqube/log.h"
+#include "isoqube/worker.h"
 
 namespace {
 
 constexpr int kSteps = 10;
+constexpr std::size_t kProducers = 4;
 
 isoqube::Configuration ten_steps() {
   isoqube::Configuration c;
@@ -108,7 +111,9 @@ class RawChains {
       : transport_(isoqube::open_transport(transport_uri)) {
     std::vector<isoqube::Binding> bindings;
     for (int i = 0; i < kSteps; ++i) bindings.push_back({hop(i), {hop(i)}});
-    inbox_ = transport_->subscribe(bindings, 2 * concurrency);
+    // A worker's default prefetch (isoqube/worker.h).
+    inbox_ = transport_->subscribe(
+        bindings, 2 * concurrency + isoqube::WorkerOptions::kConfirmWindow);
     for (int t = 0; t < concurrency; ++t) {
       threads_.emplace_back([this] { relay(); });
     }
@@ -117,6 +122,9 @@ class RawChains {
   ~RawChains() {
     stop_ = true;
     for (auto& t : threads_) t.join();
+    // Confirm callbacks use the members below: they end with the transport.
+    inbox_.reset();
+    transport_.reset();
   }
 
   // Starts `runs` chains, at most `in_flight` unfinished; returns once all
@@ -136,7 +144,10 @@ class RawChains {
       e.message_type = {"urn:message:Isoqube.Bench:Hop"};
       auto now = to_micros(isoqube::now());
       e.message = {{"hop", 0}, {"started_us", now}, {"sent_us", now}};
-      transport_->publish(hop(0), std::move(e));
+      // Pipelined, as amqp_ceiling starts its chains.
+      transport_->publish_async(hop(0), std::move(e), [this](auto error) {
+        if (error) fail(error);
+      });
     }
     std::unique_lock<std::mutex> lock(mutex_);
     changed_.wait(lock, [&] { return failure_ || done_ == runs; });
@@ -155,15 +166,14 @@ class RawChains {
         if (d) forward(*d);
       }
     } catch (...) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      failure_ = std::current_exception();
-      changed_.notify_all();
+      fail(std::current_exception());
     }
   }
 
+  // Acks once the next hop is confirmed, as a worker does (and as the raw
+  // chains of amqp_ceiling do), without waiting for it.
   void forward(isoqube::Delivery& delivery) {
     isoqube::Envelope next = *delivery.envelope;
-    delivery.ack();
     int hop_index = next.message["hop"].get<int>() + 1;
     auto now = isoqube::now();
     auto sent = from_micros(next.message["sent_us"].get<int64_t>());
@@ -174,12 +184,25 @@ class RawChains {
       steps_ms.push_back(ms_between(started, now) / kSteps);
       ++done_;
       changed_.notify_all();
+      lock.unlock();
+      delivery.ack();
       return;
     }
     lock.unlock();
     next.message["hop"] = hop_index;
     next.message["sent_us"] = to_micros(now);
-    transport_->publish(hop(hop_index), std::move(next));
+    transport_->publish_async(
+        hop(hop_index), std::move(next),
+        [this, ack = delivery.ack](std::exception_ptr error) {
+          if (!error) return ack();
+          fail(error);
+        });
+  }
+
+  void fail(std::exception_ptr error) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    failure_ = std::move(error);
+    changed_.notify_all();
   }
 
   std::unique_ptr<isoqube::Transport> transport_;
@@ -215,19 +238,43 @@ int run_engine(const isoqube::EngineOptions& options, int runs,
   engine.start();
   isoqube::Configuration config = engine.save_configuration(ten_steps());
   const isoqube::StoreStats before = engine.store().stats();
+
+  // On a broker, start_run() returns once the run's first step is
+  // confirmed, so one producer thread would start runs no faster than one
+  // confirm each (the raw chains pipeline their starts): kProducers share
+  // the runs and the in-flight allowance. In process, one thread, as ever.
+  const int producers = static_cast<int>(std::min<std::size_t>(
+      engine.transport().distributed() ? kProducers : 1, in_flight));
+  const std::size_t own_in_flight = in_flight / producers;
+  std::vector<std::string> ids(runs);
+  std::vector<std::thread> threads;
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
   auto started = std::chrono::steady_clock::now();
-  std::vector<std::string> ids;
-  std::size_t waited = 0;
-  for (int i = 0; i < runs; ++i) {
-    ids.push_back(engine.start_run(config, {}).id);
-    // Keep at most `in_flight` runs unfinished, as a steady producer would.
-    while (ids.size() - waited > in_flight) {
-      engine.wait(ids[waited++], std::chrono::minutes(5));
-    }
+  for (int p = 0; p < producers; ++p) {
+    threads.emplace_back([&, p] {
+      try {
+        std::size_t waited = p, unfinished = 0;
+        for (int i = p; i < runs; i += producers) {
+          ids[i] = engine.start_run(config, {}).id;
+          // Keep at most `in_flight` runs unfinished, as a steady producer
+          // would.
+          for (++unfinished; unfinished > own_in_flight; --unfinished) {
+            engine.wait(ids[waited], std::chrono::minutes(5));
+            waited += producers;
+          }
+        }
+        for (; waited < ids.size(); waited += producers) {
+          engine.wait(ids[waited], std::chrono::minutes(5));
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(failure_mutex);
+        failure = std::current_exception();
+      }
+    });
   }
-  while (waited < ids.size()) {
-    engine.wait(ids[waited++], std::chrono::minutes(5));
-  }
+  for (std::thread& t : threads) t.join();
+  if (failure) std::rethrow_exception(failure);
   double seconds = seconds_since(started);
   const isoqube::StoreStats after = engine.store().stats();
 

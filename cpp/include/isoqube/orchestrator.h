@@ -77,6 +77,17 @@ class Orchestrator {
   // completes the run when every step is completed.
   void complete(const ClaimedStep& claimed, Json output);
 
+  // The same without waiting for the transport's confirms: returns once the
+  // step is recorded and the steps that became ready are handed over, and
+  // calls `confirmed` once they are all confirmed (nullptr) or one of them
+  // failed (its error), on a transport thread or before returning (see
+  // Transport::publish_async). Throws as complete() does when it fails
+  // before that; `confirmed` is then never called. A failed confirm leaves
+  // the steps queued: giving the delivery back makes its redelivery
+  // publish them again (claim()).
+  void complete(const ClaimedStep& claimed, Json output,
+                Transport::Confirmed confirmed);
+
   enum class FailOutcome {
     kRetrying,  // a retry is scheduled
     kFailed,    // the step (and its run) failed for good
@@ -97,6 +108,13 @@ class Orchestrator {
 
  private:
   void publish_steps(const Run& run, const std::vector<int>& steps);
+  void publish_steps(const Run& run, const std::vector<int>& steps,
+                     Transport::Confirmed confirmed);
+  // Both complete()s: an empty `confirmed` publishes and waits.
+  void complete_step(const ClaimedStep& claimed, Json output,
+                     Transport::Confirmed confirmed);
+  void fail_unpublished(const Run& run, const StepSpec& spec,
+                        const std::string& why);
   void advance(const Run& run, bool republish_queued);
   FailOutcome fail_step(const ClaimedStep& claimed, StepStatus from,
                         const std::string& error);

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -105,7 +106,8 @@ class Transport {
   virtual bool distributed() const { return false; }
 
   // Declares the endpoints and their bindings, and returns an inbox that
-  // receives from them, holding at most `prefetch` unacknowledged deliveries.
+  // receives from them, holding at most `prefetch` unacknowledged deliveries
+  // (on RabbitMQ: per endpoint).
   virtual std::unique_ptr<Inbox> subscribe(const std::vector<Binding>& bindings,
                                            std::size_t prefetch) = 0;
 
@@ -113,6 +115,19 @@ class Transport {
   // transport holds the message (on a broker: the publisher confirm).
   // Throws TransportError when it cannot.
   virtual void publish(const std::string& entity_name, Envelope envelope) = 0;
+
+  // Called once with the outcome of publish_async(): nullptr once the
+  // transport holds the message, or the error publish() would have thrown.
+  using Confirmed = std::function<void(std::exception_ptr error)>;
+
+  // Publishes like publish() without waiting for the broker: a worker hands
+  // over a step's successors and goes on to its next delivery while their
+  // confirms travel. Either throws, as publish() does, and never calls
+  // `confirmed`, or calls it once: on a transport thread, which it must not
+  // hold up (no waiting, no store writes), or before returning. The default
+  // calls publish() and then `confirmed`.
+  virtual void publish_async(const std::string& entity_name, Envelope envelope,
+                             Confirmed confirmed);
 
   // Delivers to one endpoint after `delay` (retries). Same guarantee as
   // publish().

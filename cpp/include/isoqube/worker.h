@@ -3,7 +3,9 @@
 //
 // Each consumer gets its endpoint (queue) bound to its topic. A pool thread
 // receives a delivery, claims the step through the orchestrator, runs the
-// handler, records the outcome and only then acknowledges the delivery.
+// handler, records the outcome and hands over the steps that became ready;
+// the delivery is acknowledged only once the transport confirmed them,
+// while the thread goes on to its next delivery.
 // Handler exceptions are caught on the pool thread and become step
 // failures; nothing escapes a worker thread. Undecodable messages and
 // messages for unknown runs go to the endpoint's error queue with the reason.
@@ -12,8 +14,10 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,8 +32,13 @@ struct WorkerOptions {
   int concurrency = 4;  // pool threads; >= 1
   // Services whose consumers this worker runs; empty: all registered ones.
   std::vector<std::string> services;
-  // Unacknowledged deliveries held at once; 0: twice the concurrency.
+  // Unacknowledged deliveries held at once (on RabbitMQ: per endpoint); 0:
+  // twice the concurrency plus kConfirmWindow. A delivery stays
+  // unacknowledged until the steps it queued are confirmed, after its
+  // thread moved on; without the window, fast handlers would wait for the
+  // broker's confirms instead of running.
   std::size_t prefetch = 0;
+  static constexpr std::size_t kConfirmWindow = 16;
 };
 
 struct WorkerStats {
@@ -52,8 +61,8 @@ class Worker {
   // Subscribes and starts the pool. Throws ConfigurationError when options
   // are invalid or no registered consumer matches the services.
   void start();
-  // Lets in-flight handlers finish, then joins the pool. Undelivered
-  // messages stay in the transport.
+  // Lets in-flight handlers finish and their confirms arrive (or fail),
+  // then joins the pool. Undelivered messages stay in the transport.
   void stop();
 
   bool running() const { return running_; }
@@ -67,6 +76,8 @@ class Worker {
  private:
   void loop();
   void handle(Delivery delivery);
+  void complete(const ClaimedStep& claimed, Json output,
+                const Delivery& delivery);
   void check_message_type(const std::string& urn, const Envelope& envelope,
                           const std::string& endpoint) const;
 
@@ -79,6 +90,14 @@ class Worker {
   std::vector<std::string> message_types_;
   std::unique_ptr<Inbox> inbox_;
   std::vector<std::thread> threads_;
+  // Completions whose confirms are awaited; stop() waits for them. Shared
+  // with the callbacks, which the transport may run late.
+  struct Unsettled {
+    std::mutex mutex;
+    std::condition_variable none;
+    int count = 0;  // guarded by mutex
+  };
+  std::shared_ptr<Unsettled> unsettled_ = std::make_shared<Unsettled>();
   std::atomic<bool> running_{false};
   std::atomic<uint64_t> handled_{0}, failed_{0}, skipped_{0}, rejected_{0};
 };

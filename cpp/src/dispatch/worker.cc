@@ -22,6 +22,16 @@ Fault fault_of(std::string message, std::string exception_type,
   return fault;
 }
 
+std::string what(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
 }  // namespace
 
 bool Worker::serves(const Consumer& consumer,
@@ -59,9 +69,10 @@ void Worker::start() {
     throw ConfigurationError(
         "no registered consumer belongs to the worker's services");
   }
-  std::size_t prefetch = options_.prefetch
-                             ? options_.prefetch
-                             : 2 * static_cast<std::size_t>(options_.concurrency);
+  std::size_t prefetch =
+      options_.prefetch ? options_.prefetch
+                        : 2 * static_cast<std::size_t>(options_.concurrency) +
+                              WorkerOptions::kConfirmWindow;
   inbox_ = transport_.subscribe(bindings, prefetch);
   running_ = true;
   for (int i = 0; i < options_.concurrency; ++i) {
@@ -76,6 +87,11 @@ void Worker::stop() {
   inbox_->close();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
+  {
+    // Settled within the transport's publish timeout, confirmed or not.
+    std::unique_lock<std::mutex> lock(unsettled_->mutex);
+    unsettled_->none.wait(lock, [this] { return unsettled_->count == 0; });
+  }
   inbox_.reset();
   logger("dispatch")->debug("worker stopped");
 }
@@ -136,7 +152,8 @@ void Worker::handle(Delivery delivery) {
         return;
       }
     } else if (error.empty()) {
-      orchestrator_.complete(*claimed, std::move(output));
+      complete(*claimed, std::move(output), delivery);
+      return;
     } else if (orchestrator_.fail(*claimed, error, consumer.endpoint) ==
                Orchestrator::FailOutcome::kFailed) {
       // Out of attempts: the message goes where MassTransit puts it, with
@@ -164,6 +181,43 @@ void Worker::handle(Delivery delivery) {
     // outage is not a hot loop of redeliveries.
     std::this_thread::sleep_for(kRequeuePause);
     delivery.requeue();
+  }
+}
+
+// Acks once the steps that the completion made ready are confirmed, from
+// the transport's thread, while this thread goes on to its next delivery:
+// a worker thread never waits for the broker. A failed confirm gives the
+// delivery back; its redelivery publishes the queued steps again
+// (Orchestrator::claim).
+void Worker::complete(const ClaimedStep& claimed, Json output,
+                      const Delivery& delivery) {
+  {
+    std::lock_guard<std::mutex> lock(unsettled_->mutex);
+    ++unsettled_->count;
+  }
+  auto settled = [unsettled = unsettled_] {
+    std::lock_guard<std::mutex> lock(unsettled->mutex);
+    if (--unsettled->count == 0) unsettled->none.notify_all();
+  };
+  try {
+    orchestrator_.complete(
+        claimed, std::move(output),
+        [settled, ack = delivery.ack, requeue = delivery.requeue,
+         id = delivery.envelope->message_id,
+         endpoint = delivery.endpoint](std::exception_ptr error) {
+          if (error) {
+            logger("dispatch")
+                ->error("message {} on '{}' given back: {}", id, endpoint,
+                        what(error));
+            requeue();
+          } else {
+            ack();
+          }
+          settled();
+        });
+  } catch (...) {
+    settled();
+    throw;
   }
 }
 

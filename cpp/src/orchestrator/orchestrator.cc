@@ -5,6 +5,7 @@
 
 #include "isoqube/errors.h"
 #include "isoqube/log.h"
+#include "orchestrator/confirm_countdown.h"
 #include "orchestrator/step_outcome.h"
 
 namespace isoqube {
@@ -223,15 +224,49 @@ void Orchestrator::publish_steps(const Run& run, const std::vector<int>& steps) 
     try {
       transport_.publish(entity, make_step_envelope(run, index, 1, topic));
     } catch (const Error& e) {
-      // The step stays queued: resume() or a redelivery re-publishes it.
-      RunTransition t;
-      t.from = {RunStatus::kRunning};
-      t.to = RunStatus::kFailed;
-      t.error = "could not publish step '" + spec.name + "': " + e.what();
-      store_.transition_run(run.id, t);
+      fail_unpublished(run, spec, e.what());
       throw;
     }
   }
+}
+
+void Orchestrator::publish_steps(const Run& run, const std::vector<int>& steps,
+                                 Transport::Confirmed confirmed) {
+  if (steps.empty()) {
+    confirmed(nullptr);
+    return;
+  }
+  if (steps.size() > 1) {
+    auto countdown = std::make_shared<detail::ConfirmCountdown>(
+        steps.size(), std::move(confirmed));
+    confirmed = [countdown](std::exception_ptr error) {
+      countdown->settle(std::move(error));
+    };
+  }
+  for (int index : steps) {
+    const StepSpec& spec = run.steps[index].spec;
+    const Topic* topic = registry_.find_topic(spec.topic);
+    std::string entity = topic ? topic->entity_name : kebab_case(spec.topic);
+    try {
+      transport_.publish_async(entity, make_step_envelope(run, index, 1, topic),
+                               confirmed);
+    } catch (const Error& e) {
+      // The countdown never reaches zero: `confirmed` is not called.
+      fail_unpublished(run, spec, e.what());
+      throw;
+    }
+  }
+}
+
+// A step that cannot be handed to the transport fails its run with the
+// reason; it stays queued, so resume() or a redelivery re-publishes it.
+void Orchestrator::fail_unpublished(const Run& run, const StepSpec& spec,
+                                    const std::string& why) {
+  RunTransition t;
+  t.from = {RunStatus::kRunning};
+  t.to = RunStatus::kFailed;
+  t.error = "could not publish step '" + spec.name + "': " + why;
+  store_.transition_run(run.id, t);
 }
 
 // Queues and publishes every pending step whose dependencies are complete,
@@ -307,18 +342,33 @@ std::optional<ClaimedStep> Orchestrator::claim(const StepRef& ref,
 // and, with the last step, completes the run (see step_outcome.h); the
 // queued steps are published after it.
 void Orchestrator::complete(const ClaimedStep& claimed, Json output) {
+  complete_step(claimed, std::move(output), nullptr);
+}
+
+void Orchestrator::complete(const ClaimedStep& claimed, Json output,
+                            Transport::Confirmed confirmed) {
+  if (!confirmed) throw ConfigurationError("complete() needs a callback");
+  complete_step(claimed, std::move(output), std::move(confirmed));
+}
+
+void Orchestrator::complete_step(const ClaimedStep& claimed, Json output,
+                                 Transport::Confirmed confirmed) {
   StepTransition t =
       finish(claimed, StepStatus::kRunning, StepStatus::kCompleted);
   t.succeeded_on = t.completed_on;
   t.output = std::move(output);
   std::optional<detail::RecordedOutcome> done =
       detail::record_outcome(store_, claimed, t, detail::plan_completion);
+  // Nothing to publish, or published here and now.
+  auto published = [&confirmed] {
+    if (confirmed) confirmed(nullptr);
+  };
   if (!done) {
     logger("orchestrator")
         ->debug("completion of run {} step {} attempt {} not recorded: the "
                 "step moved on (cancelled or taken over)",
                 claimed.run.id, claimed.step, claimed.attempt);
-    return;
+    return published();
   }
   const Run& run = done->run;
   if (t.run_to) logger("orchestrator")->info("run {} completed", run.id);
@@ -330,14 +380,18 @@ void Orchestrator::complete(const ClaimedStep& claimed, Json output) {
           ->debug("run {} is {}: {} step(s) queued, published on resume",
                   run.id, to_string(run.status), t.queue.size());
     }
-    return;
+    return published();
   }
   if (done->planned_on != RunStatus::kRunning) {
     // Planned on a run that was not running, which was resumed meanwhile.
     advance(run, false);
-    return;
+    return published();
   }
-  publish_steps(run, t.queue);
+  if (confirmed) {
+    publish_steps(run, t.queue, std::move(confirmed));
+  } else {
+    publish_steps(run, t.queue);
+  }
 }
 
 Orchestrator::FailOutcome Orchestrator::fail(const ClaimedStep& claimed,

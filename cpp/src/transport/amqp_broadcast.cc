@@ -4,8 +4,17 @@
 
 namespace isoqube::detail {
 
-std::string encode_broadcast_batch(const std::vector<Json>& messages) {
-  return Json(messages).dump();
+// Written element by element: building a JSON array first would copy
+// every message.
+std::string encode_broadcast_batch(const std::vector<Json>& messages,
+                                   std::size_t begin, std::size_t end) {
+  std::string body = "[";
+  for (std::size_t i = begin; i < end; ++i) {
+    if (i > begin) body += ',';
+    body += messages[i].dump();
+  }
+  body += ']';
+  return body;
 }
 
 std::vector<Json> decode_broadcast_batch(std::string_view body) {
@@ -19,7 +28,10 @@ std::vector<Json> decode_broadcast_batch(std::string_view body) {
     throw MessageError(std::string("broadcast must be a JSON array, got ") +
                        batch.type_name());
   }
-  return batch.get<std::vector<Json>>();
+  std::vector<Json> messages;
+  messages.reserve(batch.size());
+  for (Json& message : batch) messages.push_back(std::move(message));
+  return messages;
 }
 
 }  // namespace isoqube::detail

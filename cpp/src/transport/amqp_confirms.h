@@ -7,6 +7,7 @@
 // basic.return before its basic.ack, and then fails instead of vanishing.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -24,9 +25,14 @@ namespace isoqube::detail {
 // reconnect.
 class PendingPublish : public Pending {
  public:
+  using Clock = std::chrono::steady_clock;
+
   explicit PendingPublish(AmqpOutgoing message) : message(std::move(message)) {}
 
   const AmqpOutgoing message;
+  // For a publish nobody waits for (its outcome goes to then()): when the
+  // link gives up on it, as a waiting thread would. max(): never.
+  Clock::time_point deadline = Clock::time_point::max();
 
   // Link thread only: the exchange it was sent to on the current
   // connection, and why the broker returned it, if it did.

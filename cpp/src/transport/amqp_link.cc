@@ -66,8 +66,22 @@ void AmqpLink::publish(AmqpOutgoing message) {
   wait(result, publish->abandoned, what);
 }
 
+void AmqpLink::publish_async(
+    AmqpOutgoing message, std::function<void(std::exception_ptr)> confirmed) {
+  auto publish = std::make_shared<PendingPublish>(std::move(message));
+  publish->then(std::move(confirmed));
+  publish->deadline = PendingPublish::Clock::now() + options_.publish_timeout;
+  post(publish);
+}
+
 void AmqpLink::broadcast(const std::string& channel, Json message) {
   post(BroadcastCommand{channel, std::move(message)});
+}
+
+// Tasks go after the broadcasts queued before them (run_work()), so a task
+// that does nothing is enough.
+void AmqpLink::send_broadcasts_now() {
+  run_task([](AmqpSession*) {}, true, "sending broadcasts");
 }
 
 void AmqpLink::settle(const AmqpIncoming& delivery, Settle how) {

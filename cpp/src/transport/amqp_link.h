@@ -6,7 +6,7 @@
 // Channels of a connection:
 //   1      declarations (AmqpTopology); reopened after a declaration error
 //   2      publishes, in confirm mode; many in flight, each publisher thread
-//          waits for its own confirm
+//          waits for its own confirm, or a callback gets it (publish_async)
 //   3      broadcasts (transient, unconfirmed) and their listeners (no-ack)
 //   4      temporary, for tasks that read queues (error_messages())
 //   10...  one per consumer group (an inbox), with its prefetch
@@ -19,7 +19,8 @@
 // and sends again the publishes that were not confirmed. Acks of deliveries
 // from an earlier connection are dropped: the broker delivers those
 // messages again, marked redelivered. Broadcasts are dropped while there
-// is no connection (they are best-effort).
+// is no connection (they are best-effort); they wait a few milliseconds to
+// travel together (amqp_broadcast.h), and close() sends those waiting.
 //
 // Thread-safety: every public method may be called from any thread.
 // Consumer callbacks run on the link's thread and must not block.
@@ -95,8 +96,19 @@ class AmqpLink {
   // unroutable, refused) or ConfigurationError (a declaration conflicts).
   void publish(AmqpOutgoing message);
 
+  // Publishes the same way without waiting: `confirmed` is called once on
+  // the link's thread (it must not block) with nullptr once the broker
+  // confirmed, or with the error publish() would have thrown, also when
+  // publish_timeout runs out. Throws TransportError when the link is
+  // closed (then `confirmed` is never called).
+  void publish_async(AmqpOutgoing message,
+                     std::function<void(std::exception_ptr)> confirmed);
+
   // Queues a broadcast; see amqp_broadcast.h for the batching.
   void broadcast(const std::string& channel, Json message);
+  // Returns once the broadcasts queued before it are sent (or dropped,
+  // without a connection) instead of waiting for their batch.
+  void send_broadcasts_now();
 
   // Acks or requeues a delivery. Dropped when the channel it came on was
   // closed since (or its connection lost): delivery tags belong to one
@@ -177,14 +189,19 @@ class AmqpLink {
   void run(std::promise<void>& connected);
   void serve();
   void take_commands();
+  void expire_publishes();
+  int milliseconds_to_next_deadline(int longest) const;
   void run_work();
+  void gather_broadcast(BroadcastCommand&& broadcast);
+  bool broadcasts_due() const;
+  void flush_broadcasts();
   void run_command(Command& command);
   // The publish or task waiting on a command; nullptr for acks and
   // broadcasts, which nobody waits for.
   static Pending* pending_of(Command& command);
   void run_task_now(PendingTask& task);
   void send_publish(const std::shared_ptr<PendingPublish>& publish);
-  void send_broadcasts(std::map<std::string, std::vector<Json>>& batches);
+  void send_broadcasts(const std::map<std::string, std::vector<Json>>& batches);
   void run_settle(const SettleCommand& settle);
   void read_frames();
   void dispatch(const amqp_frame_t& frame);
@@ -205,6 +222,7 @@ class AmqpLink {
   void reconnect();
   void pause(std::chrono::milliseconds duration);
   void run_offline_commands();
+  void send_last_broadcasts();
   void shut_down();
 
   const AmqpOptions options_;
@@ -230,6 +248,14 @@ class AmqpLink {
   AmqpContentAssembler assembler_;
   std::deque<Command> work_;  // taken from commands_, not done yet
   std::deque<std::shared_ptr<PendingPublish>> held_;  // while blocked
+  // Publishes with a deadline, in the order of their deadlines (all have
+  // the same timeout), until they are settled or expire.
+  std::deque<std::shared_ptr<PendingPublish>> deadlines_;
+  // Broadcasts gathered per channel since broadcasts_since_, sent together
+  // (amqp_broadcast.h).
+  std::map<std::string, std::vector<Json>> broadcasts_;
+  std::size_t broadcast_count_ = 0;
+  std::chrono::steady_clock::time_point broadcasts_since_;
   bool blocked_ = false;  // connection.blocked: the broker reads no publishes
   std::map<uint16_t, ChannelSpec> channels_;
   std::map<uint64_t, ConsumerEntry> consumers_;

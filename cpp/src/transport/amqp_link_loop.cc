@@ -64,6 +64,7 @@ void AmqpLink::run(std::promise<void>& connected) {
 void AmqpLink::serve() {
   while (!stopping_) {
     take_commands();
+    expire_publishes();
     run_work();
     read_frames();
     check_heartbeat();
@@ -94,29 +95,72 @@ void AmqpLink::check_heartbeat() {
 void AmqpLink::take_commands() {
   wake_.clear();
   std::lock_guard<std::mutex> lock(mutex_);
-  for (Command& command : commands_) work_.push_back(std::move(command));
+  for (Command& command : commands_) {
+    auto* publish = std::get_if<std::shared_ptr<PendingPublish>>(&command);
+    if (publish && (*publish)->deadline != PendingPublish::Clock::time_point::max()) {
+      deadlines_.push_back(*publish);
+    }
+    work_.push_back(std::move(command));
+  }
   commands_.clear();
+}
+
+// What a thread waiting for a publish does when publish_timeout runs out,
+// for the publishes nobody waits for: they fail with the same error and are
+// not sent (again). One the broker confirms later was published all the
+// same; its duplicates are the orchestrator's to absorb.
+void AmqpLink::expire_publishes() {
+  const auto now = PendingPublish::Clock::now();
+  while (!deadlines_.empty()) {
+    PendingPublish& publish = *deadlines_.front();
+    if (!publish.settled() && publish.deadline > now) return;
+    if (!publish.settled()) {
+      publish.abandoned = true;
+      const std::string why = status();
+      publish.fail(std::make_exception_ptr(TransportError(
+          "publishing to '" + publish.message.to.name + "' on " +
+          options_.masked_uri + " did not complete within " +
+          std::to_string(options_.publish_timeout.count()) +
+          " ms (publish_timeout_ms)" + (why.empty() ? "" : ": " + why))));
+    }
+    deadlines_.pop_front();
+  }
+}
+
+// How long poll() may sleep so that the next publish to expire does so in
+// time, and gathered broadcasts leave when due: `longest` (-1: forever)
+// when nothing waits.
+int AmqpLink::milliseconds_to_next_deadline(int longest) const {
+  using std::chrono::milliseconds;
+  const auto now = std::chrono::steady_clock::now();
+  auto next = std::chrono::steady_clock::time_point::max();
+  if (!deadlines_.empty()) next = deadlines_.front()->deadline;
+  if (broadcast_count_ > 0) {
+    next = std::min(next, broadcasts_since_ + kBroadcastLinger);
+  }
+  if (next == std::chrono::steady_clock::time_point::max()) return longest;
+  const int64_t left =
+      std::chrono::duration_cast<milliseconds>(next - now).count() + 1;
+  const int wait = static_cast<int>(std::max<int64_t>(0, left));
+  return longest < 0 ? wait : std::min(longest, wait);
 }
 
 // Runs the queued commands in order. A command that fails with the
 // connection stays at the front, to run again on the next connection,
 // unless it is settled (it caused the failure, or it cannot be sent).
-// Broadcasts are gathered into one message per channel and sent after the
-// publishes and acks around them, but before any task, so that a listener
-// started by a task hears only what was broadcast after it started.
+// Broadcasts are gathered and sent once they have waited kBroadcastLinger,
+// but before any task, so that a listener started by a task hears only
+// what was broadcast after it started.
 void AmqpLink::run_work() {
-  std::map<std::string, std::vector<Json>> broadcasts;
   while (!work_.empty()) {
     Command& command = work_.front();
     if (auto* broadcast = std::get_if<BroadcastCommand>(&command)) {
-      broadcasts[broadcast->channel].push_back(std::move(broadcast->message));
+      gather_broadcast(std::move(*broadcast));
       work_.pop_front();
       continue;
     }
-    if (!broadcasts.empty() &&
-        std::holds_alternative<std::shared_ptr<PendingTask>>(command)) {
-      send_broadcasts(broadcasts);
-      broadcasts.clear();
+    if (std::holds_alternative<std::shared_ptr<PendingTask>>(command)) {
+      flush_broadcasts();
     }
     try {
       run_command(command);
@@ -129,7 +173,31 @@ void AmqpLink::run_work() {
     }
     work_.pop_front();
   }
-  if (!broadcasts.empty()) send_broadcasts(broadcasts);
+  if (broadcasts_due()) flush_broadcasts();
+}
+
+void AmqpLink::gather_broadcast(BroadcastCommand&& broadcast) {
+  if (broadcast_count_ == 0) {
+    broadcasts_since_ = std::chrono::steady_clock::now();
+  }
+  broadcasts_[broadcast.channel].push_back(std::move(broadcast.message));
+  ++broadcast_count_;
+}
+
+bool AmqpLink::broadcasts_due() const {
+  return broadcast_count_ >= kMaxBroadcastBatch ||
+         (broadcast_count_ > 0 && std::chrono::steady_clock::now() -
+                                          broadcasts_since_ >=
+                                      kBroadcastLinger);
+}
+
+// Sends what was gathered; on a lost connection it is dropped.
+void AmqpLink::flush_broadcasts() {
+  if (broadcast_count_ == 0) return;
+  std::map<std::string, std::vector<Json>> batches;
+  batches.swap(broadcasts_);
+  broadcast_count_ = 0;
+  send_broadcasts(batches);
 }
 
 Pending* AmqpLink::pending_of(Command& command) {
@@ -208,14 +276,14 @@ void AmqpLink::send_publish(const std::shared_ptr<PendingPublish>& publish) {
 }
 
 void AmqpLink::send_broadcasts(
-    std::map<std::string, std::vector<Json>>& batches) {
+    const std::map<std::string, std::vector<Json>>& batches) {
   if (blocked_) return;  // best-effort: a blocked broker reads nothing
   AmqpProperties properties;
   properties.content_type = std::string(kBroadcastContentType);
   properties.persistent = false;
   AmqpPropertiesBuilder builder;
   const amqp_basic_properties_t amqp_properties = builder.build(properties);
-  for (auto& [channel, messages] : batches) {
+  for (const auto& [channel, messages] : batches) {
     AmqpTarget target;
     try {
       target = topology_->prepare({Destination::Kind::kBroadcast, channel});
@@ -231,8 +299,7 @@ void AmqpLink::send_broadcasts(
          start += kMaxBroadcastBatch) {
       const std::size_t end =
           std::min(messages.size(), start + kMaxBroadcastBatch);
-      const std::string body = encode_broadcast_batch(
-          std::vector<Json>(messages.begin() + start, messages.begin() + end));
+      const std::string body = encode_broadcast_batch(messages, start, end);
       const int status = amqp_basic_publish(
           connection_->state(), kBroadcastChannel, amqp_bytes(target.exchange),
           amqp_empty_bytes, 0, 0, &amqp_properties, amqp_bytes(body));
@@ -364,7 +431,8 @@ void AmqpLink::wait_for_io() {
   const int heartbeat = connection_->heartbeat_seconds();
   // Waking at half the heartbeat interval gives rabbitmq-c (inside
   // amqp_simple_wait_frame_noblock) the chance to send ours in time.
-  const int timeout_ms = heartbeat > 0 ? heartbeat * 1000 / 2 : -1;
+  const int timeout_ms =
+      milliseconds_to_next_deadline(heartbeat > 0 ? heartbeat * 1000 / 2 : -1);
   pollfd fds[2] = {{connection_->fd(), POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
   if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR) {
     throw AmqpConnectionLost(

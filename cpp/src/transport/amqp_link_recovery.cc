@@ -131,6 +131,8 @@ void AmqpLink::on_lost(const std::string& reason) {
   connection_.reset();
   assembler_.clear();
   consumer_by_tag_.clear();
+  broadcasts_.clear();  // best-effort: not kept for the next connection
+  broadcast_count_ = 0;
   for (auto& [id, entry] : consumers_) entry.tag.clear();
   for (auto& [number, spec] : channels_) spec.open = false;
   blocked_ = false;
@@ -182,7 +184,8 @@ void AmqpLink::pause(std::chrono::milliseconds duration) {
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return;
     pollfd wake{wake_.fd(), POLLIN, 0};
-    poll(&wake, 1, static_cast<int>(left.count()));
+    poll(&wake, 1,
+         milliseconds_to_next_deadline(static_cast<int>(left.count())));
     run_offline_commands();
   }
 }
@@ -192,6 +195,7 @@ void AmqpLink::pause(std::chrono::milliseconds duration) {
 // other tasks wait.
 void AmqpLink::run_offline_commands() {
   take_commands();
+  expire_publishes();
   std::deque<Command> waiting;
   for (Command& command : work_) {
     if (auto* task = std::get_if<std::shared_ptr<PendingTask>>(&command)) {
@@ -214,12 +218,30 @@ void AmqpLink::run_offline_commands() {
   work_ = std::move(waiting);
 }
 
+// Broadcasts made before close() still go out, as they would have without
+// the linger; those that cannot are dropped, as ever.
+void AmqpLink::send_last_broadcasts() {
+  for (Command& command : work_) {
+    if (auto* broadcast = std::get_if<BroadcastCommand>(&command)) {
+      gather_broadcast(std::move(*broadcast));
+    }
+  }
+  if (!connection_ || !topology_) return;
+  try {
+    flush_broadcasts();
+  } catch (const std::exception& e) {
+    logger("transport")
+        ->debug("{}: last broadcasts dropped: {}", name_, e.what());
+  }
+}
+
 void AmqpLink::shut_down() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     closed_ = true;
   }
   take_commands();
+  send_last_broadcasts();
   const auto closed = std::make_exception_ptr(
       TransportError("the transport to " + options_.masked_uri +
                      " was closed before the broker confirmed"));
@@ -235,6 +257,7 @@ void AmqpLink::shut_down() {
     }
   }
   work_.clear();
+  deadlines_.clear();
   topology_.reset();
   connection_.reset();
 }

@@ -63,13 +63,18 @@ std::unique_ptr<Inbox> AmqpTransport::subscribe(
   }
   const auto count = static_cast<uint16_t>(
       std::min<std::size_t>(wanted, std::numeric_limits<uint16_t>::max()));
-  // RabbitMQ refuses a channel-wide prefetch on quorum queues (540
-  // NOT_IMPLEMENTED "does not support global qos").
-  const bool global = options_.queue_type == QueueType::kClassic;
-  return std::make_unique<AmqpInbox>(settler_, bindings, count, global);
+  // Per endpoint, as MassTransit sizes it, never channel-wide: quorum
+  // queues refuse that (540 NOT_IMPLEMENTED "does not support global qos"),
+  // and on classic queues it makes every delivery consult the channel's
+  // limiter: embedded_bench (10 endpoints, prefetch 20) did 4,700 steps/s
+  // with the broker busy 2.3 s per 10,000 steps channel-wide, 6,550 and
+  // 1.6 s per endpoint (https://www.rabbitmq.com/consumer-prefetch.html).
+  return std::make_unique<AmqpInbox>(settler_, bindings, count,
+                                     /*global=*/false);
 }
 
-void AmqpTransport::send(Destination to, const Envelope& envelope) {
+AmqpOutgoing AmqpTransport::outgoing(Destination to,
+                                     const Envelope& envelope) const {
   AmqpOutgoing message;
   message.body = encode(envelope);
   if (message.body.size() > kMaxMessageBytes) {
@@ -80,12 +85,27 @@ void AmqpTransport::send(Destination to, const Envelope& envelope) {
   }
   message.to = std::move(to);
   message.properties = envelope_properties(envelope);
-  publisher_->publish(std::move(message));
+  return message;
+}
+
+void AmqpTransport::send(Destination to, const Envelope& envelope) {
+  publisher_->publish(outgoing(std::move(to), envelope));
   ++counters_->published;
 }
 
 void AmqpTransport::publish(const std::string& entity_name, Envelope envelope) {
   send({Destination::Kind::kTopic, entity_name}, envelope);
+}
+
+void AmqpTransport::publish_async(const std::string& entity_name,
+                                  Envelope envelope, Confirmed confirmed) {
+  publisher_->publish_async(
+      outgoing({Destination::Kind::kTopic, entity_name}, envelope),
+      [counters = counters_,
+       confirmed = std::move(confirmed)](std::exception_ptr error) {
+        if (!error) ++counters->published;
+        confirmed(std::move(error));
+      });
 }
 
 void AmqpTransport::send_delayed(const std::string& endpoint, Envelope envelope,
@@ -112,6 +132,9 @@ void AmqpTransport::broadcast(std::string_view channel, Json message) {
 
 std::unique_ptr<Listening> AmqpTransport::listen(
     std::string_view channel, std::function<void(const Json&)> on_message) {
+  // Broadcasts made before this call, still gathering on the publishing
+  // link, leave before the listener starts: it hears only later ones.
+  publisher_->send_broadcasts_now();
   AmqpLink::Consumer consumer;
   consumer.channel = AmqpLink::kBroadcastChannel;
   consumer.no_ack = true;

@@ -18,8 +18,8 @@
 //                            TransportError (default 30000)
 //   queue_type=classic|quorum  type of the endpoint, error and delay queues
 //                            (default classic)
-//   prefetch=N               unacknowledged deliveries per inbox, instead of
-//                            what subscribe() asks for
+//   prefetch=N               unacknowledged deliveries per endpoint of an
+//                            inbox, instead of what subscribe() asks for
 //   reconnect_min_ms=T, reconnect_max_ms=T
 //                            pause before the first reconnect attempt, and
 //                            the most it doubles to (defaults 100, 5000)
@@ -42,11 +42,13 @@
 // Guarantees: messages are persistent and their queues durable; publish()
 // and send_delayed() return once the broker confirmed the message (many
 // publishes from many threads are in flight at once, each thread waits for
-// its own confirm). Publishes are mandatory: a topic that no endpoint is
+// its own confirm); publish_async() hands the confirm to a callback
+// instead, so one thread can have many publishes in flight. Publishes are mandatory: a topic that no endpoint is
 // bound to yet makes publish() throw TransportError instead of the message
 // vanishing. Deliveries are acknowledged manually; basic.qos is the inbox's
-// prefetch (shared by the inbox's endpoints for classic queues, per
-// endpoint for quorum queues, which cannot share one). Delayed sends use
+// prefetch for each of its endpoints (a limit shared by the endpoints costs
+// the broker a round trip to the channel's limiter per delivery, and
+// quorum queues refuse it). Delayed sends use
 // per-delay TTL queues that dead-letter to the endpoint (no plugin). While
 // the broker blocks publishers (memory or disk alarm, connection.blocked)
 // publishes wait, within publish_timeout_ms, and consumers go on acking.
@@ -86,6 +88,9 @@ class AmqpTransport final : public Transport {
   std::unique_ptr<Inbox> subscribe(const std::vector<Binding>& bindings,
                                    std::size_t prefetch) override;
   void publish(const std::string& entity_name, Envelope envelope) override;
+  // `confirmed` runs on the publishing link's thread.
+  void publish_async(const std::string& entity_name, Envelope envelope,
+                     Confirmed confirmed) override;
   void send_delayed(const std::string& endpoint, Envelope envelope,
                     std::chrono::milliseconds delay) override;
   std::vector<ErrorMessage> error_messages(std::string_view endpoint) override;
@@ -98,6 +103,7 @@ class AmqpTransport final : public Transport {
 
  private:
   void send(Destination to, const Envelope& envelope);
+  AmqpOutgoing outgoing(Destination to, const Envelope& envelope) const;
 
   const AmqpOptions options_;
   std::shared_ptr<AmqpLink> publisher_;

@@ -1,14 +1,18 @@
 // Work handed to another thread, and its outcome for the thread that waits
 // for it: a promise settled once, and a flag the waiting thread raises when
-// it stops waiting, so the work is skipped if it has not started. Internal.
+// it stops waiting, so the work is skipped if it has not started. Work
+// nobody waits for has a callback instead (then()). Internal.
 //
 // Thread-safety: succeed()/fail() from the working thread only;
-// `abandoned` and result() from any thread.
+// `abandoned` and result() from any thread; then() before handing it over.
 #pragma once
 
 #include <atomic>
 #include <exception>
+#include <functional>
 #include <future>
+
+#include "isoqube/log.h"
 
 namespace isoqube::detail {
 
@@ -18,16 +22,24 @@ class Pending {
 
   std::future<void> result() { return done_.get_future(); }
 
+  // Called once with the outcome (nullptr: succeeded), on the working
+  // thread, which it must not hold up.
+  void then(std::function<void(std::exception_ptr)> callback) {
+    then_ = std::move(callback);
+  }
+
   void succeed() {
     if (settled_) return;
     settled_ = true;
     done_.set_value();
+    call_then(nullptr);
   }
 
   void fail(std::exception_ptr error) {
     if (settled_) return;
     settled_ = true;
-    done_.set_exception(std::move(error));
+    done_.set_exception(error);
+    call_then(std::move(error));
   }
 
   bool settled() const { return settled_; }
@@ -35,6 +47,18 @@ class Pending {
   std::atomic<bool> abandoned{false};
 
  private:
+  // Nothing escapes to the working thread: it is a connection's I/O loop.
+  void call_then(std::exception_ptr error) {
+    if (!then_) return;
+    try {
+      then_(std::move(error));
+    } catch (const std::exception& e) {
+      logger("transport")->error("a publish callback failed: {}", e.what());
+    }
+    then_ = nullptr;
+  }
+
+  std::function<void(std::exception_ptr)> then_;
   std::promise<void> done_;
   bool settled_ = false;  // working thread only
 };

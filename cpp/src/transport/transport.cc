@@ -28,6 +28,12 @@ long query_number(const detail::Uri& uri, const std::string& key,
 
 }  // namespace
 
+void Transport::publish_async(const std::string& entity_name,
+                              Envelope envelope, Confirmed confirmed) {
+  publish(entity_name, std::move(envelope));
+  confirmed(nullptr);
+}
+
 std::unique_ptr<Transport> open_transport(std::string_view text) {
   detail::Uri uri = detail::parse_uri(text);
   if (uri.scheme == "memory") {

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
+#include <vector>
 
 #include "isoqube/consumer.h"
 #include "isoqube/errors.h"
@@ -254,6 +255,110 @@ TEST_F(WorkerTest, MessageOfAnotherTypeOnTheEndpointGoesToTheErrorQueue) {
   EXPECT_NE(fault.message.find("urn:message:Isoqube.Topics:Fetch"),
             std::string::npos);
   EXPECT_EQ(calls, 0);
+}
+
+// A transport that holds the confirms of publish_async() until told, as a
+// broker does until the message is safe.
+class HeldConfirmsTransport final : public Transport {
+ public:
+  explicit HeldConfirmsTransport(Transport& inner) : inner_(inner) {}
+  std::unique_ptr<Inbox> subscribe(const std::vector<Binding>& b,
+                                   std::size_t prefetch) override {
+    return inner_.subscribe(b, prefetch);
+  }
+  void publish(const std::string& entity, Envelope e) override {
+    inner_.publish(entity, std::move(e));
+  }
+  void publish_async(const std::string& entity, Envelope e,
+                     Confirmed confirmed) override {
+    inner_.publish(entity, std::move(e));
+    std::lock_guard<std::mutex> lock(mutex_);
+    held_.push_back(std::move(confirmed));
+  }
+  void send_delayed(const std::string& endpoint, Envelope e,
+                    std::chrono::milliseconds delay) override {
+    inner_.send_delayed(endpoint, std::move(e), delay);
+  }
+  std::vector<ErrorMessage> error_messages(std::string_view endpoint) override {
+    return inner_.error_messages(endpoint);
+  }
+  void broadcast(std::string_view channel, Json message) override {
+    inner_.broadcast(channel, std::move(message));
+  }
+  std::unique_ptr<Listening> listen(
+      std::string_view channel,
+      std::function<void(const Json&)> on_message) override {
+    return inner_.listen(channel, std::move(on_message));
+  }
+  TransportStats stats() const override { return inner_.stats(); }
+
+  std::size_t held() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return held_.size();
+  }
+  // Settles the oldest held confirm with `error` (nullptr: confirmed).
+  void settle_oldest(std::exception_ptr error = nullptr) {
+    Confirmed confirmed;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      confirmed = std::move(held_.front());
+      held_.erase(held_.begin());
+    }
+    confirmed(std::move(error));
+  }
+
+ private:
+  Transport& inner_;
+  std::mutex mutex_;
+  std::vector<Confirmed> held_;
+};
+
+TEST_F(WorkerTest, DeliveryIsAckedOnlyOnceTheStepsItQueuedAreConfirmed) {
+  HeldConfirmsTransport transport(*transport_);
+  Orchestrator orchestrator(*store_, transport, registry_);
+  add_consumer("Fetch", ok);
+  Worker worker(transport, orchestrator, registry_, {1, {"svc"}, 0});
+  worker.start();
+  isoqube::Run run = orchestrator.start_run(pipeline(), {});
+
+  // When Fetch completes and Build is published but not yet confirmed
+  ASSERT_TRUE(wait_until([&] { return transport.held() == 1; }));
+  EXPECT_EQ(store_->find_run(run.id)->steps[0].status, StepStatus::kCompleted);
+  EXPECT_EQ(transport_->stats().acked, 0u) << "acked before the confirm";
+
+  // Then the confirm acks Fetch's delivery
+  transport.settle_oldest();
+  EXPECT_EQ(transport_->stats().acked, 1u);
+}
+
+TEST_F(WorkerTest, AFailedConfirmGivesTheDeliveryBackAndItsRedeliveryPublishesAgain) {
+  HeldConfirmsTransport transport(*transport_);
+  Orchestrator orchestrator(*store_, transport, registry_);
+  std::atomic<int> fetches{0};
+  add_consumer("Fetch", [&](Context& ctx) {
+    ++fetches;
+    return ok(ctx);
+  });
+  Worker worker(transport, orchestrator, registry_, {1, {"svc"}, 0});
+  worker.start();
+  isoqube::Run run = orchestrator.start_run(pipeline(), {});
+  ASSERT_TRUE(wait_until([&] { return transport.held() == 1; }));
+  auto build = transport_->subscribe({{"build", {"build"}}}, 10);
+  auto first = build->receive(std::chrono::milliseconds(5000));
+  ASSERT_TRUE(first);
+  first->ack();
+
+  // When the broker refuses Build's message
+  transport.settle_oldest(std::make_exception_ptr(TransportError("refused")));
+
+  // Then Fetch's message comes back, is not run again, and publishes Build
+  // again (synchronously: a redelivery takes the careful path)
+  auto again = build->receive(std::chrono::milliseconds(5000));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->envelope->message["step"], "Build");
+  again->ack();
+  EXPECT_EQ(fetches, 1);
+  EXPECT_EQ(store_->find_run(run.id)->steps[1].status, StepStatus::kQueued);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <exception>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -259,6 +261,66 @@ TEST_F(AmqpTransportTest, PublishToATopicNoEndpointIsBoundToFails) {
     EXPECT_THAT(std::string(e.what()),
                 ::testing::HasSubstr("exchange '" + topic +
                                      "' routed the message to no queue"));
+  }
+  EXPECT_EQ(transport->stats().published, 0u);
+}
+
+// What a worker acks by: the callback, once, after the broker confirmed.
+class Outcomes {
+ public:
+  Transport::Confirmed callback() {
+    return [this](std::exception_ptr error) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      errors_.push_back(error);
+    };
+  }
+  std::vector<std::exception_ptr> errors() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return errors_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::exception_ptr> errors_;
+};
+
+TEST_F(AmqpTransportTest, AsyncPublishesCallBackOnceEachWhenConfirmed) {
+  auto transport = open_transport(uri_);
+  const std::string topic = unique_name("topic");
+  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 100);
+  Outcomes outcomes;
+
+  for (int i = 0; i < 50; ++i) {
+    transport->publish_async(topic, test_envelope(), outcomes.callback());
+  }
+
+  ASSERT_TRUE(testing::wait_until([&] { return outcomes.errors().size() == 50; }));
+  for (const std::exception_ptr& error : outcomes.errors()) {
+    EXPECT_FALSE(error);
+  }
+  EXPECT_EQ(transport->stats().published, 50u);
+  for (int i = 0; i < 50; ++i) {
+    auto delivery = inbox->receive(kWait);
+    ASSERT_TRUE(delivery) << "message " << i << " of 50 did not arrive";
+    delivery->ack();
+  }
+}
+
+TEST_F(AmqpTransportTest, AsyncPublishToATopicNoEndpointIsBoundToCallsBackWithTheError) {
+  auto transport = open_transport(uri_);
+  const std::string topic = unique_name("unbound");
+  Outcomes outcomes;
+
+  transport->publish_async(topic, test_envelope(), outcomes.callback());
+
+  ASSERT_TRUE(testing::wait_until([&] { return outcomes.errors().size() == 1; }));
+  try {
+    std::rethrow_exception(outcomes.errors()[0]);
+  } catch (const TransportError& e) {
+    EXPECT_THAT(std::string(e.what()),
+                ::testing::HasSubstr("routed the message to no queue"));
+  } catch (...) {
+    FAIL() << "no error, or not a TransportError";
   }
   EXPECT_EQ(transport->stats().published, 0u);
 }
