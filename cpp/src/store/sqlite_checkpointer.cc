@@ -24,10 +24,23 @@ SqliteCheckpointer::~SqliteCheckpointer() {
   sqlite3_wal_autocheckpoint(store_.handle(), kCheckpointFrames);
 }
 
-// Runs on the committing thread, under the store's lock: only a wake-up.
-int SqliteCheckpointer::on_commit(void* self, sqlite3*, const char*,
+// Runs on the committing thread, under the store's lock: a wake-up, and
+// the backstop copy when the checkpointer has fallen far behind.
+int SqliteCheckpointer::on_commit(void* self, sqlite3* db, const char*,
                                   int frames) {
   auto& checkpointer = *static_cast<SqliteCheckpointer*>(self);
+  if (frames >= checkpointer.backstop_at_.load(std::memory_order_relaxed)) {
+    int log = 0;
+    int copied = 0;
+    if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                  &log, &copied) == SQLITE_OK) {
+      ++checkpointer.catch_ups_;
+      // Copied whole, the log starts again at the next write; else (a
+      // reader in another process) not again until it has grown as much.
+      checkpointer.backstop_at_ =
+          copied == log ? kBackstopFrames : log + kCatchUpFrames;
+    }
+  }
   if (frames < checkpointer.next_at_.load(std::memory_order_relaxed)) {
     return SQLITE_OK;
   }

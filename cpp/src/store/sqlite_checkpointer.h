@@ -10,7 +10,10 @@
 // write finds every page of it copied, which never happens while writes
 // keep coming; so when the log has grown to kCatchUpFrames pages, the
 // checkpointer copies the few pages written since its last pass while
-// holding the store's lock.
+// holding the store's lock. Should the checkpointer's thread fall behind
+// (a machine too busy to run it), the commit that fills the log to
+// kBackstopFrames copies it itself, as SQLite's own automatic checkpoint
+// would: the log never grows much past that.
 // https://www.sqlite.org/wal.html#automatic_checkpoint
 //
 // Thread-safety: constructed and destroyed by the store's owner; the hook
@@ -34,6 +37,8 @@ class SqliteCheckpointer {
   static constexpr int kCheckpointFrames = 1000;
   // Log pages at which it copies the rest under the store's lock.
   static constexpr int kCatchUpFrames = 4000;
+  // Log pages at which the committing thread copies the log itself.
+  static constexpr int kBackstopFrames = kCatchUpFrames * 3 / 2;
 
   // Opens its own connection to `path` and takes over the automatic
   // checkpoints of `store` (whose calls are serialized by `store_mutex`).
@@ -45,7 +50,8 @@ class SqliteCheckpointer {
   SqliteCheckpointer(const SqliteCheckpointer&) = delete;
   SqliteCheckpointer& operator=(const SqliteCheckpointer&) = delete;
 
-  // How many passes ran, and how many of them under the store's lock.
+  // How many passes ran, and how many of them under the store's lock
+  // (the committing thread's own copies included).
   int passes() const { return passes_.load(); }
   int catch_ups() const { return catch_ups_.load(); }
 
@@ -66,6 +72,7 @@ class SqliteCheckpointer {
   std::mutex& store_mutex_;
   Connection own_;
   std::atomic<int> next_at_{kCheckpointFrames};
+  std::atomic<int> backstop_at_{kBackstopFrames};
   std::atomic<int> passes_{0};
   std::atomic<int> catch_ups_{0};
   std::mutex mutex_;  // the two flags below
