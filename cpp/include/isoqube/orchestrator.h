@@ -12,6 +12,7 @@
 // Thread-safety: all methods may be called concurrently from any thread.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -113,6 +114,12 @@ class Orchestrator {
   // Both complete()s: an empty `confirmed` publishes and waits.
   void complete_step(const ClaimedStep& claimed, Json output,
                      Transport::Confirmed confirmed);
+  // Hands each step's message to `publish` (entity, envelope); a step
+  // that cannot be handed over fails the run (fail_unpublished), and the
+  // error goes on to the caller.
+  void publish_each(
+      const Run& run, const std::vector<int>& steps,
+      const std::function<void(const std::string&, Envelope)>& publish);
   void fail_unpublished(const Run& run, const StepSpec& spec,
                         const std::string& why);
   void advance(const Run& run, bool republish_queued);

@@ -217,17 +217,9 @@ Envelope Orchestrator::step_envelope(const Run& run, int step,
 }
 
 void Orchestrator::publish_steps(const Run& run, const std::vector<int>& steps) {
-  for (int index : steps) {
-    const StepSpec& spec = run.steps[index].spec;
-    const Topic* topic = registry_.find_topic(spec.topic);
-    std::string entity = topic ? topic->entity_name : kebab_case(spec.topic);
-    try {
-      transport_.publish(entity, make_step_envelope(run, index, 1, topic));
-    } catch (const Error& e) {
-      fail_unpublished(run, spec, e.what());
-      throw;
-    }
-  }
+  publish_each(run, steps, [this](const std::string& entity, Envelope e) {
+    transport_.publish(entity, std::move(e));
+  });
 }
 
 void Orchestrator::publish_steps(const Run& run, const std::vector<int>& steps,
@@ -243,15 +235,23 @@ void Orchestrator::publish_steps(const Run& run, const std::vector<int>& steps,
       countdown->settle(std::move(error));
     };
   }
+  // On an error the countdown never reaches zero: `confirmed` is not called.
+  publish_each(run, steps, [&](const std::string& entity, Envelope e) {
+    transport_.publish_async(entity, std::move(e), confirmed);
+  });
+}
+
+void Orchestrator::publish_each(
+    const Run& run, const std::vector<int>& steps,
+    const std::function<void(const std::string&, Envelope)>& publish) {
   for (int index : steps) {
     const StepSpec& spec = run.steps[index].spec;
     const Topic* topic = registry_.find_topic(spec.topic);
-    std::string entity = topic ? topic->entity_name : kebab_case(spec.topic);
+    const std::string entity =
+        topic ? topic->entity_name : kebab_case(spec.topic);
     try {
-      transport_.publish_async(entity, make_step_envelope(run, index, 1, topic),
-                               confirmed);
+      publish(entity, make_step_envelope(run, index, 1, topic));
     } catch (const Error& e) {
-      // The countdown never reaches zero: `confirmed` is not called.
       fail_unpublished(run, spec, e.what());
       throw;
     }
