@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <random>
-#include <set>
 #include <utility>
 
 #include "common/uri.h"
@@ -21,22 +20,6 @@ constexpr char kRetryOption[] = "isoqubeRetryMS";
 // A run whose document keeps changing under a change of it is re-read and
 // re-planned this often before the change gives up.
 constexpr int kMaxRounds = 64;
-
-// A collection of a pooled client, released with it.
-class Collection {
- public:
-  Collection(mongoc_client_t* client, const std::string& database,
-             const char* name)
-      : collection_(
-            mongoc_client_get_collection(client, database.c_str(), name)) {}
-  ~Collection() { mongoc_collection_destroy(collection_); }
-  Collection(const Collection&) = delete;
-  Collection& operator=(const Collection&) = delete;
-  mongoc_collection_t* get() const { return collection_; }
-
- private:
-  mongoc_collection_t* collection_;
-};
 
 BsonPtr id_filter(std::string_view id) {
   BsonPtr filter = new_bson();
@@ -116,16 +99,6 @@ RunUpdate plan_step_update(std::string_view run_id, const StepTransition& t,
   }
   u.set_modified(time);
   return u;
-}
-
-// Whether the steps `t` queues are distinct and not its own: what
-// queue_matches checks without the run.
-bool queue_is_well_formed(const StepTransition& t) {
-  std::set<int> seen;
-  for (int index : t.queue) {
-    if (index == t.step || !seen.insert(index).second) return false;
-  }
-  return true;
 }
 
 // `text` without the "name=value" query option.

@@ -66,21 +66,30 @@ inline bool guard_holds(const Run& run, const StepGuard& guard) {
                    run.steps[guard.step].status) != guard.any_of.end();
 }
 
-// Whether every step `t` queues can be queued: a pending step of the run
-// other than `t`'s own, listed once. A step listed twice or the own step
-// makes the whole update not apply, as it would not be pending the second
-// time (and a database update naming one field twice is refused).
-inline bool queue_matches(const Run& run, const StepTransition& t) {
+// Whether the steps `t` queues are each listed once and not `t`'s own: the
+// part of queue_matches that needs no run. A step listed twice or the own
+// step makes the whole update not apply, as it would not be pending the
+// second time (and a database update naming one field twice is refused).
+inline bool queue_is_well_formed(const StepTransition& t) {
   for (std::size_t i = 0; i < t.queue.size(); ++i) {
     const int index = t.queue[i];
-    if (!has_step(run, index) || index == t.step ||
-        run.steps[index].status != StepStatus::kPending ||
+    if (index == t.step ||
         std::find(t.queue.begin(), t.queue.begin() + i, index) !=
             t.queue.begin() + i) {
       return false;
     }
   }
   return true;
+}
+
+// Whether every step `t` queues can be queued: well formed, and each a
+// pending step of the run.
+inline bool queue_matches(const Run& run, const StepTransition& t) {
+  if (!queue_is_well_formed(t)) return false;
+  return std::all_of(t.queue.begin(), t.queue.end(), [&](int index) {
+    return has_step(run, index) &&
+           run.steps[index].status == StepStatus::kPending;
+  });
 }
 
 // Whether the whole of `t` applies to `run`: its own step's status and
