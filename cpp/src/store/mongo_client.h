@@ -90,6 +90,22 @@ class MongoClient {
   std::chrono::milliseconds retry_for_;
 };
 
+// A collection of a pooled client's database, released with it.
+class Collection {
+ public:
+  Collection(mongoc_client_t* client, const std::string& database,
+             const char* name)
+      : collection_(
+            mongoc_client_get_collection(client, database.c_str(), name)) {}
+  ~Collection() { mongoc_collection_destroy(collection_); }
+  Collection(const Collection&) = delete;
+  Collection& operator=(const Collection&) = delete;
+  mongoc_collection_t* get() const { return collection_; }
+
+ private:
+  mongoc_collection_t* collection_;
+};
+
 // Whether a failure may go away on its own: network and server-selection
 // errors, and server errors that mean "not now" (shutting down, not the
 // primary, interrupted, a retryable write).

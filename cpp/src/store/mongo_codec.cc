@@ -220,6 +220,23 @@ int64_t millis(TimePoint time) {
   return us >= 0 ? us / 1000 : -((-us + 999) / 1000);
 }
 
+// An array of documents under `key`, one per item, each filled by `fill`.
+template <class Items, class Fill>
+void append_documents(bson_t* doc, const char* key, const Items& items,
+                      Fill fill) {
+  bson_t array;
+  bson_append_array_begin(doc, key, -1, &array);
+  uint32_t index = 0;
+  for (const auto& item : items) {
+    const ArrayKey element(index++);
+    bson_t child;
+    bson_append_document_begin(&array, element.c_str(), -1, &child);
+    fill(&child, item);
+    bson_append_document_end(&array, &child);
+  }
+  bson_append_array_end(doc, &array);
+}
+
 // The step spec fields shared by configurations and runs.
 void append_step_spec(bson_t* doc, const StepSpec& spec,
                       const TopicDescriptions& topics) {
@@ -433,17 +450,10 @@ BsonPtr configuration_document(const Configuration& config,
   append_string(doc.get(), kId, config.id);
   append_string(doc.get(), kName, config.name);
   append_string(doc.get(), "Description", config.description);
-  bson_t steps;
-  bson_append_array_begin(doc.get(), kTopics, -1, &steps);
-  uint32_t index = 0;
-  for (const StepSpec& spec : config.steps) {
-    const ArrayKey key(index++);
-    bson_t step;
-    bson_append_document_begin(&steps, key.c_str(), -1, &step);
-    append_step_spec(&step, spec, topics);
-    bson_append_document_end(&steps, &step);
-  }
-  bson_append_array_end(doc.get(), &steps);
+  append_documents(doc.get(), kTopics, config.steps,
+                   [&](bson_t* step, const StepSpec& spec) {
+                     append_step_spec(step, spec, topics);
+                   });
   return doc;
 }
 
@@ -480,17 +490,9 @@ BsonPtr run_document(const Run& run, const Event& created,
   bson_append_int64(&micros, kCreatedOn, -1, to_micros(run.created_on));
   bson_append_int64(&micros, kModifiedOn, -1, to_micros(run.modified_on));
   bson_append_document_end(d, &micros);
-  bson_t steps;
-  bson_append_array_begin(d, kTopics, -1, &steps);
-  uint32_t index = 0;
-  for (const Step& step : run.steps) {
-    const ArrayKey key(index++);
-    bson_t child;
-    bson_append_document_begin(&steps, key.c_str(), -1, &child);
-    append_step(&child, step, topics);
-    bson_append_document_end(&steps, &child);
-  }
-  bson_append_array_end(d, &steps);
+  append_documents(d, kTopics, run.steps, [&](bson_t* child, const Step& step) {
+    append_step(child, step, topics);
+  });
   bson_t events;
   bson_append_array_begin(d, kEvents, -1, &events);
   append_event(&events, "0", created);

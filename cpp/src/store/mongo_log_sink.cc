@@ -224,13 +224,13 @@ LogShipper::Written LogShipper::write(const std::vector<LogLine>& batch,
     Reply r;
     const Attempt outcome = client_.once(
         [&](mongoc_client_t* client, int, Reply& reply) {
-          mongoc_collection_t* c = mongoc_client_get_collection(
-              client, client_.database().c_str(), options_.collection.c_str());
-          const bool ok = mongoc_collection_insert_many(
-              c, pointers.get(), docs.size(), opts.get(), &reply.reply,
-              &reply.error);
-          mongoc_collection_destroy(c);
-          return ok ? Attempt::kDone : Attempt::kFailed;
+          const Collection c(client, client_.database(),
+                             options_.collection.c_str());
+          return mongoc_collection_insert_many(c.get(), pointers.get(),
+                                               docs.size(), opts.get(),
+                                               &reply.reply, &reply.error)
+                     ? Attempt::kDone
+                     : Attempt::kFailed;
         },
         r);
     const bool refused = outcome == Attempt::kFailed &&
