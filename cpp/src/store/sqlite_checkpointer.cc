@@ -32,6 +32,10 @@ int SqliteCheckpointer::on_commit(void* self, sqlite3* db, const char*,
   if (frames >= checkpointer.backstop_at_.load(std::memory_order_relaxed)) {
     int log = 0;
     int copied = 0;
+    // Waits for a pass of the checkpointer's thread to end: two
+    // checkpoints at once, the second returns BUSY and copies nothing,
+    // and the log would go on growing behind a starved thread.
+    std::lock_guard<std::mutex> pass_lock(checkpointer.pass_mutex_);
     if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                   &log, &copied) == SQLITE_OK) {
       ++checkpointer.catch_ups_;
@@ -60,11 +64,18 @@ void SqliteCheckpointer::loop() {
       wake_.wait(lock, [this] { return due_ || stopping_; });
       if (stopping_) return;
     }
-    Pass pass = checkpoint();
+    Pass pass;
+    {
+      std::lock_guard<std::mutex> pass_lock(pass_mutex_);
+      pass = checkpoint();
+    }
     if (pass.ok && pass.frames >= kCatchUpFrames) {
       // No write of this process can come in between: the log is copied
       // whole, and the next write starts it again from the beginning.
+      // (The store's lock first: a commit holds it when it takes the
+      // pass lock for its backstop copy.)
       std::lock_guard<std::mutex> store_lock(store_mutex_);
+      std::lock_guard<std::mutex> pass_lock(pass_mutex_);
       pass = checkpoint();
       ++catch_ups_;
     }

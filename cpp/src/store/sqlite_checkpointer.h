@@ -75,6 +75,9 @@ class SqliteCheckpointer {
   std::atomic<int> backstop_at_{kBackstopFrames};
   std::atomic<int> passes_{0};
   std::atomic<int> catch_ups_{0};
+  // Held through each checkpoint of this process, by the thread or by a
+  // committing thread's backstop copy; taken after the store's lock.
+  std::mutex pass_mutex_;
   std::mutex mutex_;  // the two flags below
   std::condition_variable wake_;
   bool due_ = false;
