@@ -90,6 +90,11 @@ struct TransportStats {
   uint64_t rejected = 0;
 };
 
+// Whose broadcasts a listener hears: everyone's, or only those made through
+// other transports (other processes), when it has heard its own already.
+// The RabbitMQ transport skips its own without reading them.
+enum class BroadcastsFrom { kAnyone, kOthers };
+
 // Held by a listen() caller; destroying it stops the calls.
 class Listening {
  public:
@@ -147,10 +152,12 @@ class Transport {
   virtual void broadcast(std::string_view channel, Json message) = 0;
 
   // Calls `on_message` on a transport thread for every message broadcast on
-  // `channel` after this returns, until the result is destroyed. The
-  // callback must not block for long and must not call back into listen().
+  // `channel` by `from` after this returns, until the result is destroyed.
+  // The callback must not block for long and must not call back into
+  // listen().
   virtual std::unique_ptr<Listening> listen(
-      std::string_view channel, std::function<void(const Json&)> on_message) = 0;
+      std::string_view channel, BroadcastsFrom from,
+      std::function<void(const Json&)> on_message) = 0;
 
   virtual TransportStats stats() const = 0;
 };

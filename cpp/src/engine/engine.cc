@@ -39,8 +39,10 @@ Engine::Engine(EngineOptions options)
   store_ = open_store(store_uri_);
   transport_ = open_transport(transport_uri_);
   if (transport_->distributed()) {
-    remote_events_ = transport_->listen(
-        kRunEventsChannel, [this](const Json& m) { on_remote_events(m); });
+    // Our own events reach deliver() from the store's listener.
+    remote_events_ =
+        transport_->listen(kRunEventsChannel, BroadcastsFrom::kOthers,
+                           [this](const Json& m) { on_remote_events(m); });
   }
   store_->set_event_listener([this](const Event& e) { on_event(e); });
   orchestrator_ =

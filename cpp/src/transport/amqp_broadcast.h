@@ -2,8 +2,10 @@
 // channel for up to kBroadcastLinger (or kMaxBroadcastBatch of them) and
 // sends them as one AMQP message, whose body is a JSON array of the
 // broadcast messages in order (a single broadcast is an array of one),
-// content type application/json, delivery mode transient. Listeners split
-// the array and call back once per element. Internal.
+// content type application/json, delivery mode transient, app-id the
+// publishing link's origin (a UUID), so that a listener of other
+// transports' broadcasts drops its own unread. Listeners split the array
+// and call back once per element. Internal.
 //
 // Why linger: a step makes three run events; sent one by one they were
 // three broker messages per step beside the step's own, and as many

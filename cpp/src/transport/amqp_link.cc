@@ -6,11 +6,12 @@
 #include <amqp.h>
 
 #include "isoqube/log.h"
+#include "isoqube/time.h"
 
 namespace isoqube::detail {
 
 AmqpLink::AmqpLink(const AmqpOptions& options, std::string name)
-    : options_(options), name_(std::move(name)) {
+    : options_(options), name_(std::move(name)), origin_(new_uuid()) {
   std::promise<void> connected;
   std::future<void> result = connected.get_future();
   thread_ = std::thread([this, &connected] { run(connected); });

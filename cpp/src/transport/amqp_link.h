@@ -106,6 +106,8 @@ class AmqpLink {
 
   // Queues a broadcast; see amqp_broadcast.h for the batching.
   void broadcast(const std::string& channel, Json message);
+  // Unique to this link: its broadcasts carry it as their app-id.
+  const std::string& origin() const { return origin_; }
   // Returns once the broadcasts queued before it are sent (or dropped,
   // without a connection) instead of waiting for their batch.
   void send_broadcasts_now();
@@ -227,6 +229,7 @@ class AmqpLink {
 
   const AmqpOptions options_;
   const std::string name_;
+  const std::string origin_;
   WakeFd wake_;
 
   // Shared between threads.

@@ -281,6 +281,7 @@ void AmqpLink::send_broadcasts(
   AmqpProperties properties;
   properties.content_type = std::string(kBroadcastContentType);
   properties.persistent = false;
+  properties.app_id = origin_;
   AmqpPropertiesBuilder builder;
   const amqp_basic_properties_t amqp_properties = builder.build(properties);
   for (const auto& [channel, messages] : batches) {

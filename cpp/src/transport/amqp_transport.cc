@@ -131,7 +131,8 @@ void AmqpTransport::broadcast(std::string_view channel, Json message) {
 }
 
 std::unique_ptr<Listening> AmqpTransport::listen(
-    std::string_view channel, std::function<void(const Json&)> on_message) {
+    std::string_view channel, BroadcastsFrom from,
+    std::function<void(const Json&)> on_message) {
   // Broadcasts made before this call, still gathering on the publishing
   // link, leave before the listener starts: it hears only later ones.
   publisher_->send_broadcasts_now();
@@ -142,9 +143,17 @@ std::unique_ptr<Listening> AmqpTransport::listen(
     return topology.declare_listener_queue(name);
   };
   auto active = std::make_shared<std::atomic<bool>>(true);
+  // Batches carry the publishing link's origin (amqp_broadcast.h).
+  std::string skipped_origin =
+      from == BroadcastsFrom::kOthers ? publisher_->origin() : std::string();
   consumer.on_message = [name = std::string(channel), active,
+                         skipped_origin = std::move(skipped_origin),
                          on_message =
                              std::move(on_message)](AmqpIncoming&& message) {
+    if (!skipped_origin.empty() &&
+        message.properties.app_id == skipped_origin) {
+      return;
+    }
     for (const Json& item : decode_broadcast_batch(message.body)) {
       if (!*active) return;
       try {

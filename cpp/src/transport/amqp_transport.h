@@ -97,7 +97,7 @@ class AmqpTransport final : public Transport {
   void broadcast(std::string_view channel, Json message) override;
   // Calls `on_message` on the link's I/O thread.
   std::unique_ptr<Listening> listen(
-      std::string_view channel,
+      std::string_view channel, BroadcastsFrom from,
       std::function<void(const Json&)> on_message) override;
   TransportStats stats() const override;
 

@@ -270,8 +270,12 @@ void MemoryTransport::broadcast(std::string_view channel, Json message) {
   for (const auto& listener : targets) listener->on_message(message);
 }
 
+// One MemoryTransport carries only its own broadcasts: a listener of
+// other transports' hears nothing.
 std::unique_ptr<Listening> MemoryTransport::listen(
-    std::string_view channel, std::function<void(const Json&)> on_message) {
+    std::string_view channel, BroadcastsFrom from,
+    std::function<void(const Json&)> on_message) {
+  if (from == BroadcastsFrom::kOthers) on_message = [](const Json&) {};
   std::lock_guard<std::mutex> lock(listeners_mutex_);
   uint64_t id = ++next_listener_;
   listeners_.emplace(id, std::make_shared<const Listener>(

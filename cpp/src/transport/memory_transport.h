@@ -38,7 +38,7 @@ class MemoryTransport final : public Transport {
   // Listeners are called on the broadcasting thread.
   void broadcast(std::string_view channel, Json message) override;
   std::unique_ptr<Listening> listen(
-      std::string_view channel,
+      std::string_view channel, BroadcastsFrom from,
       std::function<void(const Json&)> on_message) override;
   TransportStats stats() const override;
 

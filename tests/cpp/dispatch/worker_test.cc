@@ -286,9 +286,9 @@ class HeldConfirmsTransport final : public Transport {
     inner_.broadcast(channel, std::move(message));
   }
   std::unique_ptr<Listening> listen(
-      std::string_view channel,
+      std::string_view channel, BroadcastsFrom from,
       std::function<void(const Json&)> on_message) override {
-    return inner_.listen(channel, std::move(on_message));
+    return inner_.listen(channel, from, std::move(on_message));
   }
   TransportStats stats() const override { return inner_.stats(); }
 

@@ -42,8 +42,10 @@ TEST_F(AmqpBroadcastTest, ListenersInOtherTransportsHearEveryBroadcastInOrder) {
   auto receiver = open_transport(uri_);
   const std::string channel = unique_name("events");
   Heard first, second;
-  auto listening_first = receiver->listen(channel, first.callback());
-  auto listening_second = sender->listen(channel, second.callback());
+  auto listening_first =
+      receiver->listen(channel, BroadcastsFrom::kAnyone, first.callback());
+  auto listening_second =
+      sender->listen(channel, BroadcastsFrom::kAnyone, second.callback());
 
   constexpr int kCount = 1000;
   for (int i = 0; i < kCount; ++i) sender->broadcast(channel, {{"n", i}});
@@ -56,12 +58,41 @@ TEST_F(AmqpBroadcastTest, ListenersInOtherTransportsHearEveryBroadcastInOrder) {
   for (int i = 0; i < kCount; ++i) EXPECT_EQ(heard[i]["n"], i);
 }
 
+TEST_F(AmqpBroadcastTest, AListenerOfOthersHearsThemAndNotItsOwnTransport) {
+  auto self = open_transport(uri_);
+  auto other = open_transport(uri_);
+  const std::string channel = unique_name("events");
+  Heard others, anyone;
+  auto listening_others =
+      self->listen(channel, BroadcastsFrom::kOthers, others.callback());
+  auto listening_anyone =
+      self->listen(channel, BroadcastsFrom::kAnyone, anyone.callback());
+
+  // When each broadcast has reached the transport before the next leaves
+  std::size_t sent = 0;
+  for (auto [sender, text] : {std::pair{self.get(), "own 1"},
+                              {other.get(), "other 1"},
+                              {self.get(), "own 2"},
+                              {other.get(), "other 2"}}) {
+    sender->broadcast(channel, text);
+    ++sent;
+    ASSERT_TRUE(testing::wait_until([&] { return anyone.count() == sent; }))
+        << "heard " << anyone.count() << " of " << sent;
+  }
+
+  // Then the listener of others heard the other's two, in order, and
+  // nothing between them or before (its queue is first in, first out)
+  ASSERT_TRUE(testing::wait_until([&] { return others.count() == 2; }))
+      << others.count();
+  EXPECT_EQ(others.messages(), (std::vector<Json>{"other 1", "other 2"}));
+}
+
 TEST_F(AmqpBroadcastTest, ChannelsAreSeparate) {
   auto transport = open_transport(uri_);
   const std::string a = unique_name("a"), b = unique_name("b");
   Heard on_a, on_b;
-  auto la = transport->listen(a, on_a.callback());
-  auto lb = transport->listen(b, on_b.callback());
+  auto la = transport->listen(a, BroadcastsFrom::kAnyone, on_a.callback());
+  auto lb = transport->listen(b, BroadcastsFrom::kAnyone, on_b.callback());
 
   transport->broadcast(a, "for a");
   transport->broadcast(b, "for b");
@@ -76,8 +107,10 @@ TEST_F(AmqpBroadcastTest, AStoppedListenerHearsNoMore) {
   auto transport = open_transport(uri_);
   const std::string channel = unique_name("events");
   Heard stopped, going_on;
-  auto listening = transport->listen(channel, stopped.callback());
-  auto other = transport->listen(channel, going_on.callback());
+  auto listening =
+      transport->listen(channel, BroadcastsFrom::kAnyone, stopped.callback());
+  auto other =
+      transport->listen(channel, BroadcastsFrom::kAnyone, going_on.callback());
   transport->broadcast(channel, 1);
   ASSERT_TRUE(testing::wait_until([&] { return stopped.count() == 1; }));
 
@@ -96,11 +129,12 @@ TEST_F(AmqpBroadcastTest, AListenerMayStopItselfFromItsCallback) {
   int calls = 0;
   {
     std::lock_guard<std::mutex> lock(mutex);
-    listening = transport->listen(channel, [&](const Json&) {
-      std::lock_guard<std::mutex> lock(mutex);
-      ++calls;
-      listening.reset();
-    });
+    listening =
+        transport->listen(channel, BroadcastsFrom::kAnyone, [&](const Json&) {
+          std::lock_guard<std::mutex> lock(mutex);
+          ++calls;
+          listening.reset();
+        });
   }
 
   transport->broadcast(channel, 1);
@@ -113,7 +147,8 @@ TEST_F(AmqpBroadcastTest, AListenerMayStopItselfFromItsCallback) {
   // A later broadcast on a listened channel proves the first was not heard
   // twice and the stopped listener is gone.
   Heard witness;
-  auto other = transport->listen(channel, witness.callback());
+  auto other =
+      transport->listen(channel, BroadcastsFrom::kAnyone, witness.callback());
   transport->broadcast(channel, 3);
   ASSERT_TRUE(testing::wait_until([&] { return witness.count() == 1; }));
   std::lock_guard<std::mutex> lock(mutex);

@@ -259,10 +259,11 @@ TEST_F(AmqpRecoveryTest, AfterARestartOldAcksAreDroppedAndEverythingResumes) {
   const std::string channel = unique_name("events");
   std::mutex mutex;
   std::vector<Json> heard;
-  auto listening = s.transport->listen(channel, [&](const Json& message) {
-    std::lock_guard<std::mutex> lock(mutex);
-    heard.push_back(message);
-  });
+  auto listening = s.transport->listen(
+      channel, BroadcastsFrom::kAnyone, [&](const Json& message) {
+        std::lock_guard<std::mutex> lock(mutex);
+        heard.push_back(message);
+      });
   const Envelope sent = test_envelope();
   s.transport->publish(s.topic, sent);
   auto before = s.inbox->receive(milliseconds(10000));

@@ -220,7 +220,8 @@ TEST_F(AmqpTransportTest, WhatOutlivesTheTransportFailsQuietly) {
   const std::string topic = unique_name("topic");
   const std::string endpoint = unique_name("endpoint");
   auto inbox = transport->subscribe({{endpoint, {topic}}}, 10);
-  auto listening = transport->listen(unique_name("events"), [](const Json&) {});
+  auto listening = transport->listen(
+      unique_name("events"), BroadcastsFrom::kAnyone, [](const Json&) {});
   transport->publish(topic, test_envelope("kept"));
   auto delivery = inbox->receive(kWait);
   ASSERT_TRUE(delivery);

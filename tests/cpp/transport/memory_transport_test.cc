@@ -164,9 +164,12 @@ TEST(MemoryTransportTest, UnknownSchemeAndOptionsAreConfigurationErrors) {
 TEST(MemoryTransportTest, BroadcastReachesEveryListenerOfItsChannelUntilDropped) {
   auto transport = open_transport("memory://");
   std::vector<Json> a, b, other;
-  auto la = transport->listen("events", [&](const Json& m) { a.push_back(m); });
-  auto lb = transport->listen("events", [&](const Json& m) { b.push_back(m); });
-  auto lo = transport->listen("other", [&](const Json& m) { other.push_back(m); });
+  auto la = transport->listen("events", BroadcastsFrom::kAnyone,
+                              [&](const Json& m) { a.push_back(m); });
+  auto lb = transport->listen("events", BroadcastsFrom::kAnyone,
+                              [&](const Json& m) { b.push_back(m); });
+  auto lo = transport->listen("other", BroadcastsFrom::kAnyone,
+                              [&](const Json& m) { other.push_back(m); });
 
   transport->broadcast("events", Json{{"n", 1}});
   lb.reset();
@@ -178,6 +181,20 @@ TEST(MemoryTransportTest, BroadcastReachesEveryListenerOfItsChannelUntilDropped)
   EXPECT_EQ(b[0]["n"], 1);
   EXPECT_TRUE(other.empty());
   EXPECT_FALSE(transport->distributed());
+}
+
+TEST(MemoryTransportTest, AListenerOfOtherTransportsHearsNothingInProcess) {
+  auto transport = open_transport("memory://");
+  std::vector<Json> anyone, others;
+  auto la = transport->listen("events", BroadcastsFrom::kAnyone,
+                              [&](const Json& m) { anyone.push_back(m); });
+  auto lo = transport->listen("events", BroadcastsFrom::kOthers,
+                              [&](const Json& m) { others.push_back(m); });
+
+  transport->broadcast("events", Json{{"n", 1}});
+
+  EXPECT_EQ(anyone.size(), 1u);
+  EXPECT_TRUE(others.empty());
 }
 
 }  // namespace
