@@ -7,6 +7,10 @@ Throughput, 200 runs (chains) unfinished at a time:
                     consumer at once, persistent messages to a durable queue,
                     confirms pipelined (window 500), manual acks (prefetch
                     500); messages/s, each message a step's publish + consume
+  raw ceiling, MassTransit topology
+                    the same through the two fanout exchanges per queue that
+                    Isoqube declares for MassTransit (topic -> endpoint
+                    exchange -> queue), the topology's own cost
   raw chains        rabbitmq-c alone: chains of 10 hops, every delivery
                     publishes the next hop and is acked once that publish is
                     confirmed (what one Isoqube step costs on the wire)
@@ -18,7 +22,8 @@ Throughput, 200 runs (chains) unfinished at a time:
                     by 4 threads (start_run() waits for a confirm)
   Isoqube Python    the same with Python consumers (python_runs.py)
 Latency, one at a time:
-  raw hop           publish -> deliver -> ack, one message at a time
+  raw hop           publish -> deliver -> ack, one message at a time (also
+                    through the MassTransit topology)
   and the chain scenarios above with one run (chain) unfinished at a time.
 
 A step's latency is a run's (chain's) start to its end, / 10; a hop is one
@@ -84,6 +89,11 @@ def throughput_scenarios(uri: str, scale: int, ceiling: Path, bench: Path) -> li
             "messages_per_s",
         ),
         Scenario(
+            "raw ceiling, MassTransit topology",
+            [str(ceiling), uri, "throughput+masstransit", str(50000 * scale), "500", "500"],
+            "messages_per_s",
+        ),
+        Scenario(
             "raw chains",
             [str(ceiling), uri, "chains", str(2000 * scale), flight, "100"],
             "hops_per_s",
@@ -101,6 +111,11 @@ def latency_scenarios(uri: str, scale: int, ceiling: Path, bench: Path) -> list[
     threads = str(CONCURRENCY)
     return [
         Scenario("raw hop", [str(ceiling), uri, "latency", str(1000 * scale)], "hops_per_s"),
+        Scenario(
+            "raw hop, MassTransit topology",
+            [str(ceiling), uri, "latency+masstransit", str(1000 * scale)],
+            "hops_per_s",
+        ),
         Scenario(
             "raw chains, 1 at a time",
             [str(ceiling), uri, "chains", str(100 * scale), "1", "100"],

@@ -44,11 +44,13 @@ def measure(transport: str, store: str, runs: int, concurrency: int, in_flight: 
         def produce(first: int) -> None:
             mine = range(first, runs, producers)
             waited = 0
-            for count, i in enumerate(mine, 1):
-                ids[i] = engine.start_run(config.name).id
-                while count - waited > in_flight // producers:
+            for count, i in enumerate(mine):
+                # At most in_flight unfinished: the oldest ends before the
+                # next starts.
+                while count - waited >= in_flight // producers:
                     engine.wait(ids[mine[waited]], timeout=300)
                     waited += 1
+                ids[i] = engine.start_run(config.name).id
             for i in mine[waited:]:
                 engine.wait(ids[i], timeout=300)
 

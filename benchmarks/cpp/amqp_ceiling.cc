@@ -7,6 +7,7 @@
 //   amqp_ceiling URI throughput MESSAGES [WINDOW] [PREFETCH]
 //   amqp_ceiling URI latency HOPS
 //   amqp_ceiling URI chains RUNS [IN_FLIGHT] [PREFETCH]
+//   (each mode also as MODE+masstransit)
 //
 // throughput  A producer publishes MESSAGES keeping at most WINDOW (default
 //             500) unconfirmed, while a consumer with prefetch PREFETCH
@@ -26,7 +27,11 @@
 //             delivery, / 10).
 //
 // Prints one JSON object. Bodies are 512 bytes, about an Isoqube step
-// envelope; messages go through the default exchange straight to the queue.
+// envelope; messages go through the default exchange straight to the queue,
+// or with MODE+masstransit through MassTransit's two fanout exchanges per
+// queue, as Isoqube's transport routes them (the broker's ceiling under the
+// topology Isoqube must keep for MassTransit services).
+//
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -344,7 +349,14 @@ int main(int argc, char** argv) {
            "       amqp_ceiling URI chains RUNS [IN_FLIGHT] [PREFETCH]\n";
     return 2;
   }
-  const std::string uri = argv[1], mode = argv[2];
+  const std::string uri = argv[1];
+  std::string mode = argv[2];
+  const std::string suffix = "+masstransit";
+  if (mode.size() > suffix.size() &&
+      mode.compare(mode.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    mode.resize(mode.size() - suffix.size());
+    AmqpSession::set_route(AmqpSession::Route::kMassTransit);
+  }
   try {
     long count = argument(argc, argv, 3, 0);
     if (mode == "throughput") {

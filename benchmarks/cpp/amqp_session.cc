@@ -81,6 +81,22 @@ void AmqpSession::declare_queue(amqp_channel_t channel,
                      /*durable=*/1, /*exclusive=*/0, /*auto_delete=*/0,
                      amqp_empty_table);
   check(amqp_get_rpc_reply(connection_), "declaring a queue");
+  if (route_ == Route::kMassTransit) {
+    const std::string topic = queue + ".topic";
+    for (const std::string* name : {&queue, &topic}) {
+      amqp_exchange_declare(connection_, channel, bytes(*name),
+                            amqp_cstring_bytes("fanout"), /*passive=*/0,
+                            /*durable=*/1, /*auto_delete=*/0, /*internal=*/0,
+                            amqp_empty_table);
+      check(amqp_get_rpc_reply(connection_), "declaring an exchange");
+    }
+    amqp_queue_bind(connection_, channel, bytes(queue), bytes(queue),
+                    amqp_empty_bytes, amqp_empty_table);
+    check(amqp_get_rpc_reply(connection_), "binding a queue");
+    amqp_exchange_bind(connection_, channel, bytes(queue), bytes(topic),
+                       amqp_empty_bytes, amqp_empty_table);
+    check(amqp_get_rpc_reply(connection_), "binding an exchange");
+  }
   amqp_queue_purge(connection_, channel, bytes(queue));
   check(amqp_get_rpc_reply(connection_), "purging a queue");
 }
@@ -107,8 +123,11 @@ uint64_t AmqpSession::publish(amqp_channel_t channel, const std::string& queue,
   amqp_basic_properties_t properties{};
   properties._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
   properties.delivery_mode = AMQP_DELIVERY_PERSISTENT;
-  check(amqp_basic_publish(connection_, channel, amqp_empty_bytes,
-                           bytes(queue), 0, 0, &properties, bytes(body)),
+  const bool direct = route_ == Route::kDirect;
+  const std::string topic = direct ? std::string() : queue + ".topic";
+  check(amqp_basic_publish(connection_, channel, bytes(topic),
+                           direct ? bytes(queue) : amqp_empty_bytes, 0, 0,
+                           &properties, bytes(body)),
         "publishing");
   return ++published_[channel];
 }

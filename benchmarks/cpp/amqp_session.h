@@ -44,13 +44,21 @@ class AmqpSession {
   // Puts the channel in publisher-confirm mode: publish() then returns the
   // sequence number the broker's basic.ack refers to.
   void confirm_select(amqp_channel_t channel);
-  // Declares a durable classic queue and empties it of earlier runs' messages.
+  // How publishes reach a queue Q, for every session of the process: the
+  // default exchange straight to Q, or MassTransit's topology as Isoqube
+  // declares it (a fanout exchange "Q.topic" bound to a fanout exchange "Q"
+  // bound to the queue), which costs the broker two exchange hops.
+  enum class Route { kDirect, kMassTransit };
+  static void set_route(Route route) { route_ = route; }
+
+  // Declares a durable classic queue (and its exchanges, by the route) and
+  // empties it of earlier runs' messages.
   void declare_queue(amqp_channel_t channel, const std::string& queue);
   void delete_queue(amqp_channel_t channel, const std::string& queue);
   // Starts a manual-ack consumer holding at most `prefetch` unacked messages.
   void consume(amqp_channel_t channel, const std::string& queue,
                uint16_t prefetch);
-  // Publishes a persistent message to `queue` through the default exchange.
+  // Publishes a persistent message to `queue` by the route.
   // Returns its publish sequence number on the channel.
   uint64_t publish(amqp_channel_t channel, const std::string& queue,
                    const std::string& body);
@@ -64,6 +72,7 @@ class AmqpSession {
   void check(amqp_rpc_reply_t reply, const char* what) const;
   void check(int status, const char* what) const;
 
+  static inline Route route_ = Route::kDirect;
   amqp_connection_state_t connection_;
   std::string masked_uri_;
   std::map<amqp_channel_t, uint64_t> published_;  // last sequence per channel

@@ -256,13 +256,14 @@ int run_engine(const isoqube::EngineOptions& options, int runs,
       try {
         std::size_t waited = p, unfinished = 0;
         for (int i = p; i < runs; i += producers) {
-          ids[i] = engine.start_run(config, {}).id;
           // Keep at most `in_flight` runs unfinished, as a steady producer
-          // would.
-          for (++unfinished; unfinished > own_in_flight; --unfinished) {
+          // would: the oldest ends before the next starts.
+          for (; unfinished >= own_in_flight; --unfinished) {
             engine.wait(ids[waited], std::chrono::minutes(5));
             waited += producers;
           }
+          ids[i] = engine.start_run(config, {}).id;
+          ++unfinished;
         }
         for (; waited < ids.size(); waited += producers) {
           engine.wait(ids[waited], std::chrono::minutes(5));
