@@ -35,6 +35,8 @@ void AmqpLink::close() {
 }
 
 void AmqpLink::post(Command command) {
+  const bool broadcast = std::holds_alternative<BroadcastCommand>(command);
+  bool wake = true;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_) {
@@ -42,8 +44,16 @@ void AmqpLink::post(Command command) {
                            " is closed");
     }
     commands_.push_back(std::move(command));
+    if (broadcast) {
+      // The first broadcast of a batch wakes the link's thread, which then
+      // wakes by itself once the batch has lingered and takes the later
+      // ones with it: they need not wake it (three a step, each a wake-up
+      // of a sleeping thread).
+      wake = !broadcast_batch_open_;
+      broadcast_batch_open_ = true;
+    }
   }
-  wake_.notify();
+  if (wake) wake_.notify();
 }
 
 void AmqpLink::wait(std::future<void>& result, std::atomic<bool>& abandoned,

@@ -197,6 +197,7 @@ class AmqpLink {
   void gather_broadcast(BroadcastCommand&& broadcast);
   bool broadcasts_due() const;
   void flush_broadcasts();
+  void end_broadcast_batch();
   void run_command(Command& command);
   // The publish or task waiting on a command; nullptr for acks and
   // broadcasts, which nobody waits for.
@@ -238,6 +239,9 @@ class AmqpLink {
   std::string status_;                  // guarded by mutex_: why offline
   std::set<uint16_t> channel_numbers_;  // guarded by mutex_: in use
   bool closed_ = false;                 // guarded by mutex_
+  // Guarded by mutex_: a broadcast was posted since the thread last ended a
+  // batch (sent or dropped it), and the thread knows it will wake for it.
+  bool broadcast_batch_open_ = false;
   std::atomic<bool> stopping_{false};
   std::once_flag close_once_;
   std::atomic<uint64_t> generation_{0};

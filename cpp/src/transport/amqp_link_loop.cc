@@ -196,8 +196,18 @@ void AmqpLink::flush_broadcasts() {
   if (broadcast_count_ == 0) return;
   std::map<std::string, std::vector<Json>> batches;
   batches.swap(broadcasts_);
-  broadcast_count_ = 0;
+  end_broadcast_batch();
   send_broadcasts(batches);
+}
+
+// The next broadcast posted wakes the thread again; those posted since it
+// last took its commands (without waking it) are taken now.
+void AmqpLink::end_broadcast_batch() {
+  broadcasts_.clear();
+  broadcast_count_ = 0;
+  std::lock_guard<std::mutex> lock(mutex_);
+  broadcast_batch_open_ = false;
+  if (!commands_.empty()) wake_.notify();
 }
 
 Pending* AmqpLink::pending_of(Command& command) {

@@ -131,8 +131,7 @@ void AmqpLink::on_lost(const std::string& reason) {
   connection_.reset();
   assembler_.clear();
   consumer_by_tag_.clear();
-  broadcasts_.clear();  // best-effort: not kept for the next connection
-  broadcast_count_ = 0;
+  end_broadcast_batch();  // best-effort: not kept for the next connection
   for (auto& [id, entry] : consumers_) entry.tag.clear();
   for (auto& [number, spec] : channels_) spec.open = false;
   blocked_ = false;
@@ -195,6 +194,7 @@ void AmqpLink::pause(std::chrono::milliseconds duration) {
 // other tasks wait.
 void AmqpLink::run_offline_commands() {
   take_commands();
+  end_broadcast_batch();  // the broadcasts taken are dropped below
   expire_publishes();
   std::deque<Command> waiting;
   for (Command& command : work_) {

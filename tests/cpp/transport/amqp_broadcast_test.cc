@@ -2,8 +2,10 @@
 // channel, in any transport, gets every message broadcast after it started.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "amqp_broker.h"
@@ -85,6 +87,35 @@ TEST_F(AmqpBroadcastTest, AListenerOfOthersHearsThemAndNotItsOwnTransport) {
   ASSERT_TRUE(testing::wait_until([&] { return others.count() == 2; }))
       << others.count();
   EXPECT_EQ(others.messages(), (std::vector<Json>{"other 1", "other 2"}));
+}
+
+// Only the first broadcast of a batch wakes the link's thread; the others
+// wait for the batch's linger. None may be left behind when a batch ends
+// just as another broadcast is posted, nor when one comes alone after a
+// batch has gone: with no other traffic it would wait for a heartbeat.
+TEST_F(AmqpBroadcastTest,
+       BroadcastsInBurstsAndPausesAllArriveWithNoOtherTraffic) {
+  auto sender = open_transport(uri_);
+  auto receiver = open_transport(uri_);
+  const std::string channel = unique_name("events");
+  Heard heard;
+  auto listening =
+      receiver->listen(channel, BroadcastsFrom::kAnyone, heard.callback());
+  std::size_t sent = 0;
+  for (int round = 0; round < 40; ++round) {
+    // Bursts of 1-4 with pauses around the linger, some rounds waited for
+    // (so that the next broadcast comes alone after a batch has gone)
+    for (int i = 0; i < 1 + round % 4; ++i) sender->broadcast(channel, sent++);
+    std::this_thread::sleep_for(std::chrono::microseconds(500 * (round % 13)));
+    if (round % 3 == 0) {
+      ASSERT_TRUE(testing::wait_until([&] { return heard.count() == sent; }))
+          << "round " << round << ": heard " << heard.count() << " of " << sent;
+    }
+  }
+  ASSERT_TRUE(testing::wait_until([&] { return heard.count() == sent; }))
+      << "heard " << heard.count() << " of " << sent;
+  const std::vector<Json> messages = heard.messages();
+  for (std::size_t i = 0; i < sent; ++i) EXPECT_EQ(messages[i], i);
 }
 
 TEST_F(AmqpBroadcastTest, ChannelsAreSeparate) {
