@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/utf8.h"
 #include "dispatch/step_context.h"
 #include "isoqube/errors.h"
 #include "isoqube/log.h"
@@ -136,9 +137,18 @@ void Worker::handle(Delivery delivery) {
     Json output;
     try {
       output = consumer.handler(context);
-      ++handled_;
+      // Stores and brokers keep it as JSON text, which must be UTF-8: a
+      // step failure with the reason, not a transition that cannot be
+      // written and a message given back forever.
+      std::string invalid = detail::invalid_utf8_in(output);
+      if (invalid.empty()) {
+        ++handled_;
+      } else {
+        error = "its output cannot be stored as JSON: " + invalid;
+      }
     } catch (const std::exception& e) {
-      error = e.what();
+      // Any bytes; shown, stored and sent as text from here on.
+      error = detail::valid_utf8(e.what());
     } catch (...) {
       error = "unknown exception";
     }

@@ -11,7 +11,10 @@ std::string encode_broadcast_batch(const std::vector<Json>& messages,
   std::string body = "[";
   for (std::size_t i = begin; i < end; ++i) {
     if (i > begin) body += ',';
-    body += messages[i].dump();
+    // Best-effort text: a string that is not UTF-8 (an error message of
+    // any bytes) must not cost the batch, nor the connection it would
+    // have been sent on.
+    body += messages[i].dump(-1, ' ', false, Json::error_handler_t::replace);
   }
   body += ']';
   return body;

@@ -1,10 +1,12 @@
+#include "isoqube/engine.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 
 #include "isoqube/consumer.h"
-#include "isoqube/engine.h"
 #include "isoqube/errors.h"
 
 namespace isoqube {
@@ -205,6 +207,50 @@ TEST_F(EngineTest, CancelStopsARunAndResumeFinishesIt) {
 
   EXPECT_EQ(engine.wait(run.id, milliseconds(10000)).status,
             RunStatus::kCompleted);
+}
+
+// A C++ consumer may hand over any bytes; stores keep JSON text, which must
+// be UTF-8. Before, the completion could not be written and the message
+// went back to the queue every 200 ms, the run never ending.
+TEST_F(EngineTest, OutputOrErrorThatIsNotUtf8FailsTheStepWithTheReason) {
+  Engine engine(sqlite_options());
+  add_echo(engine, "After");
+  for (const std::string name : {"BadOutput", "BadError"}) {
+    Topic t;
+    t.name = name;
+    engine.registry().add_topic(t);
+    Consumer c;
+    c.name = name + "Consumer";
+    c.topic = name;
+    c.handler = name == "BadOutput" ? [](Context&) -> Json {
+      return {{"logs", {"fine", "cut \xE2\x82"}}};
+    }
+    : [](Context&) -> Json { throw std::runtime_error("disk \xFF\xFE full"); };
+    engine.registry().add_consumer(c);
+  }
+  engine.start();
+  Configuration bad_output = config({"BadOutput", "After"});
+  bad_output.name = "bad-output";
+  Configuration bad_error = config({"BadError", "After"});
+  bad_error.name = "bad-error";
+
+  const isoqube::Run output_run =
+      engine.wait(engine.start_run(bad_output, {}).id, milliseconds(10000));
+  const isoqube::Run error_run =
+      engine.wait(engine.start_run(bad_error, {}).id, milliseconds(10000));
+
+  EXPECT_EQ(output_run.status, RunStatus::kFailed);
+  EXPECT_EQ(output_run.steps[0].status, StepStatus::kFailed);
+  EXPECT_EQ(output_run.steps[1].status, StepStatus::kPending);
+  EXPECT_EQ(output_run.error,
+            "step 'BadOutput' failed after 1 attempt: its output cannot be "
+            "stored as JSON: '/logs/1': invalid UTF-8 byte 0xE2 at offset 4");
+  EXPECT_EQ(error_run.status, RunStatus::kFailed);
+  EXPECT_EQ(error_run.error,
+            "step 'BadError' failed after 1 attempt: disk "
+            "\xEF\xBF\xBD\xEF\xBF\xBD full");
+  // What the store holds reads back as JSON
+  EXPECT_NO_THROW(to_json(*engine.find_run(error_run.id)).dump());
 }
 
 }  // namespace

@@ -118,6 +118,29 @@ TEST_F(AmqpBroadcastTest,
   for (std::size_t i = 0; i < sent; ++i) EXPECT_EQ(messages[i], i);
 }
 
+// A string of any bytes (a consumer's error message in a run event) goes
+// out with replacement characters; it used to fail the whole batch's
+// encoding on the link's thread and take the connection down with it.
+TEST_F(AmqpBroadcastTest, TextThatIsNotUtf8CostsNeitherItsBatchNorTheLink) {
+  auto sender = open_transport(uri_);
+  auto receiver = open_transport(uri_);
+  const std::string channel = unique_name("events");
+  Heard heard;
+  auto listening =
+      receiver->listen(channel, BroadcastsFrom::kAnyone, heard.callback());
+
+  sender->broadcast(channel, "before");
+  sender->broadcast(channel, {{"detail", "disk \xFF full"}});
+  sender->broadcast(channel, "after");
+
+  ASSERT_TRUE(testing::wait_until([&] { return heard.count() == 3; }))
+      << heard.count();
+  const std::vector<Json> messages = heard.messages();
+  EXPECT_EQ(messages[0], "before");
+  EXPECT_EQ(messages[1]["detail"], "disk \xEF\xBF\xBD full");
+  EXPECT_EQ(messages[2], "after");
+}
+
 TEST_F(AmqpBroadcastTest, ChannelsAreSeparate) {
   auto transport = open_transport(uri_);
   const std::string a = unique_name("a"), b = unique_name("b");

@@ -1,0 +1,126 @@
+#include "common/utf8.h"
+
+#include <cstdint>
+#include <cstdio>
+
+namespace isoqube::detail {
+namespace {
+
+// The length of the well-formed UTF-8 sequence starting at text[i]
+// (Unicode 15, table 3-7: no overlongs, surrogates or code points past
+// U+10FFFF), or 0.
+std::size_t sequence_length(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) {
+    return static_cast<uint8_t>(text[i + k]);
+  };
+  const uint8_t b0 = byte(0);
+  if (b0 < 0x80) return 1;
+  std::size_t length = 0;
+  uint8_t low = 0x80, high = 0xBF;  // the second byte's range
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    length = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    length = 3;
+    if (b0 == 0xE0) low = 0xA0;
+    if (b0 == 0xED) high = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    length = 4;
+    if (b0 == 0xF0) low = 0x90;
+    if (b0 == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  if (byte(1) < low || byte(1) > high) return 0;
+  for (std::size_t k = 2; k < length; ++k) {
+    if (byte(k) < 0x80 || byte(k) > 0xBF) return 0;
+  }
+  return length;
+}
+
+// The first invalid byte's offset, or npos.
+std::size_t first_invalid(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = sequence_length(text, i);
+    if (length == 0) return i;
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+std::string describe(std::string_view text, std::size_t at) {
+  char byte[8];
+  std::snprintf(byte, sizeof byte, "0x%02X",
+                static_cast<unsigned>(static_cast<uint8_t>(text[at])));
+  return "invalid UTF-8 byte " + std::string(byte) + " at offset " +
+         std::to_string(at);
+}
+
+// A JSON pointer's reference token (RFC 6901: ~ and / escaped), itself
+// made displayable.
+std::string token(std::string_view key) {
+  std::string out;
+  for (char c : valid_utf8(key)) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string find_invalid(const Json& value, const std::string& pointer) {
+  if (value.is_string()) {
+    const auto& text = value.get_ref<const std::string&>();
+    const std::size_t at = first_invalid(text);
+    if (at == std::string_view::npos) return {};
+    return (pointer.empty() ? "the value" : "'" + pointer + "'") + ": " +
+           describe(text, at);
+  }
+  if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) {
+      const std::size_t at = first_invalid(key);
+      const std::string path = pointer + "/" + token(key);
+      if (at != std::string_view::npos) {
+        return "the key of '" + path + "': " + describe(key, at);
+      }
+      std::string found = find_invalid(item, path);
+      if (!found.empty()) return found;
+    }
+  } else if (value.is_array()) {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      std::string found =
+          find_invalid(value[i], pointer + "/" + std::to_string(i));
+      if (!found.empty()) return found;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string valid_utf8(std::string_view text) {
+  std::size_t at = first_invalid(text);
+  if (at == std::string_view::npos) return std::string(text);
+  std::string out(text.substr(0, at));
+  while (at < text.size()) {
+    const std::size_t length = sequence_length(text, at);
+    if (length == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++at;
+    } else {
+      out.append(text.substr(at, length));
+      at += length;
+    }
+  }
+  return out;
+}
+
+std::string invalid_utf8_in(const Json& value) {
+  return find_invalid(value, "");
+}
+
+}  // namespace isoqube::detail

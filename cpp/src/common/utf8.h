@@ -1,0 +1,25 @@
+// UTF-8 checks for text that leaves the process: JSON text (nlohmann's
+// dump() throws on a string that is not UTF-8), BSON and Python's str all
+// need valid UTF-8, and a consumer may hand over any bytes. Internal.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "isoqube/json.h"
+
+namespace isoqube::detail {
+
+// `text` with each byte that does not belong to a valid UTF-8 sequence
+// replaced by U+FFFD, as JSON encoders do with invalid input when told
+// to replace: for display text such as a consumer's error message.
+std::string valid_utf8(std::string_view text);
+
+// Where in `value` a string or an object key is not valid UTF-8, as a JSON
+// pointer ("" for the value itself, "/files/0"), with what is wrong; empty
+// when every string is valid (then dump() cannot fail).
+std::string invalid_utf8_in(const Json& value);
+
+}  // namespace isoqube::detail
