@@ -86,6 +86,9 @@ struct Event {
 Json to_json(const Step& step);
 Json to_json(const Run& run);
 Json to_json(const Event& event);
+// to_json(event).dump(), written directly (run events sent live, several
+// per step); strings that are not UTF-8 get replacement characters.
+std::string to_json_text(const Event& event);
 
 // The inverses of to_json(), for stores and bindings that keep runs as JSON.
 // Throw ConfigurationError naming the offending field.

@@ -150,6 +150,10 @@ class Transport {
   // messages into one. Used for live run events (the seed's
   // EventNotification).
   virtual void broadcast(std::string_view channel, Json message) = 0;
+  // The same for a message already written as JSON text (one JSON value,
+  // not checked): run events are written straight to text. The default
+  // parses it and calls broadcast().
+  virtual void broadcast_text(std::string_view channel, std::string json);
 
   // Calls `on_message` on a transport thread for every message broadcast on
   // `channel` by `from` after this returns, until the result is destroyed.

@@ -22,4 +22,9 @@ std::string valid_utf8(std::string_view text);
 // when every string is valid (then dump() cannot fail).
 std::string invalid_utf8_in(const Json& value);
 
+// Appends `text` as a JSON string literal, quoted and escaped, made valid
+// UTF-8 first: what Json(text).dump() with replacement writes, without
+// building a Json.
+void append_json_string(std::string& out, std::string_view text);
+
 }  // namespace isoqube::detail

@@ -205,8 +205,10 @@ void Engine::unsubscribe(const std::shared_ptr<EventStream>& stream) {
 
 void Engine::on_event(const Event& event) {
   if (remote_events_) {
-    transport_->broadcast(kRunEventsChannel,
-                          Json{{"origin", id_}, {"event", to_json(event)}});
+    // Written straight to text: several events a step.
+    transport_->broadcast_text(
+        kRunEventsChannel,
+        "{\"event\":" + to_json_text(event) + ",\"origin\":\"" + id_ + "\"}");
   }
   deliver(event);
 }

@@ -3,6 +3,7 @@
 #include <array>
 #include <utility>
 
+#include "common/utf8.h"
 #include "isoqube/errors.h"
 #include "run/json_reader.h"
 
@@ -140,6 +141,31 @@ Json to_json(const Event& event) {
           {"step", event.step},        {"stepName", event.step_name},
           {"from", event.from},        {"to", event.to},
           {"time", format_time(event.time)}, {"detail", event.detail}};
+}
+
+// Keys in to_json()'s order (nlohmann's objects sort them), so that the
+// text is the same.
+std::string to_json_text(const Event& event) {
+  std::string out;
+  out.reserve(160 + event.detail.size());
+  out += "{\"detail\":";
+  detail::append_json_string(out, event.detail);
+  out += ",\"from\":";
+  detail::append_json_string(out, event.from);
+  out += ",\"runId\":";
+  detail::append_json_string(out, event.run_id);
+  out += ",\"seq\":";
+  out += std::to_string(event.seq);
+  out += ",\"step\":";
+  out += std::to_string(event.step);
+  out += ",\"stepName\":";
+  detail::append_json_string(out, event.step_name);
+  out += ",\"time\":";
+  detail::append_json_string(out, format_time(event.time));
+  out += ",\"to\":";
+  detail::append_json_string(out, event.to);
+  out += '}';
+  return out;
 }
 
 Step step_from_json(const Json& j) { return read_step(j, "step", ""); }

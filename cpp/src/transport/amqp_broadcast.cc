@@ -4,17 +4,16 @@
 
 namespace isoqube::detail {
 
-// Written element by element: building a JSON array first would copy
-// every message.
-std::string encode_broadcast_batch(const std::vector<Json>& messages,
+std::string encode_broadcast_batch(const std::vector<std::string>& messages,
                                    std::size_t begin, std::size_t end) {
-  std::string body = "[";
+  std::size_t size = 2 + (end - begin);
+  for (std::size_t i = begin; i < end; ++i) size += messages[i].size();
+  std::string body;
+  body.reserve(size);
+  body += '[';
   for (std::size_t i = begin; i < end; ++i) {
     if (i > begin) body += ',';
-    // Best-effort text: a string that is not UTF-8 (an error message of
-    // any bytes) must not cost the batch, nor the connection it would
-    // have been sent on.
-    body += messages[i].dump(-1, ' ', false, Json::error_handler_t::replace);
+    body += messages[i];
   }
   body += ']';
   return body;

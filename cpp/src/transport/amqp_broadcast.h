@@ -30,8 +30,8 @@ inline constexpr std::size_t kMaxBroadcastBatch = 256;
 // How long the first broadcast of a batch waits for others.
 inline constexpr std::chrono::milliseconds kBroadcastLinger{5};
 
-// The messages [begin, end) as one body.
-std::string encode_broadcast_batch(const std::vector<Json>& messages,
+// The messages [begin, end), each one JSON value as text, as one body.
+std::string encode_broadcast_batch(const std::vector<std::string>& messages,
                                    std::size_t begin, std::size_t end);
 
 // Throws MessageError when the body is not a JSON array.

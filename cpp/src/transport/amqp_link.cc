@@ -85,8 +85,8 @@ void AmqpLink::publish_async(
   post(publish);
 }
 
-void AmqpLink::broadcast(const std::string& channel, Json message) {
-  post(BroadcastCommand{channel, std::move(message)});
+void AmqpLink::broadcast(const std::string& channel, std::string json) {
+  post(BroadcastCommand{channel, std::move(json)});
 }
 
 // Tasks go after the broadcasts queued before them (run_work()), so a task

@@ -104,8 +104,9 @@ class AmqpLink {
   void publish_async(AmqpOutgoing message,
                      std::function<void(std::exception_ptr)> confirmed);
 
-  // Queues a broadcast; see amqp_broadcast.h for the batching.
-  void broadcast(const std::string& channel, Json message);
+  // Queues a broadcast, one JSON value as text; see amqp_broadcast.h for
+  // the batching.
+  void broadcast(const std::string& channel, std::string json);
   // Unique to this link: its broadcasts carry it as their app-id.
   const std::string& origin() const { return origin_; }
   // Returns once the broadcasts queued before it are sent (or dropped,
@@ -152,7 +153,7 @@ class AmqpLink {
   };
   struct BroadcastCommand {
     std::string channel;
-    Json message;
+    std::string json;
   };
   struct SettleCommand {
     uint16_t channel;
@@ -204,7 +205,8 @@ class AmqpLink {
   static Pending* pending_of(Command& command);
   void run_task_now(PendingTask& task);
   void send_publish(const std::shared_ptr<PendingPublish>& publish);
-  void send_broadcasts(const std::map<std::string, std::vector<Json>>& batches);
+  void send_broadcasts(
+      const std::map<std::string, std::vector<std::string>>& batches);
   void run_settle(const SettleCommand& settle);
   void read_frames();
   void dispatch(const amqp_frame_t& frame);
@@ -260,7 +262,7 @@ class AmqpLink {
   std::deque<std::shared_ptr<PendingPublish>> deadlines_;
   // Broadcasts gathered per channel since broadcasts_since_, sent together
   // (amqp_broadcast.h).
-  std::map<std::string, std::vector<Json>> broadcasts_;
+  std::map<std::string, std::vector<std::string>> broadcasts_;
   std::size_t broadcast_count_ = 0;
   std::chrono::steady_clock::time_point broadcasts_since_;
   bool blocked_ = false;  // connection.blocked: the broker reads no publishes

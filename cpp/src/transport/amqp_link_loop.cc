@@ -180,7 +180,7 @@ void AmqpLink::gather_broadcast(BroadcastCommand&& broadcast) {
   if (broadcast_count_ == 0) {
     broadcasts_since_ = std::chrono::steady_clock::now();
   }
-  broadcasts_[broadcast.channel].push_back(std::move(broadcast.message));
+  broadcasts_[broadcast.channel].push_back(std::move(broadcast.json));
   ++broadcast_count_;
 }
 
@@ -194,7 +194,7 @@ bool AmqpLink::broadcasts_due() const {
 // Sends what was gathered; on a lost connection it is dropped.
 void AmqpLink::flush_broadcasts() {
   if (broadcast_count_ == 0) return;
-  std::map<std::string, std::vector<Json>> batches;
+  std::map<std::string, std::vector<std::string>> batches;
   batches.swap(broadcasts_);
   end_broadcast_batch();
   send_broadcasts(batches);
@@ -286,7 +286,7 @@ void AmqpLink::send_publish(const std::shared_ptr<PendingPublish>& publish) {
 }
 
 void AmqpLink::send_broadcasts(
-    const std::map<std::string, std::vector<Json>>& batches) {
+    const std::map<std::string, std::vector<std::string>>& batches) {
   if (blocked_) return;  // best-effort: a blocked broker reads nothing
   AmqpProperties properties;
   properties.content_type = std::string(kBroadcastContentType);

@@ -126,8 +126,18 @@ std::vector<ErrorMessage> AmqpTransport::error_messages(
       });
 }
 
+// Encoded here, on the caller's thread, not on the link's, which every
+// publish and broadcast of the transport goes through. Best-effort text: a
+// string that is not UTF-8 (an error message of any bytes) gets
+// replacement characters instead of costing its batch and the connection.
 void AmqpTransport::broadcast(std::string_view channel, Json message) {
-  publisher_->broadcast(std::string(channel), std::move(message));
+  publisher_->broadcast(
+      std::string(channel),
+      message.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
+void AmqpTransport::broadcast_text(std::string_view channel, std::string json) {
+  publisher_->broadcast(std::string(channel), std::move(json));
 }
 
 std::unique_ptr<Listening> AmqpTransport::listen(

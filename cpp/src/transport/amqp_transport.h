@@ -95,6 +95,8 @@ class AmqpTransport final : public Transport {
                     std::chrono::milliseconds delay) override;
   std::vector<ErrorMessage> error_messages(std::string_view endpoint) override;
   void broadcast(std::string_view channel, Json message) override;
+  // Sent as it is, on the link's thread, with the other broadcasts.
+  void broadcast_text(std::string_view channel, std::string json) override;
   // Calls `on_message` on the link's I/O thread.
   std::unique_ptr<Listening> listen(
       std::string_view channel, BroadcastsFrom from,

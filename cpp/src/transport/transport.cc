@@ -9,6 +9,10 @@
 #include "transport/memory_transport.h"
 
 namespace isoqube {
+
+void Transport::broadcast_text(std::string_view channel, std::string json) {
+  broadcast(channel, Json::parse(json));
+}
 namespace {
 
 long query_number(const detail::Uri& uri, const std::string& key,

@@ -53,5 +53,22 @@ TEST(Utf8Test, TheFirstInvalidStringOrKeyIsNamedByItsJsonPointer) {
                 "': invalid UTF-8 byte 0xC0 at offset 4");
 }
 
+TEST(Utf8Test, JsonStringLiteralsAreWhatDumpWrites) {
+  std::string every_byte_below_0x80;
+  for (int c = 0; c < 0x80; ++c) every_byte_below_0x80 += static_cast<char>(c);
+  for (const std::string& text :
+       {std::string(), every_byte_below_0x80, std::string("caf\xC3\xA9"),
+        std::string("\xF0\x9F\x98\x80 \"q\" \\")}) {
+    std::string out = "prefix ";
+    append_json_string(out, text);
+    EXPECT_EQ(out, "prefix " + Json(text).dump()) << text;
+  }
+  std::string out;
+  append_json_string(out, "bad \xFF\n");
+  EXPECT_EQ(
+      out,
+      Json("bad \xFF\n").dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
 }  // namespace
 }  // namespace isoqube::detail

@@ -164,6 +164,33 @@ TEST(RunJsonTest, EventHasCamelCaseFields) {
                      {"detail", "LinuxBuildConsumer"}}));
 }
 
+TEST(RunJsonTest, EventTextIsWhatItsJsonDumps) {
+  Event event;
+  event.seq = -3;
+  event.run_id = "r-1";
+  event.step = -1;
+  event.from = "";
+  event.to = "failed";
+  event.time = from_micros(kCreated);
+  for (const std::string detail :
+       {std::string(), std::string("plain"),
+        std::string("\"quoted\" \\ back\tslash\nnew line\x01\x1f\x7f"),
+        std::string("caf\xC3\xA9 \xF0\x9F\x98\x80"),
+        std::string("nul \0 inside", 12)}) {
+    event.detail = detail;
+    event.step_name = detail;
+    EXPECT_EQ(to_json_text(event), to_json(event).dump()) << detail;
+  }
+  // Bytes that are not UTF-8 become replacement characters, as dump()
+  // writes them when told to replace
+  event.detail = "disk \xFF full";
+  EXPECT_EQ(
+      to_json_text(event),
+      to_json(event).dump(-1, ' ', false, Json::error_handler_t::replace));
+  EXPECT_EQ(Json::parse(to_json_text(event))["detail"],
+            "disk \xEF\xBF\xBD full");
+}
+
 TEST(RunJsonTest, RunRoundTripsThroughJson) {
   const isoqube::Run run = sample_run();
   const isoqube::Run back = run_from_json(to_json(run));

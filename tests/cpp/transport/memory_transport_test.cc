@@ -183,6 +183,19 @@ TEST(MemoryTransportTest, BroadcastReachesEveryListenerOfItsChannelUntilDropped)
   EXPECT_FALSE(transport->distributed());
 }
 
+TEST(MemoryTransportTest, BroadcastTextReachesListenersAsJson) {
+  auto transport = open_transport("memory://");
+  std::vector<Json> heard;
+  auto listening =
+      transport->listen("events", BroadcastsFrom::kAnyone,
+                        [&](const Json& m) { heard.push_back(m); });
+
+  transport->broadcast_text("events", R"({"n": [1, "two"]})");
+
+  ASSERT_EQ(heard.size(), 1u);
+  EXPECT_EQ(heard[0], (Json{{"n", {1, "two"}}}));
+}
+
 TEST(MemoryTransportTest, AListenerOfOtherTransportsHearsNothingInProcess) {
   auto transport = open_transport("memory://");
   std::vector<Json> anyone, others;
