@@ -1,42 +1,51 @@
 #include <cctype>
 #include <limits>
-#include <map>
 #include <string>
+#include <utility>
 
+#include "common/utf8.h"
 #include "isoqube/errors.h"
 #include "isoqube/message.h"
 
 namespace isoqube {
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
   }
-  return out;
+  return true;
 }
 
 // Field lookup that ignores case, as MassTransit's System.Text.Json reader
 // does (PropertyNameCaseInsensitive), so "MessageId" from an older writer
-// reads like "messageId".
+// reads like "messageId". Exact names, as Isoqube and MassTransit write
+// them, are found without a scan. Over a `const Json` it only reads; over
+// a Json, what it finds may be moved out.
+template <typename J>
 class Fields {
  public:
-  explicit Fields(const Json& object) {
-    for (const auto& [key, value] : object.items()) {
-      by_name_[lower(key)] = &value;
-    }
-  }
+  explicit Fields(J& object) : object_(object) {}
 
   // Null when absent.
-  const Json* find(std::string_view name) const {
-    const auto it = by_name_.find(lower(name));
-    return it == by_name_.end() ? nullptr : it->second;
+  J* find(std::string_view name) const {
+    const auto exact = object_.find(name);
+    if (exact != object_.end()) return &*exact;
+    for (auto it = object_.begin(); it != object_.end(); ++it) {
+      if (equal_ignoring_case(it.key(), name)) return &*it;
+    }
+    return nullptr;
   }
 
  private:
-  std::map<std::string, const Json*> by_name_;
+  J& object_;
 };
+
+using EnvelopeFields = Fields<Json>;
 
 [[noreturn]] void wrong_type(std::string_view field, const char* expected,
                              const Json& value) {
@@ -45,21 +54,23 @@ class Fields {
 }
 
 // Ids and addresses: a string, or null/absent for "none".
-std::string optional_string(const Fields& fields, std::string_view name) {
+std::string optional_string(const EnvelopeFields& fields,
+                            std::string_view name) {
   const Json* value = fields.find(name);
   if (value == nullptr || value->is_null()) return {};
   if (!value->is_string()) wrong_type(name, "a string or null", *value);
   return value->get<std::string>();
 }
 
-Json optional_object(const Fields& fields, std::string_view name) {
-  const Json* value = fields.find(name);
+// Moved out of the parsed envelope.
+Json optional_object(const EnvelopeFields& fields, std::string_view name) {
+  Json* value = fields.find(name);
   if (value == nullptr || value->is_null()) return Json::object();
   if (!value->is_object()) wrong_type(name, "an object or null", *value);
-  return *value;
+  return std::move(*value);
 }
 
-std::vector<std::string> message_types(const Fields& fields) {
+std::vector<std::string> message_types(const EnvelopeFields& fields) {
   const Json* value = fields.find("messageType");
   if (value == nullptr || value->is_null()) {
     throw MessageError(
@@ -79,7 +90,7 @@ std::vector<std::string> message_types(const Fields& fields) {
   return types;
 }
 
-TimePoint sent_time(const Fields& fields) {
+TimePoint sent_time(const EnvelopeFields& fields) {
   const Json* value = fields.find("sentTime");
   if (value == nullptr || value->is_null()) return TimePoint{};
   if (!value->is_string()) wrong_type("sentTime", "an ISO-8601 string", *value);
@@ -107,7 +118,8 @@ Json id_or_null(const std::string& id) {
   return id.empty() ? Json(nullptr) : Json(id);
 }
 
-int int_field(const Fields& fields, std::string_view name, int minimum) {
+int int_field(const Fields<const Json>& fields, std::string_view name,
+              int minimum) {
   const Json* value = fields.find(name);
   if (value == nullptr) {
     throw MessageError("step message has no '" + std::string(name) + "'");
@@ -131,27 +143,55 @@ int int_field(const Fields& fields, std::string_view name, int minimum) {
 
 }  // namespace
 
+// Written field by field, in the order of nlohmann's (sorted) objects: the
+// text a Json of the envelope dumps, without first copying message, headers
+// and host into one.
 std::string encode(const Envelope& envelope) {
+  std::string out;
+  out.reserve(512);
   // Empty ids and addresses are written as null: MassTransit parses ids as
   // Guids and addresses as URIs, and "" is neither.
-  Json j = {
-      {"messageId", id_or_null(envelope.message_id)},
-      {"correlationId", id_or_null(envelope.correlation_id)},
-      {"conversationId", id_or_null(envelope.conversation_id)},
-      {"initiatorId", id_or_null(envelope.initiator_id)},
-      {"sourceAddress", id_or_null(envelope.source_address)},
-      {"destinationAddress", id_or_null(envelope.destination_address)},
-      {"messageType", envelope.message_type},
-      {"message", envelope.message},
-      {"sentTime", format_time(envelope.sent_time)},
-      {"headers", envelope.headers},
-      {"host", envelope.host},
+  const auto field = [&out](std::string_view key) {
+    out += out.empty() ? '{' : ',';
+    detail::append_json_string(out, key);
+    out += ':';
+  };
+  const auto id = [&](std::string_view key, const std::string& value) {
+    field(key);
+    if (value.empty()) {
+      out += "null";
+    } else {
+      detail::append_json_string(out, value);
+    }
+  };
+  const auto object = [&](std::string_view key, const Json& value) {
+    field(key);
+    out += value.dump();
   };
   try {
-    return j.dump();
+    id("conversationId", envelope.conversation_id);
+    id("correlationId", envelope.correlation_id);
+    id("destinationAddress", envelope.destination_address);
+    object("headers", envelope.headers);
+    object("host", envelope.host);
+    id("initiatorId", envelope.initiator_id);
+    object("message", envelope.message);
+    id("messageId", envelope.message_id);
+    field("messageType");
+    out += '[';
+    for (std::size_t i = 0; i < envelope.message_type.size(); ++i) {
+      if (i > 0) out += ',';
+      detail::append_json_string(out, envelope.message_type[i]);
+    }
+    out += ']';
+    field("sentTime");
+    detail::append_json_string(out, format_time(envelope.sent_time));
+    id("sourceAddress", envelope.source_address);
+    out += '}';
   } catch (const Json::type_error& e) {
     throw MessageError(std::string("cannot encode envelope: ") + e.what());
   }
+  return out;
 }
 
 Envelope decode(std::string_view text) {
@@ -160,12 +200,12 @@ Envelope decode(std::string_view text) {
                        " bytes exceeds the limit of " +
                        std::to_string(kMaxMessageBytes) + " bytes");
   }
-  const Json j = parse_json(text);
+  Json j = parse_json(text);
   if (!j.is_object()) {
     throw MessageError(std::string("envelope must be a JSON object, got ") +
                        j.type_name());
   }
-  const Fields fields(j);
+  const EnvelopeFields fields(j);
   Envelope envelope;
   envelope.message_id = optional_string(fields, "messageId");
   envelope.correlation_id = optional_string(fields, "correlationId");
@@ -174,10 +214,10 @@ Envelope decode(std::string_view text) {
   envelope.source_address = optional_string(fields, "sourceAddress");
   envelope.destination_address = optional_string(fields, "destinationAddress");
   envelope.message_type = message_types(fields);
-  const Json* message = fields.find("message");
+  Json* message = fields.find("message");
   if (message == nullptr) throw MessageError("envelope has no 'message'");
   if (!message->is_object()) wrong_type("message", "an object", *message);
-  envelope.message = *message;
+  envelope.message = std::move(*message);
   envelope.sent_time = sent_time(fields);
   envelope.headers = optional_object(fields, "headers");
   envelope.host = optional_object(fields, "host");
@@ -189,7 +229,7 @@ StepRef step_ref(const Envelope& envelope) {
     throw MessageError(std::string("step message must be an object, got ") +
                        envelope.message.type_name());
   }
-  const Fields fields(envelope.message);
+  const Fields<const Json> fields(envelope.message);
   const Json* run_id = fields.find("correlationId");
   if (run_id == nullptr) {
     throw MessageError("step message has no 'correlationId'");

@@ -94,6 +94,29 @@ TEST(CodecTest, EncodeWritesMassTransitCamelCaseFields) {
   EXPECT_EQ(j["sentTime"], "2026-11-28T01:25:32.123456Z");
 }
 
+// encode() writes its text directly; it is what the envelope built as one
+// Json dumps, escapes included.
+TEST(CodecTest, EncodeWritesWhatTheEnvelopeAsJsonDumps) {
+  Envelope e = full_envelope();
+  e.source_address = "rabbitmq://host/\"quoted\"\\ \t\x01 caf\xC3\xA9";
+  e.initiator_id.clear();
+  e.message_type.push_back("urn:message:Odd:\n");
+  const Json expected = {
+      {"messageId", e.message_id},
+      {"correlationId", e.correlation_id},
+      {"conversationId", e.conversation_id},
+      {"initiatorId", nullptr},
+      {"sourceAddress", e.source_address},
+      {"destinationAddress", e.destination_address},
+      {"messageType", e.message_type},
+      {"message", e.message},
+      {"sentTime", "2026-11-28T01:25:32.123456Z"},
+      {"headers", e.headers},
+      {"host", e.host},
+  };
+  EXPECT_EQ(encode(e), expected.dump());
+}
+
 TEST(CodecTest, EncodeWritesEmptyIdsAndAddressesAsNull) {
   Envelope e;
   e.message_type = {"urn:message:Isoqube.Topics:Build"};
