@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 
 #include "isoqube/consumer.h"
@@ -34,7 +35,8 @@ class EngineTest : public ::testing::Test {
     return o;
   }
 
-  static void add_echo(Engine& engine, const std::string& topic) {
+  static void add_consumer(Engine& engine, const std::string& topic,
+                           std::function<Json(Context&)> handler) {
     Topic t;
     t.name = topic;
     engine.registry().add_topic(t);
@@ -42,10 +44,14 @@ class EngineTest : public ::testing::Test {
     c.name = topic + "Consumer";
     c.topic = topic;
     c.service = "test";
-    c.handler = [](Context& ctx) -> Json {
-      return {{"step", ctx.step()}, {"payload", ctx.payload()}};
-    };
+    c.handler = std::move(handler);
     engine.registry().add_consumer(c);
+  }
+
+  static void add_echo(Engine& engine, const std::string& topic) {
+    add_consumer(engine, topic, [](Context& ctx) -> Json {
+      return {{"step", ctx.step()}, {"payload", ctx.payload()}};
+    });
   }
 
   static Configuration config(std::vector<std::string> topics) {
@@ -215,19 +221,12 @@ TEST_F(EngineTest, CancelStopsARunAndResumeFinishesIt) {
 TEST_F(EngineTest, OutputOrErrorThatIsNotUtf8FailsTheStepWithTheReason) {
   Engine engine(sqlite_options());
   add_echo(engine, "After");
-  for (const std::string name : {"BadOutput", "BadError"}) {
-    Topic t;
-    t.name = name;
-    engine.registry().add_topic(t);
-    Consumer c;
-    c.name = name + "Consumer";
-    c.topic = name;
-    c.handler = name == "BadOutput" ? [](Context&) -> Json {
-      return {{"logs", {"fine", "cut \xE2\x82"}}};
-    }
-    : [](Context&) -> Json { throw std::runtime_error("disk \xFF\xFE full"); };
-    engine.registry().add_consumer(c);
-  }
+  add_consumer(engine, "BadOutput", [](Context&) -> Json {
+    return {{"logs", {"fine", "cut \xE2\x82"}}};
+  });
+  add_consumer(engine, "BadError", [](Context&) -> Json {
+    throw std::runtime_error("disk \xFF\xFE full");
+  });
   engine.start();
   Configuration bad_output = config({"BadOutput", "After"});
   bad_output.name = "bad-output";

@@ -37,20 +37,27 @@ class Heard {
   std::vector<Json> messages_;
 };
 
-class AmqpBroadcastTest : public testing::AmqpBrokerTest {};
+class AmqpBroadcastTest : public testing::AmqpBrokerTest {
+ protected:
+  // `heard` listening through `transport` on the test's own channel.
+  std::unique_ptr<Listening> hear(
+      Transport& transport, Heard& heard,
+      BroadcastsFrom from = BroadcastsFrom::kAnyone) const {
+    return transport.listen(channel_, from, heard.callback());
+  }
+
+  const std::string channel_ = unique_name("events");
+};
 
 TEST_F(AmqpBroadcastTest, ListenersInOtherTransportsHearEveryBroadcastInOrder) {
   auto sender = open_transport(uri_);
   auto receiver = open_transport(uri_);
-  const std::string channel = unique_name("events");
   Heard first, second;
-  auto listening_first =
-      receiver->listen(channel, BroadcastsFrom::kAnyone, first.callback());
-  auto listening_second =
-      sender->listen(channel, BroadcastsFrom::kAnyone, second.callback());
+  auto listening_first = hear(*receiver, first);
+  auto listening_second = hear(*sender, second);
 
   constexpr int kCount = 1000;
-  for (int i = 0; i < kCount; ++i) sender->broadcast(channel, {{"n", i}});
+  for (int i = 0; i < kCount; ++i) sender->broadcast(channel_, {{"n", i}});
 
   ASSERT_TRUE(testing::wait_until([&] {
     return first.count() == kCount && second.count() == kCount;
@@ -63,12 +70,9 @@ TEST_F(AmqpBroadcastTest, ListenersInOtherTransportsHearEveryBroadcastInOrder) {
 TEST_F(AmqpBroadcastTest, AListenerOfOthersHearsThemAndNotItsOwnTransport) {
   auto self = open_transport(uri_);
   auto other = open_transport(uri_);
-  const std::string channel = unique_name("events");
   Heard others, anyone;
-  auto listening_others =
-      self->listen(channel, BroadcastsFrom::kOthers, others.callback());
-  auto listening_anyone =
-      self->listen(channel, BroadcastsFrom::kAnyone, anyone.callback());
+  auto listening_others = hear(*self, others, BroadcastsFrom::kOthers);
+  auto listening_anyone = hear(*self, anyone);
 
   // When each broadcast has reached the transport before the next leaves
   std::size_t sent = 0;
@@ -76,7 +80,7 @@ TEST_F(AmqpBroadcastTest, AListenerOfOthersHearsThemAndNotItsOwnTransport) {
                               {other.get(), "other 1"},
                               {self.get(), "own 2"},
                               {other.get(), "other 2"}}) {
-    sender->broadcast(channel, text);
+    sender->broadcast(channel_, text);
     ++sent;
     ASSERT_TRUE(testing::wait_until([&] { return anyone.count() == sent; }))
         << "heard " << anyone.count() << " of " << sent;
@@ -97,15 +101,13 @@ TEST_F(AmqpBroadcastTest,
        BroadcastsInBurstsAndPausesAllArriveWithNoOtherTraffic) {
   auto sender = open_transport(uri_);
   auto receiver = open_transport(uri_);
-  const std::string channel = unique_name("events");
   Heard heard;
-  auto listening =
-      receiver->listen(channel, BroadcastsFrom::kAnyone, heard.callback());
+  auto listening = hear(*receiver, heard);
   std::size_t sent = 0;
   for (int round = 0; round < 40; ++round) {
     // Bursts of 1-4 with pauses around the linger, some rounds waited for
     // (so that the next broadcast comes alone after a batch has gone)
-    for (int i = 0; i < 1 + round % 4; ++i) sender->broadcast(channel, sent++);
+    for (int i = 0; i < 1 + round % 4; ++i) sender->broadcast(channel_, sent++);
     std::this_thread::sleep_for(std::chrono::microseconds(500 * (round % 13)));
     if (round % 3 == 0) {
       ASSERT_TRUE(testing::wait_until([&] { return heard.count() == sent; }))
@@ -125,14 +127,12 @@ TEST_F(AmqpBroadcastTest,
 TEST_F(AmqpBroadcastTest, TextThatIsNotUtf8CostsNeitherItsBatchNorTheLink) {
   auto sender = open_transport(uri_);
   auto receiver = open_transport(uri_);
-  const std::string channel = unique_name("events");
   Heard heard;
-  auto listening =
-      receiver->listen(channel, BroadcastsFrom::kAnyone, heard.callback());
+  auto listening = hear(*receiver, heard);
 
-  sender->broadcast(channel, "before");
-  sender->broadcast(channel, {{"detail", "disk \xFF full"}});
-  sender->broadcast_text(channel, R"("after")");
+  sender->broadcast(channel_, "before");
+  sender->broadcast(channel_, {{"detail", "disk \xFF full"}});
+  sender->broadcast_text(channel_, R"("after")");
 
   ASSERT_TRUE(testing::wait_until([&] { return heard.count() == 3; }))
       << heard.count();
@@ -160,17 +160,14 @@ TEST_F(AmqpBroadcastTest, ChannelsAreSeparate) {
 
 TEST_F(AmqpBroadcastTest, AStoppedListenerHearsNoMore) {
   auto transport = open_transport(uri_);
-  const std::string channel = unique_name("events");
   Heard stopped, going_on;
-  auto listening =
-      transport->listen(channel, BroadcastsFrom::kAnyone, stopped.callback());
-  auto other =
-      transport->listen(channel, BroadcastsFrom::kAnyone, going_on.callback());
-  transport->broadcast(channel, 1);
+  auto listening = hear(*transport, stopped);
+  auto other = hear(*transport, going_on);
+  transport->broadcast(channel_, 1);
   ASSERT_TRUE(testing::wait_until([&] { return stopped.count() == 1; }));
 
   listening.reset();
-  transport->broadcast(channel, 2);
+  transport->broadcast(channel_, 2);
 
   ASSERT_TRUE(testing::wait_until([&] { return going_on.count() == 2; }));
   EXPECT_EQ(stopped.count(), 1u);
@@ -178,33 +175,31 @@ TEST_F(AmqpBroadcastTest, AStoppedListenerHearsNoMore) {
 
 TEST_F(AmqpBroadcastTest, AListenerMayStopItselfFromItsCallback) {
   auto transport = open_transport(uri_);
-  const std::string channel = unique_name("events");
   std::unique_ptr<Listening> listening;
   std::mutex mutex;
   int calls = 0;
   {
     std::lock_guard<std::mutex> lock(mutex);
     listening =
-        transport->listen(channel, BroadcastsFrom::kAnyone, [&](const Json&) {
+        transport->listen(channel_, BroadcastsFrom::kAnyone, [&](const Json&) {
           std::lock_guard<std::mutex> lock(mutex);
           ++calls;
           listening.reset();
         });
   }
 
-  transport->broadcast(channel, 1);
+  transport->broadcast(channel_, 1);
 
   ASSERT_TRUE(testing::wait_until([&] {
     std::lock_guard<std::mutex> lock(mutex);
     return calls == 1 && !listening;
   }));
-  transport->broadcast(channel, 2);
+  transport->broadcast(channel_, 2);
   // A later broadcast on a listened channel proves the first was not heard
   // twice and the stopped listener is gone.
   Heard witness;
-  auto other =
-      transport->listen(channel, BroadcastsFrom::kAnyone, witness.callback());
-  transport->broadcast(channel, 3);
+  auto other = hear(*transport, witness);
+  transport->broadcast(channel_, 3);
   ASSERT_TRUE(testing::wait_until([&] { return witness.count() == 1; }));
   std::lock_guard<std::mutex> lock(mutex);
   EXPECT_EQ(calls, 1);
