@@ -114,10 +114,6 @@ Json parse_json(std::string_view text) {
   }
 }
 
-Json id_or_null(const std::string& id) {
-  return id.empty() ? Json(nullptr) : Json(id);
-}
-
 int int_field(const Fields<const Json>& fields, std::string_view name,
               int minimum) {
   const Json* value = fields.find(name);

@@ -13,6 +13,7 @@ namespace isoqube {
 void Transport::broadcast_text(std::string_view channel, std::string json) {
   broadcast(channel, Json::parse(json));
 }
+
 namespace {
 
 long query_number(const detail::Uri& uri, const std::string& key,

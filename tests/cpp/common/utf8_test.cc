@@ -11,7 +11,7 @@ namespace {
 const std::string kReplacement = "\xEF\xBF\xBD";
 
 TEST(Utf8Test, ValidTextIsKeptAsItIs) {
-  for (const std::string text :
+  for (const std::string& text :
        {std::string(), std::string("plain"), std::string("caf\xC3\xA9"),
         std::string("\xE2\x82\xAC 5"), std::string("\xF0\x9F\x98\x80"),
         std::string("nul \0 inside", 12)}) {

@@ -172,7 +172,7 @@ TEST(RunJsonTest, EventTextIsWhatItsJsonDumps) {
   event.from = "";
   event.to = "failed";
   event.time = from_micros(kCreated);
-  for (const std::string detail :
+  for (const std::string& detail :
        {std::string(), std::string("plain"),
         std::string("\"quoted\" \\ back\tslash\nnew line\x01\x1f\x7f"),
         std::string("caf\xC3\xA9 \xF0\x9F\x98\x80"),
