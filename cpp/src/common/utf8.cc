@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 
 namespace isoqube::detail {
 namespace {
@@ -72,32 +73,42 @@ std::string token(std::string_view key) {
   return out;
 }
 
-std::string find_invalid(const Json& value, const std::string& pointer) {
+// The first string or key of `value` that is not UTF-8: where (a JSON
+// pointer below `value`) and what is wrong. The pointer is built on the
+// way out, for the one that is found only: every step's output is checked.
+struct Invalid {
+  std::string pointer;
+  std::string what;
+  bool key = false;
+};
+
+std::optional<Invalid> find_invalid(const Json& value) {
   if (value.is_string()) {
     const auto& text = value.get_ref<const std::string&>();
     const std::size_t at = first_invalid(text);
-    if (at == std::string_view::npos) return {};
-    return (pointer.empty() ? "the value" : "'" + pointer + "'") + ": " +
-           describe(text, at);
+    if (at == std::string_view::npos) return std::nullopt;
+    return Invalid{"", describe(text, at)};
   }
   if (value.is_object()) {
     for (const auto& [key, item] : value.items()) {
       const std::size_t at = first_invalid(key);
-      const std::string path = pointer + "/" + token(key);
       if (at != std::string_view::npos) {
-        return "the key of '" + path + "': " + describe(key, at);
+        return Invalid{"/" + token(key), describe(key, at), true};
       }
-      std::string found = find_invalid(item, path);
-      if (!found.empty()) return found;
+      if (std::optional<Invalid> found = find_invalid(item)) {
+        found->pointer.insert(0, "/" + token(key));
+        return found;
+      }
     }
   } else if (value.is_array()) {
     for (std::size_t i = 0; i < value.size(); ++i) {
-      std::string found =
-          find_invalid(value[i], pointer + "/" + std::to_string(i));
-      if (!found.empty()) return found;
+      if (std::optional<Invalid> found = find_invalid(value[i])) {
+        found->pointer.insert(0, "/" + std::to_string(i));
+        return found;
+      }
     }
   }
-  return {};
+  return std::nullopt;
 }
 
 }  // namespace
@@ -120,7 +131,11 @@ std::string valid_utf8(std::string_view text) {
 }
 
 std::string invalid_utf8_in(const Json& value) {
-  return find_invalid(value, "");
+  const std::optional<Invalid> found = find_invalid(value);
+  if (!found) return {};
+  if (found->key) return "the key of '" + found->pointer + "': " + found->what;
+  return (found->pointer.empty() ? "the value" : "'" + found->pointer + "'") +
+         ": " + found->what;
 }
 
 void append_json_string(std::string& out, std::string_view text) {
