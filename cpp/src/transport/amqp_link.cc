@@ -5,6 +5,8 @@
 
 #include <amqp.h>
 
+#include <optional>
+
 #include "isoqube/log.h"
 #include "isoqube/time.h"
 
@@ -36,6 +38,7 @@ void AmqpLink::close() {
 
 void AmqpLink::post(Command command) {
   const bool broadcast = std::holds_alternative<BroadcastCommand>(command);
+  if (!broadcast && send_here(command)) return;
   bool wake = true;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -44,7 +47,9 @@ void AmqpLink::post(Command command) {
                            " is closed");
     }
     commands_.push_back(std::move(command));
-    if (broadcast) {
+    if (!broadcast) {
+      ++ordered_commands_;
+    } else {
       // The first broadcast of a batch wakes the link's thread, which then
       // wakes by itself once the batch has lingered and takes the later
       // ones with it: they need not wake it (three a step, each a wake-up
@@ -54,6 +59,55 @@ void AmqpLink::post(Command command) {
     }
   }
   if (wake) wake_.notify();
+}
+
+// Measured on 2 cores: a step's successor published without the hand-off
+// to the link's thread (see the top of amqp_link.h).
+bool AmqpLink::send_here(Command& command) {
+  auto* publish = std::get_if<std::shared_ptr<PendingPublish>>(&command);
+  auto* settle = std::get_if<SettleCommand>(&command);
+  if ((publish == nullptr && settle == nullptr) ||
+      std::this_thread::get_id() == thread_id_) {
+    return false;
+  }
+  std::unique_lock<std::mutex> io(io_mutex_, std::try_to_lock);
+  if (!io.owns_lock() || !polling_ || blocked_ || !work_.empty() ||
+      !lost_elsewhere_.empty()) {
+    return false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // Closed: post() says so.
+    if (closed_ || ordered_commands_ > 0) return false;
+  }
+  std::optional<AmqpTarget> target;
+  if (publish) {
+    target = topology_->declared_target((*publish)->message.to);
+    if (!target) return false;  // declaring is the link thread's work
+    if ((*publish)->deadline != PendingPublish::Clock::time_point::max()) {
+      deadlines_.push_back(*publish);
+    }
+  }
+  try {
+    if (publish) {
+      send_publish_to(*publish, *target);
+    } else {
+      run_settle(*settle);
+    }
+  } catch (const std::exception& e) {
+    // The link's thread reconnects, and sends the publish again unless it
+    // failed for good; an ack is dropped with its connection.
+    lost_elsewhere_ = e.what();
+    if (publish && !(*publish)->settled()) work_.push_front(*publish);
+    wake_.notify();
+    return true;
+  }
+  // Frames read while sending (none, as a rule) would not wake poll().
+  amqp_connection_state_t state = connection_->state();
+  if (amqp_frames_enqueued(state) || amqp_data_in_buffer(state)) {
+    wake_.notify();
+  }
+  return true;
 }
 
 void AmqpLink::wait(std::future<void>& result, std::atomic<bool>& abandoned,

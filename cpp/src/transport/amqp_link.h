@@ -3,6 +3,14 @@
 // and tasks through a queue and wake it with an eventfd; the thread sleeps
 // in poll() on the socket and the eventfd, never in a timed loop.
 //
+// Sending here: while the thread sleeps in poll() the connection is free,
+// and a thread that publishes to a declared topic or acks, with nothing
+// queued before it, sends the frames itself under the link's I/O lock
+// instead (send_here()): a step's successor then reaches the wire without
+// waking the link's thread, and an ack without waking the consuming one.
+// The I/O lock is the link thread's whenever it is awake; other threads
+// only try it, so nobody waits for it but the link's thread, for one send.
+//
 // Channels of a connection:
 //   1      declarations (AmqpTopology); reopened after a declaration error
 //   2      publishes, in confirm mode; many in flight, each publisher thread
@@ -177,6 +185,10 @@ class AmqpLink {
 
   // amqp_link.cc: the side other threads call.
   void post(Command command);
+  // Sends a publish or an ack on the calling thread when the link's thread
+  // sleeps with a working connection and nothing is queued before it;
+  // false when it must be posted instead.
+  bool send_here(Command& command);
   void run_task(std::function<void(AmqpSession*)> run, bool offline,
                 const std::string& what);
   // Waits for `result` up to publish_timeout; raises `abandoned` and throws
@@ -205,6 +217,8 @@ class AmqpLink {
   static Pending* pending_of(Command& command);
   void run_task_now(PendingTask& task);
   void send_publish(const std::shared_ptr<PendingPublish>& publish);
+  void send_publish_to(const std::shared_ptr<PendingPublish>& publish,
+                       const AmqpTarget& target);
   void send_broadcasts(
       const std::map<std::string, std::vector<std::string>>& batches);
   void run_settle(const SettleCommand& settle);
@@ -238,6 +252,9 @@ class AmqpLink {
   // Shared between threads.
   mutable std::mutex mutex_;
   std::deque<Command> commands_;        // guarded by mutex_
+  // Guarded by mutex_: the commands_ other than broadcasts, which keep no
+  // order with publishes and acks (and wait in commands_ for their batch).
+  std::size_t ordered_commands_ = 0;
   std::string status_;                  // guarded by mutex_: why offline
   std::set<uint16_t> channel_numbers_;  // guarded by mutex_: in use
   bool closed_ = false;                 // guarded by mutex_
@@ -250,7 +267,14 @@ class AmqpLink {
   std::atomic<uint64_t> next_consumer_id_{1};
   std::thread::id thread_id_;
 
-  // The link's thread only.
+  // The connection and everything below it but thread_ belong to whoever
+  // holds io_mutex_: the link's thread, all the time but while it sleeps in
+  // poll(), and then a thread in send_here(), which only tries it.
+  std::mutex io_mutex_;
+  bool polling_ = false;  // the link's thread sleeps in poll(), connected
+  // Why a send by another thread failed: the link's thread takes it as a
+  // lost connection when it wakes.
+  std::string lost_elsewhere_;
   std::unique_ptr<AmqpConnection> connection_;
   std::unique_ptr<AmqpTopology> topology_;
   AmqpConfirms confirms_;

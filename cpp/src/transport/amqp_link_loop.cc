@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "isoqube/log.h"
 #include "transport/amqp_broadcast.h"
@@ -35,6 +36,7 @@ bool caused_by_request(const AmqpConnectionLost& e) {
 }  // namespace
 
 void AmqpLink::run(std::promise<void>& connected) {
+  std::lock_guard<std::mutex> io(io_mutex_);  // released only in poll()
   std::string errors;
   try {
     if (!connect(&errors)) {
@@ -63,6 +65,9 @@ void AmqpLink::run(std::promise<void>& connected) {
 
 void AmqpLink::serve() {
   while (!stopping_) {
+    if (!lost_elsewhere_.empty()) {
+      throw AmqpConnectionLost(std::exchange(lost_elsewhere_, {}), false);
+    }
     take_commands();
     expire_publishes();
     run_work();
@@ -95,6 +100,7 @@ void AmqpLink::check_heartbeat() {
 void AmqpLink::take_commands() {
   wake_.clear();
   std::lock_guard<std::mutex> lock(mutex_);
+  ordered_commands_ = 0;
   for (Command& command : commands_) {
     auto* publish = std::get_if<std::shared_ptr<PendingPublish>>(&command);
     if (publish && (*publish)->deadline != PendingPublish::Clock::time_point::max()) {
@@ -133,12 +139,13 @@ void AmqpLink::expire_publishes() {
 int AmqpLink::milliseconds_to_next_deadline(int longest) const {
   using std::chrono::milliseconds;
   const auto now = std::chrono::steady_clock::now();
-  auto next = std::chrono::steady_clock::time_point::max();
-  if (!deadlines_.empty()) next = deadlines_.front()->deadline;
+  // A publish another thread sends meanwhile (send_here()) expires no
+  // sooner than publish_timeout from now: waking then is in time for it.
+  auto next = deadlines_.empty() ? now + options_.publish_timeout
+                                 : deadlines_.front()->deadline;
   if (broadcast_count_ > 0) {
     next = std::min(next, broadcasts_since_ + kBroadcastLinger);
   }
-  if (next == std::chrono::steady_clock::time_point::max()) return longest;
   const int64_t left =
       std::chrono::duration_cast<milliseconds>(next - now).count() + 1;
   const int wait = static_cast<int>(std::max<int64_t>(0, left));
@@ -266,6 +273,11 @@ void AmqpLink::send_publish(const std::shared_ptr<PendingPublish>& publish) {
     publish->fail(std::current_exception());  // a declaration conflict
     return;
   }
+  send_publish_to(publish, target);
+}
+
+void AmqpLink::send_publish_to(const std::shared_ptr<PendingPublish>& publish,
+                               const AmqpTarget& target) {
   publish->exchange = target.exchange;
   AmqpPropertiesBuilder builder;
   const amqp_basic_properties_t properties =
@@ -445,9 +457,16 @@ void AmqpLink::wait_for_io() {
   const int timeout_ms =
       milliseconds_to_next_deadline(heartbeat > 0 ? heartbeat * 1000 / 2 : -1);
   pollfd fds[2] = {{connection_->fd(), POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
-  if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR) {
+  // Meanwhile other threads may send on the connection (send_here()).
+  polling_ = true;
+  io_mutex_.unlock();
+  const int ready = poll(fds, 2, timeout_ms);
+  const int poll_errno = errno;
+  io_mutex_.lock();
+  polling_ = false;
+  if (ready < 0 && poll_errno != EINTR) {
     throw AmqpConnectionLost(
-        std::string("poll failed: ") + std::strerror(errno), false);
+        std::string("poll failed: ") + std::strerror(poll_errno), false);
   }
   // Data, a heartbeat, or an error that the next read reports.
   if (fds[0].revents != 0) last_received_ = std::chrono::steady_clock::now();

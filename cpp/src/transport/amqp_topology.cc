@@ -58,6 +58,15 @@ AmqpTarget AmqpTopology::prepare(const Destination& to) {
   return {to.name, ""};
 }
 
+std::optional<AmqpTarget> AmqpTopology::declared_target(
+    const Destination& to) const {
+  if (to.kind != Destination::Kind::kTopic ||
+      declared_.count("exchange " + to.name) == 0) {
+    return std::nullopt;
+  }
+  return AmqpTarget{to.name, ""};
+}
+
 void AmqpTopology::declare_endpoint(const std::string& endpoint,
                                     const std::vector<std::string>& topics) {
   // Always sent: consumers come here again when their queue was deleted.

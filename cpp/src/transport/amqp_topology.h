@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -53,6 +54,9 @@ class AmqpTopology {
   // Declares what publishing to `to` needs, once per connection (delay
   // queues again when their idle lease runs low), and says where to publish.
   AmqpTarget prepare(const Destination& to);
+  // Where to publish to a topic already declared on this connection, with
+  // nothing to send first; nullopt otherwise (prepare() it).
+  std::optional<AmqpTarget> declared_target(const Destination& to) const;
 
   // The endpoint's queue and exchange, and a binding from each topic;
   // declared again on every call.

@@ -399,5 +399,32 @@ TEST_F(AmqpRecoveryTest, AsyncPublishNeverConfirmedFailsAfterThePublishTimeout) 
   EXPECT_THAT(error, HasSubstr("publish_timeout_ms"));
 }
 
+// A publish to a topic already declared, made while the link's thread
+// sleeps, is sent by the publishing thread itself (AmqpLink::send_here()).
+// The sleeping thread must still wake in time to give it up: it sleeps
+// for at most the publish timeout, not the half heartbeat (30 s here) it
+// would sleep otherwise.
+TEST_F(AmqpRecoveryTest, AnUnconfirmedPublishSentBetweenWakeUpsStillTimesOut) {
+  require_broker_dir();
+  testing::Subscribed s(
+      testing::with_options(uri_, "heartbeat=60&publish_timeout_ms=500"));
+  s.transport->publish(s.topic, test_envelope("declares the topic"));
+  std::promise<std::exception_ptr> outcome;
+  std::future<std::exception_ptr> called = outcome.get_future();
+  {
+    FrozenBroker frozen;
+    ASSERT_TRUE(frozen.frozen());
+    s.transport->publish_async(s.topic, test_envelope("never confirmed"),
+                               [&](std::exception_ptr error) {
+                                 outcome.set_value(error);
+                               });
+    ASSERT_EQ(called.wait_for(milliseconds(10000)), std::future_status::ready)
+        << "the publish was not given up within 10 s of its 500 ms timeout";
+  }
+  const std::string error = testing::error_message<TransportError>(
+      [&] { std::rethrow_exception(called.get()); });
+  EXPECT_THAT(error, HasSubstr("publish_timeout_ms"));
+}
+
 }  // namespace
 }  // namespace isoqube
