@@ -110,7 +110,11 @@ class RawChains {
   RawChains(const std::string& transport_uri, int concurrency)
       : transport_(isoqube::open_transport(transport_uri)) {
     std::vector<isoqube::Binding> bindings;
-    for (int i = 0; i < kSteps; ++i) bindings.push_back({hop(i), {hop(i)}});
+    // Each hop's topic bound to an endpoint of its own name, as a worker
+    // binds a consumer's: MassTransit's two exchanges per queue.
+    for (int i = 0; i < kSteps; ++i) {
+      bindings.push_back({hop(i) + "-consumer", {hop(i)}});
+    }
     // A worker's default prefetch (isoqube/worker.h).
     inbox_ = transport_->subscribe(
         bindings, 2 * concurrency + isoqube::WorkerOptions::kConfirmWindow);
