@@ -3,8 +3,12 @@
 // middle of the traffic without losing a message.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -87,6 +91,29 @@ class FrozenBroker {
  private:
   pid_t pid_ = 0;
 };
+
+// Ends the sending side of every TCP connection of this process to `port`
+// (shutdown(SHUT_WR)): the next send on them fails at once, while the
+// thread sleeping in poll() on them hears of it only once the broker has
+// answered the FIN. Returns how many it ended.
+int shut_sending_side_of_connections_to(uint16_t port) {
+  int count = 0;
+  DIR* fds = opendir("/proc/self/fd");
+  if (fds == nullptr) return 0;
+  while (dirent* entry = readdir(fds)) {
+    const int fd = std::atoi(entry->d_name);
+    if (fd <= 2 || fd == dirfd(fds)) continue;
+    sockaddr_in peer{};
+    socklen_t size = sizeof(peer);
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &size) != 0 ||
+        peer.sin_family != AF_INET || ntohs(peer.sin_port) != port) {
+      continue;
+    }
+    if (shutdown(fd, SHUT_WR) == 0) ++count;
+  }
+  closedir(fds);
+  return count;
+}
 
 class AmqpRecoveryTest : public testing::AmqpBrokerTest {
  protected:
@@ -404,6 +431,52 @@ TEST_F(AmqpRecoveryTest, AsyncPublishNeverConfirmedFailsAfterThePublishTimeout) 
 // The sleeping thread must still wake in time to give it up: it sleeps
 // for at most the publish timeout, not the half heartbeat (30 s here) it
 // would sleep otherwise.
+// A publish sent by the publishing thread itself (AmqpLink::send_here())
+// that finds the connection broken hands it to the link's thread, which
+// reconnects and sends it again: nothing is lost, nothing waits forever.
+TEST_F(AmqpRecoveryTest, PublishesThatFindTheConnectionBrokenAreSentAgain) {
+  require_broker_dir();
+  TransportLog log;
+  testing::Subscribed s(testing::with_options(uri_, "reconnect_max_ms=500"));
+  s.transport->publish(s.topic, test_envelope("declares the topic"));
+  auto first = s.inbox->receive(milliseconds(10000));
+  ASSERT_TRUE(first);
+  first->ack();
+
+  const auto port =
+      static_cast<uint16_t>(detail::parse_amqp_uri(uri_).hosts.front().port);
+  std::vector<Envelope> envelopes(5, test_envelope());
+  std::vector<std::string> sent;
+  for (Envelope& e : envelopes) sent.push_back(e.message_id = new_uuid());
+  std::vector<std::promise<std::exception_ptr>> confirmed(envelopes.size());
+  {
+    // Frozen, the broker cannot answer the FIN: the link's thread sleeps on,
+    // and the first publish, sent here, finds the connection broken.
+    FrozenBroker frozen;
+    ASSERT_TRUE(frozen.frozen());
+    ASSERT_EQ(shut_sending_side_of_connections_to(port), 2);  // both links
+    for (std::size_t i = 0; i < envelopes.size(); ++i) {
+      s.transport->publish_async(
+          s.topic, envelopes[i],
+          [&confirmed, i](std::exception_ptr e) { confirmed[i].set_value(e); });
+    }
+  }
+  for (auto& c : confirmed) {
+    auto outcome = c.get_future();
+    ASSERT_EQ(outcome.wait_for(kRestartWait), std::future_status::ready);
+    EXPECT_EQ(outcome.get(), nullptr);
+  }
+  std::set<std::string> received;
+  while (received.size() < sent.size()) {
+    auto d = s.inbox->receive(kRestartWait);
+    ASSERT_TRUE(d) << received.size() << " of " << sent.size() << " arrived";
+    received.insert(d->envelope->message_id);
+    d->ack();
+  }
+  EXPECT_EQ(received, std::set<std::string>(sent.begin(), sent.end()));
+  EXPECT_TRUE(log.contains("amqp-publish: connection to"));
+}
+
 TEST_F(AmqpRecoveryTest, AnUnconfirmedPublishSentBetweenWakeUpsStillTimesOut) {
   require_broker_dir();
   testing::Subscribed s(
