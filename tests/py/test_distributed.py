@@ -214,3 +214,42 @@ def test_a_step_nobody_consumes_fails_its_run_with_the_reason(engine: isoqube.En
     (run,) = engine.runs(configuration="orphan")
     assert run.status == "failed"
     assert "nobody-consumes-this" in run.error
+
+
+@pytest.fixture
+def amqps_uri(rabbitmq: tuple[str, Path | None]) -> str:
+    """The test broker's TLS listener (scripts/rabbitmq makes one, with a CA
+    of its own under FOLDER/tls), trusting that CA."""
+    folder = rabbitmq[1]
+    if folder is None or not (folder / "amqps_uri").exists():
+        if os.environ.get("ISOQUBE_REQUIRE_SERVERS") == "1":
+            pytest.fail("the test broker has no TLS listener (no amqps_uri in its folder)")
+        pytest.skip("the test broker has no TLS listener (not started by scripts/rabbitmq)")
+    uri = (folder / "amqps_uri").read_text().strip()
+    return f"{uri}?cacertfile={folder / 'tls' / 'ca.pem'}"
+
+
+def test_the_demo_runs_over_tls(amqps_uri: str, sqlite_store: str, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "isoqube", "--transport", amqps_uri, "--store", sqlite_store,
+         "demo", "--work-ms", "5", "--json"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("worker ready:") == 4
+    assert json.loads(result.stdout)["status"] == "completed"
+
+
+def test_a_worker_that_cannot_verify_the_broker_says_so_and_exits(amqps_uri: str,
+                                                                  sqlite_store: str) -> None:
+    untrusting = amqps_uri.split("?", 1)[0]  # only the system's CAs
+    result = subprocess.run(
+        [sys.executable, "-m", "isoqube", "worker", "--import", str(SERVICES),
+         "--transport", untrusting, "--store", sqlite_store],
+        capture_output=True, text=True, timeout=60)
+
+    assert result.returncode != 0
+    assert "SSL peer cert verification failed" in result.stderr, result.stderr[-2000:]
+    assert "guest:***@localhost" in result.stderr
+    assert "guest:guest" not in result.stderr
+    assert "worker ready:" not in result.stderr
