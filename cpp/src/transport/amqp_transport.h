@@ -39,30 +39,32 @@
 // reach receive() (amqp_inbox.h); publishing one over the limit throws
 // MessageError.
 //
-// Guarantees: messages are persistent and their queues durable; publish()
-// and send_delayed() return once the broker confirmed the message (many
-// publishes from many threads are in flight at once, each thread waits for
-// its own confirm); publish_async() hands the confirm to a callback
-// instead, so one thread can have many publishes in flight. Publishes are mandatory: a topic that no endpoint is
-// bound to yet makes publish() throw TransportError instead of the message
-// vanishing. Deliveries are acknowledged manually; basic.qos is the inbox's
-// prefetch for each of its endpoints (a limit shared by the endpoints costs
-// the broker a round trip to the channel's limiter per delivery, and
-// quorum queues refuse it). Delayed sends use
-// per-delay TTL queues that dead-letter to the endpoint (no plugin). While
-// the broker blocks publishers (memory or disk alarm, connection.blocked)
-// publishes wait, within publish_timeout_ms, and consumers go on acking.
-// Broadcasts: see amqp_broadcast.h; they are transient, unconfirmed and
-// dropped while the connection is down.
+// Guarantees: messages are persistent and their queues durable; publish() and
+// send_delayed() return once the broker confirmed the message (many publishes
+// from many threads are in flight at once, each thread waits for its own
+// confirm); publish_async() hands the confirm to a callback instead, so one
+// thread can have many publishes in flight. Publishes are mandatory: a topic
+// that no endpoint is bound to yet makes publish() throw TransportError instead
+// of the message vanishing. Deliveries are acknowledged manually; basic.qos is
+// the inbox's prefetch for each of its endpoints (a limit shared by the
+// endpoints costs the broker a round trip to the channel's limiter per
+// delivery, and quorum queues refuse it). Delayed sends use per-delay TTL
+// queues that dead-letter to the endpoint (no plugin). While the broker blocks
+// publishers (memory or disk alarm, connection.blocked) publishes wait, within
+// publish_timeout_ms, and consumers go on acking. Broadcasts: see
+// amqp_broadcast.h; they are transient, unconfirmed and dropped while the
+// connection is down.
 //
 // Connections: two, each with its own I/O thread (amqp_link.h: threads,
-// channels, recovery): one publishes (confirms, error queue moves,
-// broadcasts, error queue reads), the other consumes (inboxes, acks,
-// listeners). RabbitMQ advises this split: its flow control slows down
-// reading from a connection that publishes too fast, and acks and
+// channels, recovery; while that thread sleeps, a thread that publishes to a
+// declared topic or acks sends the frames itself, under the link's I/O lock, so
+// a connection is still used by one thread at a time): one publishes (confirms,
+// error queue moves, broadcasts, error queue reads), the other consumes
+// (inboxes, acks, listeners). RabbitMQ advises this split: its flow control
+// slows down reading from a connection that publishes too fast, and acks and
 // consumption should not wait behind that. Measured on a 2-core machine
-// (benchmarks/cpp/amqp_transport_bench), one connection and two gave the
-// same hop latency and throughput within noise, so the split costs nothing.
+// (benchmarks/cpp/amqp_transport_bench), one connection and two gave the same
+// hop latency and throughput within noise, so the split costs nothing.
 //
 // Thread-safety: as Transport (transport.h): every method from any thread.
 #pragma once
@@ -88,7 +90,9 @@ class AmqpTransport final : public Transport {
   std::unique_ptr<Inbox> subscribe(const std::vector<Binding>& bindings,
                                    std::size_t prefetch) override;
   void publish(const std::string& entity_name, Envelope envelope) override;
-  // `confirmed` runs on the publishing link's thread.
+  // `confirmed` runs on the publishing link's thread, or on this one before
+  // it returns when sending the message here failed for good (its headers
+  // do not fit in a frame).
   void publish_async(const std::string& entity_name, Envelope envelope,
                      Confirmed confirmed) override;
   void send_delayed(const std::string& endpoint, Envelope envelope,

@@ -1,10 +1,10 @@
 // Losing the broker and getting it back: clear errors at startup, failover
 // between hosts, and a broker restart (scripts/rabbitmq restart) in the
 // middle of the traffic without losing a message.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
@@ -487,10 +487,9 @@ TEST_F(AmqpRecoveryTest, AnUnconfirmedPublishSentBetweenWakeUpsStillTimesOut) {
   {
     FrozenBroker frozen;
     ASSERT_TRUE(frozen.frozen());
-    s.transport->publish_async(s.topic, test_envelope("never confirmed"),
-                               [&](std::exception_ptr error) {
-                                 outcome.set_value(error);
-                               });
+    s.transport->publish_async(
+        s.topic, test_envelope("never confirmed"),
+        [&](std::exception_ptr error) { outcome.set_value(error); });
     ASSERT_EQ(called.wait_for(milliseconds(10000)), std::future_status::ready)
         << "the publish was not given up within 10 s of its 500 ms timeout";
   }

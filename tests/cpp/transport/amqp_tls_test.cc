@@ -18,9 +18,9 @@
 namespace isoqube {
 namespace {
 
+using testing::error_message;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::error_message;
 using testing::with_options;
 
 class AmqpTlsTest : public testing::AmqpBrokerTest {
@@ -87,7 +87,8 @@ TEST_F(AmqpTlsTest, TheBrokerIsVerifiedAgainstTheGivenCa) {
 TEST_F(AmqpTlsTest, ABrokerNoTrustedCaSignedForIsRefusedByDefault) {
   // Without cacertfile only the system's CAs are trusted.
   const std::string error = connect_error(tls_uri_);
-  EXPECT_THAT(error, HasSubstr("cannot connect to amqps://guest:***@localhost:"));
+  EXPECT_THAT(error,
+              HasSubstr("cannot connect to amqps://guest:***@localhost:"));
   EXPECT_THAT(error, HasSubstr("SSL peer cert verification failed"));
   EXPECT_THAT(error, Not(HasSubstr("guest:guest")));
 }
@@ -98,7 +99,8 @@ TEST_F(AmqpTlsTest, WithVerifyOffAnUntrustedBrokerIsAccepted) {
 
 TEST_F(AmqpTlsTest, AHostNameTheCertificateDoesNotNameIsRefused) {
   const std::string error = connect_error(by_address(trusting()));
-  EXPECT_THAT(error, HasSubstr("cannot connect to amqps://guest:***@127.0.0.1:"));
+  EXPECT_THAT(error,
+              HasSubstr("cannot connect to amqps://guest:***@127.0.0.1:"));
   EXPECT_THAT(error, HasSubstr("SSL hostname verification failed"));
   // The listener answers there all the same: only the name was wrong.
   round_trip(by_address(trusting("verify=false")));
@@ -112,7 +114,8 @@ TEST_F(AmqpTlsTest, AClientCertificateIsShownAndTheBrokerChecksIt) {
   const std::string error =
       connect_error(trusting("certfile=" + tls_file("stranger.pem") +
                              "&keyfile=" + tls_file("stranger.key")));
-  EXPECT_THAT(error, HasSubstr("cannot connect to amqps://guest:***@localhost:"));
+  EXPECT_THAT(error,
+              HasSubstr("cannot connect to amqps://guest:***@localhost:"));
   // TLS 1.3: the broker's refusal reaches the client at its first read.
   EXPECT_THAT(error, HasSubstr("SSL error"));
 }
