@@ -55,22 +55,29 @@ def test_engine_on_a_broker_is_distributed(engine: isoqube.Engine) -> None:
     assert user_info.split(":")[0] + ":***@" in repr(engine)
 
 
-def test_demo_runs_its_services_as_four_worker_processes(amqp_uri: str, sqlite_store: str,
-                                                        tmp_path: Path) -> None:
+def run_demo(transport: str, store: str, folder: Path, work_ms: int) -> tuple[dict, str]:
+    """`isoqube demo` across worker processes: the run it prints (after
+    checking it completed with four workers) and what it logged."""
     result = subprocess.run(
-        [sys.executable, "-m", "isoqube", "--transport", amqp_uri, "--store", sqlite_store,
-         "demo", "--work-ms", "20", "--json"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path)
-
+        [sys.executable, "-m", "isoqube", "--transport", transport, "--store", store,
+         "demo", "--work-ms", str(work_ms), "--json"],
+        capture_output=True, text=True, timeout=300, cwd=folder)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stderr.count("worker ready:") == 4
     run = json.loads(result.stdout)
     assert run["status"] == "completed"
+    return run, result.stderr
+
+
+def test_demo_runs_its_services_as_four_worker_processes(amqp_uri: str, sqlite_store: str,
+                                                        tmp_path: Path) -> None:
+    run, log = run_demo(amqp_uri, sqlite_store, tmp_path, work_ms=20)
+
     assert len(run["steps"]) == 15
     assert all(step["status"] == "completed" for step in run["steps"])
     # Every service logged its consumption from its own process.
     for service in ("default", "linux-pool", "windows-pool", "deployment"):
-        assert f"[isoqube.{service}]" in result.stderr
+        assert f"[isoqube.{service}]" in log
     # The store says where each step ran: four processes, none of them the demo's.
     with isoqube.Engine("memory://", sqlite_store, registry=isoqube.Registry()) as engine:
         claims = {e.detail for e in engine.event_log(run["id"])
@@ -230,14 +237,10 @@ def amqps_uri(rabbitmq: tuple[str, Path | None]) -> str:
 
 
 def test_the_demo_runs_over_tls(amqps_uri: str, sqlite_store: str, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "isoqube", "--transport", amqps_uri, "--store", sqlite_store,
-         "demo", "--work-ms", "5", "--json"],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    run, log = run_demo(amqps_uri, sqlite_store, tmp_path, work_ms=5)
 
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stderr.count("worker ready:") == 4
-    assert json.loads(result.stdout)["status"] == "completed"
+    assert all(step["status"] == "completed" for step in run["steps"])
+    assert "transport amqps://guest:***@localhost:" in log
 
 
 def test_a_worker_that_cannot_verify_the_broker_says_so_and_exits(amqps_uri: str,
