@@ -34,13 +34,14 @@ class PendingPublish : public Pending {
   // link gives up on it, as a waiting thread would. max(): never.
   Clock::time_point deadline = Clock::time_point::max();
 
-  // Link thread only: the exchange it was sent to on the current
-  // connection, and why the broker returned it, if it did.
+  // For the holder of the link's I/O lock: the exchange it was sent to on the
+  // current connection, and why the broker returned it, if it did.
   std::string exchange;
   std::string returned;
 };
 
-// Single-threaded: owned by the link thread, one per connection.
+// Single-threaded: used by whoever holds the link's I/O lock (amqp_link.h),
+// one per connection.
 class AmqpConfirms {
  public:
   // Records a publish just sent on the confirm channel.

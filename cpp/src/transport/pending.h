@@ -3,8 +3,9 @@
 // it stops waiting, so the work is skipped if it has not started. Work
 // nobody waits for has a callback instead (then()). Internal.
 //
-// Thread-safety: succeed()/fail() from the working thread only;
-// `abandoned` and result() from any thread; then() before handing it over.
+// Thread-safety: succeed()/fail() from the working thread only (for an
+// AmqpLink: whoever holds its I/O lock); `abandoned` and result() from any
+// thread; then() before handing it over.
 #pragma once
 
 #include <atomic>
