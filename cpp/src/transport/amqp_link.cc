@@ -93,9 +93,7 @@ bool AmqpLink::send_here(Command& command) {
   if (publish) {
     target = topology_->declared_target((*publish)->message.to);
     if (!target) return false;  // declaring is the link thread's work
-    if ((*publish)->deadline != PendingPublish::Clock::time_point::max()) {
-      deadlines_.push_back(*publish);
-    }
+    watch_deadline(*publish);
   }
   sending_here = this;
   try {

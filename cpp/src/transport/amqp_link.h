@@ -204,6 +204,8 @@ class AmqpLink {
   void run(std::promise<void>& connected);
   void serve();
   void take_commands();
+  // Keeps a publish that has a deadline in deadlines_ (expire_publishes()).
+  void watch_deadline(const std::shared_ptr<PendingPublish>& publish);
   void expire_publishes();
   int milliseconds_to_next_deadline(int longest) const;
   void run_work();

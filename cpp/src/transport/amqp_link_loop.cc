@@ -103,12 +103,16 @@ void AmqpLink::take_commands() {
   ordered_commands_ = 0;
   for (Command& command : commands_) {
     auto* publish = std::get_if<std::shared_ptr<PendingPublish>>(&command);
-    if (publish && (*publish)->deadline != PendingPublish::Clock::time_point::max()) {
-      deadlines_.push_back(*publish);
-    }
+    if (publish) watch_deadline(*publish);
     work_.push_back(std::move(command));
   }
   commands_.clear();
+}
+
+void AmqpLink::watch_deadline(const std::shared_ptr<PendingPublish>& publish) {
+  if (publish->deadline != PendingPublish::Clock::time_point::max()) {
+    deadlines_.push_back(publish);
+  }
 }
 
 // What a thread waiting for a publish does when publish_timeout runs out,
