@@ -426,11 +426,6 @@ TEST_F(AmqpRecoveryTest, AsyncPublishNeverConfirmedFailsAfterThePublishTimeout) 
   EXPECT_THAT(error, HasSubstr("publish_timeout_ms"));
 }
 
-// A publish to a topic already declared, made while the link's thread
-// sleeps, is sent by the publishing thread itself (AmqpLink::send_here()).
-// The sleeping thread must still wake in time to give it up: it sleeps
-// for at most the publish timeout, not the half heartbeat (30 s here) it
-// would sleep otherwise.
 // A publish sent by the publishing thread itself (AmqpLink::send_here())
 // that finds the connection broken hands it to the link's thread, which
 // reconnects and sends it again: nothing is lost, nothing waits forever.
@@ -477,6 +472,11 @@ TEST_F(AmqpRecoveryTest, PublishesThatFindTheConnectionBrokenAreSentAgain) {
   EXPECT_TRUE(log.contains("amqp-publish: connection to"));
 }
 
+// A publish to a topic already declared, made while the link's thread
+// sleeps, is sent by the publishing thread itself (AmqpLink::send_here()).
+// The sleeping thread must still wake in time to give it up: it sleeps
+// for at most the publish timeout, not the half heartbeat (30 s here) it
+// would sleep otherwise.
 TEST_F(AmqpRecoveryTest, AnUnconfirmedPublishSentBetweenWakeUpsStillTimesOut) {
   require_broker_dir();
   testing::Subscribed s(

@@ -54,10 +54,12 @@ class AmqpTlsTest : public testing::AmqpBrokerTest {
 
   // The same listener by its address, which the certificate does not name.
   std::string by_address(const std::string& uri) const {
+    const std::string name = "@localhost:";
     std::string changed = uri;
-    const std::size_t at = changed.find("@localhost:");
+    const std::size_t at = changed.find(name);
     EXPECT_NE(at, std::string::npos) << uri;
-    if (at != std::string::npos) changed.replace(at, 11, "@127.0.0.1:");
+    if (at != std::string::npos)
+      changed.replace(at, name.size(), "@127.0.0.1:");
     return changed;
   }
 
