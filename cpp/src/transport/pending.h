@@ -1,17 +1,20 @@
 // Work handed to another thread, and its outcome for the thread that waits
 // for it: a promise settled once, and a flag the waiting thread raises when
 // it stops waiting, so the work is skipped if it has not started. Work
-// nobody waits for has a callback instead (then()). Internal.
+// nobody waits for has a callback instead (then()) and no promise: setting
+// one costs an allocation and, in libstdc++, a futex wake-up syscall even
+// when nobody waits (one per publish confirm). Internal.
 //
 // Thread-safety: succeed()/fail() from the working thread only (for an
-// AmqpLink: whoever holds its I/O lock); `abandoned` and result() from any
-// thread; then() before handing it over.
+// AmqpLink: whoever holds its I/O lock); `abandoned` from any thread;
+// result() or then() before handing it over, the future from any thread.
 #pragma once
 
 #include <atomic>
 #include <exception>
 #include <functional>
 #include <future>
+#include <optional>
 
 #include "isoqube/log.h"
 
@@ -21,7 +24,8 @@ class Pending {
  public:
   virtual ~Pending() = default;
 
-  std::future<void> result() { return done_.get_future(); }
+  // The future of the outcome; at most once.
+  std::future<void> result() { return done_.emplace().get_future(); }
 
   // Called once with the outcome (nullptr: succeeded), on the working
   // thread, which it must not hold up.
@@ -32,14 +36,14 @@ class Pending {
   void succeed() {
     if (settled_) return;
     settled_ = true;
-    done_.set_value();
+    if (done_) done_->set_value();
     call_then(nullptr);
   }
 
   void fail(std::exception_ptr error) {
     if (settled_) return;
     settled_ = true;
-    done_.set_exception(error);
+    if (done_) done_->set_exception(error);
     call_then(std::move(error));
   }
 
@@ -60,7 +64,7 @@ class Pending {
   }
 
   std::function<void(std::exception_ptr)> then_;
-  std::promise<void> done_;
+  std::optional<std::promise<void>> done_;  // from result()
   bool settled_ = false;  // working thread only
 };
 
