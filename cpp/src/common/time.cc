@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <mutex>
 #include <random>
+#include <string>
 
 namespace isoqube {
 namespace {
@@ -53,6 +54,24 @@ int64_t floor_div(int64_t a, int64_t b) {
 
 bool is_leap_year(int64_t y) {
   return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+// Writes the `width` lowest decimal digits of `value` at text[at...].
+void write_digits(std::string& text, std::size_t at, std::size_t width,
+                  uint64_t value) {
+  for (std::size_t i = width; i-- > 0; value /= 10) {
+    text[at + i] = static_cast<char>('0' + value % 10);
+  }
+}
+
+// Writes the `width` lowest hex digits of `value` (lower case) at
+// text[at...].
+void write_hex(std::string& text, std::size_t at, std::size_t width,
+               uint64_t value) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (std::size_t i = width; i-- > 0; value >>= 4) {
+    text[at + i] = kDigits[value & 0xF];
+  }
 }
 
 unsigned days_in_month(int64_t y, unsigned m) {
@@ -133,14 +152,28 @@ std::string format_time(TimePoint t) {
   const int64_t days = floor_div(seconds, kSecondsPerDay);
   const int64_t second_of_day = seconds - days * kSecondsPerDay;
   const CivilDate date = civil_from_days(days);
-  char text[64];
-  std::snprintf(text, sizeof text,
-                "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
-                static_cast<long long>(date.year), date.month, date.day,
-                static_cast<long long>(second_of_day / 3600),
-                static_cast<long long>(second_of_day / 60 % 60),
-                static_cast<long long>(second_of_day % 60),
-                static_cast<long long>(micros - seconds * kMicrosPerSecond));
+  const int64_t fraction = micros - seconds * kMicrosPerSecond;
+  if (date.year < 0 || date.year > 9999) {
+    char text[64];
+    std::snprintf(text, sizeof text,
+                  "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
+                  static_cast<long long>(date.year), date.month, date.day,
+                  static_cast<long long>(second_of_day / 3600),
+                  static_cast<long long>(second_of_day / 60 % 60),
+                  static_cast<long long>(second_of_day % 60),
+                  static_cast<long long>(fraction));
+    return text;
+  }
+  // Digit by digit: several times a step (envelopes, run events), where
+  // snprintf cost more than the rest of the formatting.
+  std::string text = "0000-00-00T00:00:00.000000Z";
+  write_digits(text, 0, 4, static_cast<uint64_t>(date.year));
+  write_digits(text, 5, 2, date.month);
+  write_digits(text, 8, 2, date.day);
+  write_digits(text, 11, 2, static_cast<uint64_t>(second_of_day / 3600));
+  write_digits(text, 14, 2, static_cast<uint64_t>(second_of_day / 60 % 60));
+  write_digits(text, 17, 2, static_cast<uint64_t>(second_of_day % 60));
+  write_digits(text, 20, 6, static_cast<uint64_t>(fraction));
   return text;
 }
 
@@ -187,13 +220,12 @@ std::string new_uuid() {
   uint64_t low = generator();
   high = (high & ~uint64_t{0xF000}) | uint64_t{0x4000};  // version 4
   low = (low & ~(uint64_t{0x3} << 62)) | (uint64_t{0x2} << 62);  // RFC 4122
-  char text[37];
-  std::snprintf(text, sizeof text, "%08llx-%04llx-%04llx-%04llx-%012llx",
-                static_cast<unsigned long long>(high >> 32),
-                static_cast<unsigned long long>((high >> 16) & 0xFFFF),
-                static_cast<unsigned long long>(high & 0xFFFF),
-                static_cast<unsigned long long>(low >> 48),
-                static_cast<unsigned long long>(low & 0xFFFFFFFFFFFFULL));
+  std::string text = "00000000-0000-0000-0000-000000000000";
+  write_hex(text, 0, 8, high >> 32);
+  write_hex(text, 9, 4, (high >> 16) & 0xFFFF);
+  write_hex(text, 14, 4, high & 0xFFFF);
+  write_hex(text, 19, 4, low >> 48);
+  write_hex(text, 24, 12, low & 0xFFFFFFFFFFFFULL);
   return text;
 }
 

@@ -3,6 +3,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <ctime>
+#include <random>
 #include <regex>
 #include <set>
 #include <string>
@@ -34,6 +36,33 @@ TEST(FormatTimeTest, WritesTimesBeforeTheEpoch) {
 TEST(FormatTimeTest, WritesLeapDay) {
   EXPECT_EQ(format_time(from_micros(1709251199999999)),
             "2024-02-29T23:59:59.999999Z");
+}
+
+// gmtime_r as the judge, over the years 1..9999 (negative times too).
+TEST(FormatTimeTest, AgreesWithGmtimeOverFourDigitYears) {
+  std::mt19937_64 random(20261129);
+  // 0001-01-01 .. 9999-12-31, in microseconds since the epoch.
+  std::uniform_int_distribution<int64_t> micros(-62135596800000000,
+                                                253402300799999999);
+  for (int i = 0; i < 10000; ++i) {
+    const int64_t t = micros(random);
+    SCOPED_TRACE(t);
+    const int64_t seconds = t >= 0 ? t / 1000000 : -((-t + 999999) / 1000000);
+    const std::time_t whole = static_cast<std::time_t>(seconds);
+    std::tm tm{};
+    ASSERT_NE(gmtime_r(&whole, &tm), nullptr);
+    char expected[64];
+    std::snprintf(expected, sizeof expected,
+                  "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<long long>(t - seconds * 1000000));
+    ASSERT_EQ(format_time(from_micros(t)), expected);
+  }
+}
+
+TEST(FormatTimeTest, WritesYearsBeyondFourDigits) {
+  EXPECT_EQ(format_time(from_micros(253402300800000000)),
+            "10000-01-01T00:00:00.000000Z");
 }
 
 TEST(ParseTimeTest, ReadsWhatFormatTimeWrites) {
