@@ -192,8 +192,22 @@ def unknown_message_type(service: Service) -> tuple[bytes, str, dict]:
     return json.dumps(envelope).encode(), ENVELOPE, {}
 
 
+def number_out_of_range(service: Service) -> tuple[bytes, str, dict]:
+    text = json.dumps(service.step_envelope({"size": 1}))
+    return text.replace('"size": 1', '"size": 1e400').encode(), ENVELOPE, {}
+
+
+def raw_json_number_out_of_range(service: Service) -> tuple[bytes, str, dict]:
+    return b'{"size": 1e400}', "application/json", {"MT-MessageType": service.urn}
+
+
 POISON = [
     pytest.param(malformed_json, "not valid JSON", id="malformed-json"),
+    # nlohmann reports 1e400 as out_of_range, not as a parse error.
+    pytest.param(number_out_of_range, "number overflow", id="number-out-of-range"),
+    pytest.param(
+        raw_json_number_out_of_range, "number overflow", id="raw-json-number-out-of-range"
+    ),
     pytest.param(oversize_body, "exceeds the limit", id="oversize"),
     pytest.param(masstransit_literal_example, "", id="not-an-isoqube-step"),
     pytest.param(raw_json_without_type, "MT-MessageType", id="raw-json-without-type"),

@@ -109,7 +109,7 @@ Json parse_json(std::string_view text) {
     // MassTransit's reader allows comments, so ours does too.
     return Json::parse(text.begin(), text.end(), nullptr, true,
                        /*ignore_comments=*/true);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, out_of_range (1e400)
     throw MessageError(std::string("envelope is not valid JSON: ") + e.what());
   }
 }

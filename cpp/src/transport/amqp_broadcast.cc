@@ -23,7 +23,7 @@ std::vector<Json> decode_broadcast_batch(std::string_view body) {
   Json batch;
   try {
     batch = Json::parse(body.begin(), body.end());
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, out_of_range (1e400)
     throw MessageError(std::string("broadcast is not valid JSON: ") + e.what());
   }
   if (!batch.is_array()) {

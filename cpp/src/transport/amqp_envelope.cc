@@ -64,7 +64,7 @@ Envelope wrap_raw_json(const AmqpProperties& properties,
   }
   try {
     envelope.message = Json::parse(body.begin(), body.end());
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, out_of_range (1e400)
     throw MessageError(std::string("raw JSON message is not valid JSON: ") +
                        e.what());
   }

@@ -211,6 +211,14 @@ TEST(CodecDecodeErrorTest, TextThatIsNotJsonIncludesTheParseError) {
               AllOf(HasSubstr("not valid JSON"), HasSubstr("parse error")));
 }
 
+// nlohmann throws out_of_range, not parse_error, for a number past a
+// double's range: it must still be a MessageError (the error queue), not an
+// exception that ends the worker's thread.
+TEST(CodecDecodeErrorTest, NumberOutOfRange) {
+  EXPECT_THAT(decode_error(R"({"message": {"size": 1e400}})"),
+              AllOf(HasSubstr("not valid JSON"), HasSubstr("1e400")));
+}
+
 TEST(CodecDecodeErrorTest, EmptyText) {
   EXPECT_THAT(decode_error(""), HasSubstr("not valid JSON"));
 }
