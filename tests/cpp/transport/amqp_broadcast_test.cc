@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "amqp_broker.h"
+#include "isoqube/errors.h"
 #include "isoqube/transport.h"
 #include "support/wait.h"
+#include "transport/amqp_broadcast.h"
 
 namespace isoqube {
 namespace {
@@ -48,6 +50,16 @@ class AmqpBroadcastTest : public testing::AmqpBrokerTest {
 
   const std::string channel_ = unique_name("events");
 };
+
+// Anyone may publish to a broadcast exchange: a body that does not read is
+// a MessageError (logged and dropped by the listener), also a number past a
+// double's range, which nlohmann reports as out_of_range.
+TEST(BroadcastBatchTest, BodiesThatDoNotReadAreMessageErrors) {
+  for (const char* body : {"[1", "{\"a\": 1}", "[1e400]"}) {
+    EXPECT_THROW(detail::decode_broadcast_batch(body), MessageError) << body;
+  }
+  EXPECT_EQ(detail::decode_broadcast_batch("[1, {\"a\": 2}]").size(), 2u);
+}
 
 TEST_F(AmqpBroadcastTest, ListenersInOtherTransportsHearEveryBroadcastInOrder) {
   auto sender = open_transport(uri_);
