@@ -5,12 +5,8 @@
 #include <optional>
 
 namespace isoqube::detail {
-namespace {
 
-// The length of the well-formed UTF-8 sequence starting at text[i]
-// (Unicode 15, table 3-7: no overlongs, surrogates or code points past
-// U+10FFFF), or 0.
-std::size_t sequence_length(std::string_view text, std::size_t i) {
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
   const auto byte = [&](std::size_t k) {
     return static_cast<uint8_t>(text[i + k]);
   };
@@ -39,10 +35,12 @@ std::size_t sequence_length(std::string_view text, std::size_t i) {
   return length;
 }
 
+namespace {
+
 // The first invalid byte's offset, or npos.
 std::size_t first_invalid(std::string_view text) {
   for (std::size_t i = 0; i < text.size();) {
-    const std::size_t length = sequence_length(text, i);
+    const std::size_t length = utf8_sequence_length(text, i);
     if (length == 0) return i;
     i += length;
   }
@@ -118,7 +116,7 @@ std::string valid_utf8(std::string_view text) {
   if (at == std::string_view::npos) return std::string(text);
   std::string out(text.substr(0, at));
   while (at < text.size()) {
-    const std::size_t length = sequence_length(text, at);
+    const std::size_t length = utf8_sequence_length(text, at);
     if (length == 0) {
       out += "\xEF\xBF\xBD";  // U+FFFD
       ++at;

@@ -12,6 +12,11 @@
 
 namespace isoqube::detail {
 
+// The length of the well-formed UTF-8 sequence starting at text[i]
+// (Unicode 15, table 3-7: no overlongs, surrogates or code points past
+// U+10FFFF), or 0. Requires i < text.size().
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i);
+
 // `text` with each byte that does not belong to a valid UTF-8 sequence
 // replaced by U+FFFD, as JSON encoders do with invalid input when told
 // to replace: for display text such as a consumer's error message.

@@ -1,11 +1,13 @@
 #include <cctype>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "common/utf8.h"
 #include "isoqube/errors.h"
 #include "isoqube/message.h"
+#include "message/plain_json.h"
 
 namespace isoqube {
 namespace {
@@ -105,6 +107,9 @@ TimePoint sent_time(const EnvelopeFields& fields) {
 }
 
 Json parse_json(std::string_view text) {
+  if (std::optional<Json> plain = detail::read_plain_json(text)) {
+    return std::move(*plain);
+  }
   try {
     // MassTransit's reader allows comments, so ours does too.
     return Json::parse(text.begin(), text.end(), nullptr, true,
