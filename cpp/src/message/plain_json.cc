@@ -69,30 +69,20 @@ class PlainReader {
     ++pos_;  // '{'
     out = Json::object();
     auto& members = out.get_ref<Json::object_t&>();
-    skip_space();
-    if (pos_ < text_.size() && text_[pos_] == '}') {
-      ++pos_;
-      return true;
-    }
-    while (true) {
+    if (next_is('}')) return true;
+    do {
       skip_space();
       std::string key;
       if (pos_ == text_.size() || text_[pos_] != '"' || !string(key)) {
         return false;
       }
-      skip_space();
-      if (pos_ == text_.size() || text_[pos_] != ':') return false;
-      ++pos_;
+      if (!next_is(':')) return false;
       Json member;
       if (!value(member, depth)) return false;
       // The last of duplicate keys wins, as in nlohmann's parser.
       members[std::move(key)] = std::move(member);
-      skip_space();
-      if (pos_ == text_.size()) return false;
-      const char c = text_[pos_++];
-      if (c == '}') return true;
-      if (c != ',') return false;
-    }
+    } while (next_is(','));
+    return next_is('}');
   }
 
   bool array(Json& out, int depth) {
@@ -100,21 +90,21 @@ class PlainReader {
     ++pos_;  // '['
     out = Json::array();
     auto& elements = out.get_ref<Json::array_t&>();
-    skip_space();
-    if (pos_ < text_.size() && text_[pos_] == ']') {
-      ++pos_;
-      return true;
-    }
-    while (true) {
+    if (next_is(']')) return true;
+    do {
       Json element;
       if (!value(element, depth)) return false;
       elements.push_back(std::move(element));
-      skip_space();
-      if (pos_ == text_.size()) return false;
-      const char c = text_[pos_++];
-      if (c == ']') return true;
-      if (c != ',') return false;
-    }
+    } while (next_is(','));
+    return next_is(']');
+  }
+
+  // Skips whitespace, then takes `c` if it comes next.
+  bool next_is(char c) {
+    skip_space();
+    if (pos_ == text_.size() || text_[pos_] != c) return false;
+    ++pos_;
+    return true;
   }
 
   // At the opening quote.
@@ -149,34 +139,12 @@ class PlainReader {
         continue;
       }
       if (++pos_ == text_.size()) return false;
-      switch (text_[pos_++]) {
-        case '"':
-          out.push_back('"');
-          break;
-        case '\\':
-          out.push_back('\\');
-          break;
-        case '/':
-          out.push_back('/');
-          break;
-        case 'b':
-          out.push_back('\b');
-          break;
-        case 'f':
-          out.push_back('\f');
-          break;
-        case 'n':
-          out.push_back('\n');
-          break;
-        case 'r':
-          out.push_back('\r');
-          break;
-        case 't':
-          out.push_back('\t');
-          break;
-        default:
-          return false;  // \u and invalid escapes
-      }
+      // The short escapes; \u and invalid ones give up.
+      static constexpr std::string_view kEscaped = "\"\\/bfnrt";
+      static constexpr std::string_view kMeant = "\"\\/\b\f\n\r\t";
+      const std::size_t escape = kEscaped.find(text_[pos_++]);
+      if (escape == std::string_view::npos) return false;
+      out.push_back(kMeant[escape]);
     }
     return false;
   }
