@@ -1,6 +1,5 @@
 #include <cctype>
 #include <limits>
-#include <optional>
 #include <string>
 #include <utility>
 
@@ -106,19 +105,6 @@ TimePoint sent_time(const EnvelopeFields& fields) {
   return *parsed;
 }
 
-Json parse_json(std::string_view text) {
-  if (std::optional<Json> plain = detail::read_plain_json(text)) {
-    return std::move(*plain);
-  }
-  try {
-    // MassTransit's reader allows comments, so ours does too.
-    return Json::parse(text.begin(), text.end(), nullptr, true,
-                       /*ignore_comments=*/true);
-  } catch (const Json::exception& e) {  // parse_error, out_of_range (1e400)
-    throw MessageError(std::string("envelope is not valid JSON: ") + e.what());
-  }
-}
-
 int int_field(const Fields<const Json>& fields, std::string_view name,
               int minimum) {
   const Json* value = fields.find(name);
@@ -201,7 +187,8 @@ Envelope decode(std::string_view text) {
                        " bytes exceeds the limit of " +
                        std::to_string(kMaxMessageBytes) + " bytes");
   }
-  Json j = parse_json(text);
+  // MassTransit's reader allows comments, so ours does too.
+  Json j = detail::read_json_text(text, "envelope", /*comments=*/true);
   if (!j.is_object()) {
     throw MessageError(std::string("envelope must be a JSON object, got ") +
                        j.type_name());

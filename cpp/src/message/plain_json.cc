@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include "common/utf8.h"
+#include "isoqube/errors.h"
 
 namespace isoqube::detail {
 namespace {
@@ -160,9 +162,9 @@ class PlainReader {
   }
 
   // A JSON number, read as nlohmann reads it: an integer without fraction
-  // or exponent into uint64 (non-negative) or int64 (negative), anything
-  // else, and integers out of those ranges, into a double. Gives up where
-  // nlohmann would not get an exact integer or a finite double.
+  // or exponent into uint64 (non-negative) or int64 (negative), any other
+  // into a double. Gives up where nlohmann would not get an exact integer
+  // of those types (it reads a double then) or a finite double.
   bool number(Json& out) {
     const std::size_t start = pos_;
     if (text_[pos_] == '-') ++pos_;
@@ -185,26 +187,22 @@ class PlainReader {
       }
       if (skip_digits() == 0) return false;  // 1e
     }
-    const char* first = text_.data() + start;
-    const char* last = text_.data() + pos_;
-    if (integral && text_[start] == '-') {
-      int64_t value = 0;
-      const auto [end, error] = std::from_chars(first, last, value);
-      if (error != std::errc() || end != last) return false;
-      out = value;
-      return true;
-    }
-    if (integral) {
-      uint64_t value = 0;
-      const auto [end, error] = std::from_chars(first, last, value);
-      if (error != std::errc() || end != last) return false;
-      out = value;
-      return true;
-    }
-    double value = 0;
-    const auto [end, error] = std::from_chars(first, last, value);
-    if (error != std::errc() || end != last || !std::isfinite(value)) {
-      return false;
+    const std::string_view token = text_.substr(start, pos_ - start);
+    if (!integral) return convert<double>(token, out);
+    if (text_[start] == '-') return convert<int64_t>(token, out);
+    return convert<uint64_t>(token, out);
+  }
+
+  // The whole token as a T; false when from_chars stops early or the value
+  // is out of T's range (or, for a double, not finite).
+  template <typename T>
+  static bool convert(std::string_view token, Json& out) {
+    T value{};
+    const char* last = token.data() + token.size();
+    const auto [end, error] = std::from_chars(token.data(), last, value);
+    if (error != std::errc() || end != last) return false;
+    if constexpr (std::is_floating_point_v<T>) {
+      if (!std::isfinite(value)) return false;
     }
     out = value;
     return true;
@@ -231,6 +229,18 @@ std::optional<Json> read_plain_json(std::string_view text) {
   Json out;
   if (!PlainReader(text).document(out)) return std::nullopt;
   return out;
+}
+
+Json read_json_text(std::string_view text, std::string_view what,
+                    bool comments) {
+  if (std::optional<Json> plain = read_plain_json(text)) {
+    return std::move(*plain);
+  }
+  try {
+    return Json::parse(text.begin(), text.end(), nullptr, true, comments);
+  } catch (const Json::exception& e) {
+    throw MessageError(std::string(what) + " is not valid JSON: " + e.what());
+  }
 }
 
 }  // namespace isoqube::detail

@@ -4,12 +4,13 @@
 // nlohmann's parser spends 16-20 us on a 1 KB envelope on the test machine
 // (it keeps every character of a token for its error messages), on every
 // step's path. read_plain_json() reads the subset below in a single pass
-// and gives up on anything else, valid or not, so that the caller falls
-// back to nlohmann's parser, whose result and error messages stay the
-// reference. Where it reads a document, its result is the one nlohmann's
-// parser gives, value types included: non-negative integers unsigned,
-// negative ones signed, the last of duplicate keys, doubles correctly
-// rounded (std::from_chars here, strtod there).
+// and gives up on anything else, valid or not; read_json_text(), which
+// every reader of JSON from the wire calls, then falls back to nlohmann's
+// parser, whose results and error messages stay the reference. Where it reads a
+// document, its result is the one nlohmann's parser gives, value types
+// included: non-negative integers unsigned, negative ones signed, the last of
+// duplicate keys, doubles correctly rounded (std::from_chars here, strtod
+// there).
 //
 // The subset: objects, arrays, true/false/null, numbers (integers that fit
 // int64/uint64 exactly, finite doubles), strings of well-formed UTF-8 with
@@ -29,5 +30,14 @@ namespace isoqube::detail {
 inline constexpr int kMaxPlainDepth = 64;
 
 std::optional<Json> read_plain_json(std::string_view text);
+
+// JSON text that came from outside the process (an envelope, a raw JSON
+// message, a broadcast batch): read_plain_json(), then nlohmann's parser,
+// with comments when `comments`. Throws MessageError "<what> is not valid
+// JSON: ..." for each of nlohmann's errors: parse_error, and out_of_range
+// for a number past a double's range (1e400), which must not escape as
+// anything but a bad message.
+Json read_json_text(std::string_view text, std::string_view what,
+                    bool comments);
 
 }  // namespace isoqube::detail

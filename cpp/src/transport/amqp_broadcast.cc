@@ -1,6 +1,7 @@
 #include "transport/amqp_broadcast.h"
 
 #include "isoqube/errors.h"
+#include "message/plain_json.h"
 
 namespace isoqube::detail {
 
@@ -20,12 +21,7 @@ std::string encode_broadcast_batch(const std::vector<std::string>& messages,
 }
 
 std::vector<Json> decode_broadcast_batch(std::string_view body) {
-  Json batch;
-  try {
-    batch = Json::parse(body.begin(), body.end());
-  } catch (const Json::exception& e) {  // parse_error, out_of_range (1e400)
-    throw MessageError(std::string("broadcast is not valid JSON: ") + e.what());
-  }
+  Json batch = read_json_text(body, "broadcast", /*comments=*/false);
   if (!batch.is_array()) {
     throw MessageError(std::string("broadcast must be a JSON array, got ") +
                        batch.type_name());

@@ -9,6 +9,7 @@
 
 #include "isoqube/errors.h"
 #include "isoqube/time.h"
+#include "message/plain_json.h"
 
 namespace isoqube::detail {
 namespace {
@@ -62,12 +63,8 @@ Envelope wrap_raw_json(const AmqpProperties& properties,
         "raw JSON message (content type application/json) without an "
         "MT-MessageType header: its message type is unknown");
   }
-  try {
-    envelope.message = Json::parse(body.begin(), body.end());
-  } catch (const Json::exception& e) {  // parse_error, out_of_range (1e400)
-    throw MessageError(std::string("raw JSON message is not valid JSON: ") +
-                       e.what());
-  }
+  envelope.message =
+      read_json_text(body, "raw JSON message", /*comments=*/false);
   if (!envelope.message.is_object()) {
     throw MessageError(std::string("raw JSON message must be an object, got ") +
                        envelope.message.type_name());
