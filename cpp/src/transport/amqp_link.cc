@@ -4,7 +4,11 @@
 #include "transport/amqp_link.h"
 
 #include <amqp.h>
+#include <poll.h>
+#include <sys/time.h>
 
+#include <cerrno>
+#include <cstring>
 #include <optional>
 
 #include "isoqube/log.h"
@@ -13,10 +17,21 @@
 namespace isoqube::detail {
 namespace {
 
-// The link whose connection this thread uses in send_here(): a callback run
-// there (a publish failed before it was sent) that publishes again on the
-// same link must post, not try the lock the thread holds.
-thread_local const AmqpLink* sending_here = nullptr;
+// The link whose connection this thread uses outside the link's thread, in
+// send_here() or read_here(): a callback run there (a publish that failed
+// before it was sent, a consumer's) that publishes or acks on the same link
+// must post, not try the lock the thread holds, and a task it asks for
+// runs there and then.
+thread_local const AmqpLink* using_here = nullptr;
+
+// Marks the thread as using the link's connection while it exists.
+class UsingHere {
+ public:
+  explicit UsingHere(const AmqpLink* link) { using_here = link; }
+  ~UsingHere() { using_here = nullptr; }
+  UsingHere(const UsingHere&) = delete;
+  UsingHere& operator=(const UsingHere&) = delete;
+};
 
 }  // namespace
 
@@ -75,11 +90,8 @@ void AmqpLink::post(Command command) {
 bool AmqpLink::send_here(Command& command) {
   auto* publish = std::get_if<std::shared_ptr<PendingPublish>>(&command);
   auto* settle = std::get_if<SettleCommand>(&command);
-  if ((publish == nullptr && settle == nullptr) ||
-      std::this_thread::get_id() == thread_id_ || sending_here == this) {
-    return false;
-  }
-  std::unique_lock<std::mutex> io(io_mutex_, std::try_to_lock);
+  if ((publish == nullptr && settle == nullptr) || holds_io()) return false;
+  std::unique_lock<std::timed_mutex> io(io_mutex_, std::try_to_lock);
   if (!io.owns_lock() || !polling_ || blocked_ || !work_.empty() ||
       !lost_elsewhere_.empty()) {
     return false;
@@ -95,16 +107,14 @@ bool AmqpLink::send_here(Command& command) {
     if (!target) return false;  // declaring is the link thread's work
     watch_deadline(*publish);
   }
-  sending_here = this;
   try {
+    UsingHere here(this);
     if (publish) {
       send_publish_to(*publish, *target);
     } else {
       run_settle(*settle);
     }
-    sending_here = nullptr;
   } catch (const std::exception& e) {
-    sending_here = nullptr;
     // The link's thread reconnects, and sends the publish again unless it
     // failed for good; an ack is dropped with its connection.
     lost_elsewhere_ = e.what();
@@ -118,6 +128,100 @@ bool AmqpLink::send_here(Command& command) {
     wake_.notify();
   }
   return true;
+}
+
+bool AmqpLink::holds_io() const {
+  return using_here == this || std::this_thread::get_id() == thread_id_;
+}
+
+// Reads, then sleeps in poll() on the socket without the I/O lock (others
+// may send meanwhile, as while the link's thread sleeps), and again.
+bool AmqpLink::read_here(std::chrono::steady_clock::time_point deadline,
+                         const std::function<bool()>& done) {
+  if (holds_io()) return false;
+  Reading vacant = Reading::kVacant;
+  if (!reading_.compare_exchange_strong(vacant, Reading::kByCaller)) {
+    if (vacant == Reading::kByLink) want_reading();
+    return false;
+  }
+  ++reading_claims_;
+  turn_timer_.cancel();
+  for (;;) {
+    int fd = -1;
+    {
+      // Held: by a thread that sends (briefly: the broker's confirm of a
+      // step's successor, and so its ack, often comes with the delivery we
+      // woke for), or by the link's thread, awake, which reads when done.
+      std::unique_lock<std::timed_mutex> io(io_mutex_, kReaderLockWait);
+      // Not polling: the link's thread is awake, with commands, connecting
+      // or closing, and reads when it is done.
+      if (!io.owns_lock() || !polling_ || stopping_ ||
+          !lost_elsewhere_.empty() || reading_ != Reading::kByCaller) {
+        if (io.owns_lock()) io.unlock();
+        give_reading_to_link();
+        want_reading();  // once the link's thread is done
+        return false;
+      }
+      bool drained = false;
+      try {
+        UsingHere here(this);
+        drained = read_frames();
+      } catch (const std::exception& e) {
+        // The link's thread reconnects (as for a failed send_here()).
+        lost_elsewhere_ = e.what();
+        io.unlock();
+        give_reading_to_link();
+        want_reading();  // once connected again
+        return false;
+      }
+      const bool finished = done();
+      if (finished || std::chrono::steady_clock::now() >= deadline) {
+        if (drained) {
+          leave_reading();
+        } else {
+          io.unlock();
+          give_reading_to_link();  // frames are left that poll() won't show
+        }
+        return finished;
+      }
+      if (!drained) continue;
+      fd = connection_->fd();
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd fds[2] = {{fd, POLLIN, 0}, {reader_wake_.fd(), POLLIN, 0}};
+    const int ready =
+        poll(fds, 2, static_cast<int>(std::max<int64_t>(0, left.count()) + 1));
+    if (ready < 0 && errno != EINTR) {
+      // The socket may be gone with a lost connection; the link's thread
+      // finds out.
+      give_reading_to_link();
+      return false;
+    }
+    if (fds[1].revents != 0) reader_wake_.clear();
+  }
+}
+
+void AmqpLink::leave_reading() {
+  reading_ = Reading::kVacant;
+  turn_timer_.arm(kTurnDelay);
+}
+
+void AmqpLink::give_reading_to_link() {
+  reading_ = Reading::kByLink;
+  wake_.notify();
+}
+
+void AmqpLink::want_reading() {
+  if (!reading_wanted_.exchange(true)) wake_.notify();
+}
+
+bool AmqpLink::offer_turn() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [id, consumer] : turn_takers_) {
+    if (consumer->offer_turn()) return true;
+  }
+  return false;
 }
 
 void AmqpLink::wait(std::future<void>& result, std::atomic<bool>& abandoned,
@@ -166,7 +270,7 @@ void AmqpLink::settle(const AmqpIncoming& delivery, Settle how) {
 
 void AmqpLink::run_task(std::function<void(AmqpSession*)> run, bool offline,
                         const std::string& what) {
-  if (std::this_thread::get_id() == thread_id_) {
+  if (holds_io()) {
     // Called from a consumer callback: waiting for ourselves would never
     // end, so the task runs here and now.
     if (connection_ && topology_) {
@@ -255,10 +359,18 @@ uint64_t AmqpLink::add_consumer(Consumer consumer) {
         }
       },
       false, "starting a consumer");
+  if (spec->offer_turn) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    turn_takers_.emplace(id, spec);
+  }
   return id;
 }
 
 void AmqpLink::remove_consumer(uint64_t id) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    turn_takers_.erase(id);
+  }
   run_task([this, id](AmqpSession*) { stop_consumer(id); }, true,
            "stopping a consumer");
 }

@@ -127,6 +127,10 @@ void AmqpLink::on_lost(const std::string& reason) {
       ->warn("{}: connection to {} lost: {}; reconnecting", name_, host,
              reason);
   set_status("connection lost: " + reason);
+  // A reader's socket is gone: the reading is ours until a delivery of the
+  // next connection is shared again.
+  reading_ = Reading::kByLink;
+  reader_wake_.notify();
   topology_.reset();
   connection_.reset();
   assembler_.clear();
@@ -258,6 +262,8 @@ void AmqpLink::shut_down() {
   }
   work_.clear();
   deadlines_.clear();
+  reading_ = Reading::kByLink;
+  reader_wake_.notify();
   topology_.reset();
   connection_.reset();
 }

@@ -1,0 +1,179 @@
+// Receiving threads that read the consuming link themselves (amqp_link.h,
+// "reading here"): every delivery reaches exactly one of them, a thread
+// that holds a delivery keeps neither the other threads nor listeners
+// waiting, and closing the inbox wakes the thread reading.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "amqp_broker.h"
+#include "isoqube/transport.h"
+#include "support/wait.h"
+
+namespace isoqube {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::test_envelope;
+using testing::unique_name;
+
+// Longer than any wait_until() below: a receive() that returns within one
+// was woken, not timed out.
+constexpr milliseconds kLongReceive{60000};
+
+class AmqpReadingTest : public testing::AmqpBrokerTest {};
+
+TEST_F(AmqpReadingTest, ManyReceivingThreadsGetEveryMessageOnce) {
+  auto transport = open_transport(uri_);
+  const std::string topic = unique_name("topic");
+  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 20);
+  constexpr int kThreads = 4, kMessages = 2000;
+  std::mutex mutex;
+  std::multiset<std::string> seen;  // guarded by mutex
+  std::atomic<int> received{0};
+  std::vector<std::thread> receivers;
+  for (int t = 0; t < kThreads; ++t) {
+    receivers.emplace_back([&] {
+      while (received < kMessages) {
+        auto d = inbox->receive(milliseconds(100));
+        if (!d) continue;
+        {
+          std::lock_guard<std::mutex> lock(mutex);
+          seen.insert(d->envelope->message_id);
+        }
+        d->ack();
+        ++received;
+      }
+    });
+  }
+  std::atomic<int> confirmed{0};
+  for (int i = 0; i < kMessages; ++i) {
+    transport->publish_async(topic, test_envelope("m" + std::to_string(i)),
+                             [&](std::exception_ptr error) {
+                               if (!error) ++confirmed;
+                             });
+  }
+
+  EXPECT_TRUE(testing::wait_until([&] { return received >= kMessages; },
+                                  milliseconds(60000)))
+      << "only " << received << " of " << kMessages << " arrived";
+  for (auto& r : receivers) r.join();
+  EXPECT_EQ(confirmed, kMessages);
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kMessages));
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(),
+            static_cast<std::size_t>(kMessages));
+  EXPECT_EQ(transport->stats().delivered, static_cast<uint64_t>(kMessages));
+}
+
+// Receives one message on the calling thread and acks it. The link's own
+// thread reads the first delivery of an inbox and then leaves the reading
+// to the receiving threads: the calling thread, when it receives again
+// right away, reads the link itself.
+void warm_up(Transport& transport, Inbox& inbox, const std::string& topic) {
+  transport.publish(topic, test_envelope("warm-up"));
+  auto d = inbox.receive(kLongReceive);
+  ASSERT_TRUE(d);
+  ASSERT_EQ(d->envelope->message_id, "warm-up");
+  d->ack();
+}
+
+// A long step: the thread that read its message handles it and reads no
+// more meanwhile; the other thread, which waits, must get the next one.
+TEST_F(AmqpReadingTest, AThreadHoldingADeliveryKeepsNoOtherThreadWaiting) {
+  auto transport = open_transport(uri_);
+  const std::string topic = unique_name("topic");
+  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 10);
+  std::optional<Delivery> held, next;
+  std::atomic<bool> waiting{false}, holding{false}, got_next{false};
+  std::thread reader([&] {
+    warm_up(*transport, *inbox, topic);
+    waiting = true;
+    held = inbox->receive(kLongReceive);  // reads the link itself
+    holding = true;
+  });
+  ASSERT_TRUE(testing::wait_until([&] { return waiting.load(); }));
+  std::thread other([&] {
+    next = inbox->receive(kLongReceive);
+    got_next = true;
+  });
+
+  transport->publish(topic, test_envelope("first"));
+  ASSERT_TRUE(testing::wait_until([&] { return holding || got_next; }));
+  transport->publish(topic, test_envelope("second"));
+  const bool both =
+      testing::wait_until([&] { return holding.load() && got_next.load(); });
+  if (!both) inbox->close();  // rather than wait for kLongReceive
+  reader.join();
+  other.join();
+
+  ASSERT_TRUE(both) << "a waiting thread never got its message";
+  ASSERT_TRUE(held && next);
+  EXPECT_EQ((std::set<std::string>{held->envelope->message_id,
+                                   next->envelope->message_id}),
+            (std::set<std::string>{"first", "second"}));
+  held->ack();
+  next->ack();
+}
+
+// The inbox's only thread holds the delivery it read and reads no more: the
+// listeners of the same transport still hear what is broadcast.
+TEST_F(AmqpReadingTest, ListenersHearBroadcastsWhileTheOnlyReaderIsBusy) {
+  auto transport = open_transport(uri_);
+  auto sender = open_transport(uri_);
+  const std::string topic = unique_name("topic");
+  const std::string channel = unique_name("channel");
+  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 10);
+  std::atomic<int> heard{0};
+  auto listening = transport->listen(channel, BroadcastsFrom::kAnyone,
+                                     [&](const Json&) { ++heard; });
+  warm_up(*transport, *inbox, topic);
+  // Sent while this thread waits in receive(), reading the link itself,
+  // so that it reads the message and then the reading is nobody's.
+  std::thread publisher([&] {
+    std::this_thread::sleep_for(milliseconds(100));
+    transport->publish(topic, test_envelope("held"));
+  });
+  auto held = inbox->receive(kLongReceive);
+  publisher.join();
+  ASSERT_TRUE(held);
+
+  for (int i = 0; i < 3; ++i) {
+    sender->broadcast(channel, {{"n", i}});
+    ASSERT_TRUE(testing::wait_until([&] { return heard == i + 1; }))
+        << "broadcast " << i << " not heard";
+  }
+  held->ack();
+}
+
+TEST_F(AmqpReadingTest, CloseWakesTheThreadReadingTheLink) {
+  auto transport = open_transport(uri_);
+  const std::string topic = unique_name("topic");
+  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 10);
+  std::atomic<bool> reading{false}, returned{false};
+  std::optional<Delivery> got;
+  std::thread receiver([&] {
+    warm_up(*transport, *inbox, topic);
+    reading = true;
+    got = inbox->receive(kLongReceive);
+    returned = true;
+  });
+  ASSERT_TRUE(testing::wait_until([&] { return reading.load(); }));
+  // Not needed for the outcome: lets the thread get into poll().
+  std::this_thread::sleep_for(milliseconds(100));
+
+  inbox->close();
+  EXPECT_TRUE(testing::wait_until([&] { return returned.load(); }))
+      << "receive() did not return after close()";
+  receiver.join();
+  EXPECT_FALSE(got);
+}
+
+}  // namespace
+}  // namespace isoqube
