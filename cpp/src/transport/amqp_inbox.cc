@@ -156,6 +156,7 @@ std::optional<AmqpInbox::Arrived> AmqpInbox::next(
   std::unique_lock<std::mutex> lock(arrivals.mutex);
   ++arrivals.waiting;
   std::optional<Arrived> arrived;
+  bool retried = false;
   while (!arrivals.closed) {
     if (!arrivals.queue.empty()) {
       arrived = std::move(arrivals.queue.front());
@@ -175,7 +176,12 @@ std::optional<AmqpInbox::Arrived> AmqpInbox::next(
     reading_for = nullptr;
     lock.lock();
     ++arrivals.waiting;
-    if (read || link.reading_vacant()) continue;
+    // Vacant since we tried (a reader left): once more, not in a loop.
+    if (read || (link.reading_vacant() && !retried)) {
+      retried = !read;
+      continue;
+    }
+    retried = false;
     arrivals.ready.wait_until(lock, deadline, [&] {
       return arrivals.closed || !arrivals.queue.empty() || arrivals.turn;
     });

@@ -42,7 +42,9 @@
 // receiving thread comes back, or until the link's thread, which wakes
 // every kVacantReadingCheck while it does not read, finds the reading
 // vacant that long and takes it back (broadcast listeners and other
-// consumers wait no longer than that). Whoever reads holds the I/O lock.
+// consumers wait no longer than that). A receiving thread that finds the
+// link's thread reading wakes it to leave the reading to the waiting
+// threads (want_reading()). Whoever reads holds the I/O lock.
 //
 // Thread-safety: every public method may be called from any thread.
 // Consumer callbacks run on the thread that reads the connection, the
@@ -108,6 +110,9 @@ class AmqpLink {
   // How long a reader that left may take to come back and read again
   // before a waiting thread is asked to (a wake-up spared when it does).
   static constexpr std::chrono::microseconds kTurnDelay{1000};
+  // How long a reader that woke for data waits for the I/O lock (held for
+  // a send by another thread, as a rule) before it gives the reading back
+  // to the link's thread.
   static constexpr std::chrono::microseconds kReaderLockWait{500};
 
   static constexpr uint16_t kTopologyChannel = 1;
@@ -335,7 +340,8 @@ class AmqpLink {
   // Guarded by mutex_: the consumers with an offer_turn, by id.
   std::map<uint64_t, std::shared_ptr<const Consumer>> turn_takers_;
   // Who reads the connection; changed from kVacant to kByCaller only by a
-  // reader claiming it, from kByCaller only by that reader.
+  // reader claiming it, from kByCaller only by that reader, and by the
+  // link's thread when the connection is lost or closed.
   std::atomic<Reading> reading_{Reading::kByLink};
   std::atomic<uint64_t> reading_claims_{0};  // times a reader claimed it
   std::atomic<bool> reading_wanted_{false};  // want_reading() since serve()
@@ -350,9 +356,9 @@ class AmqpLink {
 
   // The connection and everything below it but thread_ belong to whoever
   // holds io_mutex_: the link's thread, all the time but while it sleeps in
-  // poll(), and then a thread in send_here(), which only tries it.
-  // Timed: a reader waits for it a little (kReaderLockWait), as another
-  // thread's send is short, but not through the link thread's long holds.
+  // poll(), and then a thread in send_here(), which only tries it, or in
+  // read_here(), which waits for it up to kReaderLockWait (another thread's
+  // send is short, the link thread's holds may not be).
   std::timed_mutex io_mutex_;
   bool polling_ = false;  // the link's thread sleeps in poll(), connected
   // Why a send by another thread failed: the link's thread takes it as a
