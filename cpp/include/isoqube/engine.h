@@ -151,7 +151,11 @@ class Engine {
   const std::string id_;  // tells this engine's broadcasts from others'
   std::unique_ptr<Listening> remote_events_;
 
-  mutable std::mutex mutex_;  // worker_, streams_
+  mutable std::mutex mutex_;  // worker_
+  // streams_ and run_events_: a lock of their own, as deliver() runs in
+  // transport and store callbacks while start() holds mutex_ and waits for
+  // the transport.
+  mutable std::mutex events_mutex_;
   std::condition_variable run_changed_;
   std::vector<std::shared_ptr<EventStream>> streams_;
   uint64_t run_events_ = 0;  // run-level events seen, for wait()

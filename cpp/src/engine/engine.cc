@@ -54,7 +54,7 @@ Engine::~Engine() {
   stop();
   store_->set_event_listener(nullptr);
   remote_events_.reset();
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(events_mutex_);
   for (auto& stream : streams_) stream->close();
 }
 
@@ -77,8 +77,8 @@ void Engine::start() {
   WorkerOptions worker_options;
   worker_options.concurrency = options_.concurrency;
   worker_options.services = options_.services;
-  auto worker = std::make_unique<Worker>(*transport_, *orchestrator_,
-                                         registry_, worker_options);
+  auto worker = std::make_unique<Worker>(*transport_, *orchestrator_, registry_,
+                                         worker_options);
   worker->start();
   worker_ = std::move(worker);
 }
@@ -108,9 +108,10 @@ Configuration Engine::save_configuration(Configuration config) {
   config = normalize(std::move(config), know_topics ? &registry_ : nullptr);
   if (config.id.empty()) {
     // Saving by name replaces the configuration of that name.
-    std::optional<Configuration> existing = store_->find_configuration(config.name);
-    config.id = existing && existing->name == config.name ? existing->id
-                                                          : new_uuid();
+    std::optional<Configuration> existing =
+        store_->find_configuration(config.name);
+    config.id =
+        existing && existing->name == config.name ? existing->id : new_uuid();
   }
   store_->save_configuration(config);
   return config;
@@ -127,7 +128,8 @@ std::vector<Configuration> Engine::list_configurations() {
 
 Run Engine::start_run(std::string_view configuration,
                       const RunOptions& options) {
-  std::optional<Configuration> config = store_->find_configuration(configuration);
+  std::optional<Configuration> config =
+      store_->find_configuration(configuration);
   if (!config) {
     throw NotFoundError("no configuration named or with id '" +
                         std::string(configuration) + "'");
@@ -165,11 +167,12 @@ Run Engine::wait(std::string_view run_id, std::chrono::milliseconds timeout) {
   while (true) {
     uint64_t seen;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      std::lock_guard<std::mutex> lock(events_mutex_);
       seen = run_events_;
     }
     std::optional<Run> run = store_->find_run(run_id);
-    if (!run) throw NotFoundError("no run with id '" + std::string(run_id) + "'");
+    if (!run)
+      throw NotFoundError("no run with id '" + std::string(run_id) + "'");
     if (is_terminal(run->status)) return *run;
     auto left = deadline - std::chrono::steady_clock::now();
     if (left <= std::chrono::steady_clock::duration::zero()) {
@@ -177,7 +180,7 @@ Run Engine::wait(std::string_view run_id, std::chrono::milliseconds timeout) {
                          std::string(to_string(run->status)) + " after " +
                          std::to_string(timeout.count()) + " ms");
     }
-    std::unique_lock<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(events_mutex_);
     run_changed_.wait_for(
         lock, std::min<std::chrono::steady_clock::duration>(left, kWaitPoll),
         [&] { return run_events_ != seen; });
@@ -191,14 +194,14 @@ void Engine::publish(std::string_view topic, Json payload,
 
 std::shared_ptr<EventStream> Engine::subscribe(std::string run_id) {
   auto stream = std::make_shared<EventStream>(std::move(run_id));
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(events_mutex_);
   streams_.push_back(stream);
   return stream;
 }
 
 void Engine::unsubscribe(const std::shared_ptr<EventStream>& stream) {
   stream->close();
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(events_mutex_);
   streams_.erase(std::remove(streams_.begin(), streams_.end(), stream),
                  streams_.end());
 }
@@ -225,7 +228,7 @@ void Engine::on_remote_events(const Json& message) {
 }
 
 void Engine::deliver(const Event& event) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(events_mutex_);
   for (auto& stream : streams_) {
     if (stream->run_id().empty() || stream->run_id() == event.run_id) {
       stream->push(event);

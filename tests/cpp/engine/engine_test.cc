@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <stdexcept>
+#include <thread>
 
 #include "isoqube/consumer.h"
 #include "isoqube/errors.h"
@@ -73,9 +75,11 @@ TEST_F(EngineTest, RunOfASavedConfigurationCompletesOnTheSqliteStore) {
   add_echo(engine, "Ingest");
   add_echo(engine, "Publish");
   engine.start();
-  Configuration saved = engine.save_configuration(config({"Ingest", "Publish"}));
+  Configuration saved =
+      engine.save_configuration(config({"Ingest", "Publish"}));
 
-  isoqube::Run run = engine.start_run("cfg", {"nightly", "", {{"branch", "main"}}});
+  isoqube::Run run =
+      engine.start_run("cfg", {"nightly", "", {{"branch", "main"}}});
   isoqube::Run done = engine.wait(run.id, milliseconds(10000));
 
   EXPECT_FALSE(saved.id.empty());
@@ -91,7 +95,8 @@ TEST_F(EngineTest, SavingAConfigurationByNameReplacesIt) {
   add_echo(engine, "Publish");
   Configuration first = engine.save_configuration(config({"Ingest"}));
 
-  Configuration second = engine.save_configuration(config({"Ingest", "Publish"}));
+  Configuration second =
+      engine.save_configuration(config({"Ingest", "Publish"}));
 
   EXPECT_EQ(first.id, second.id);
   ASSERT_EQ(engine.list_configurations().size(), 1u);
@@ -105,7 +110,8 @@ TEST_F(EngineTest, ConfigurationWithUnknownTopicIsRefusedWithItsName) {
     engine.save_configuration(config({"Ingest", "Bogus"}));
     FAIL() << "expected ConfigurationError";
   } catch (const ConfigurationError& e) {
-    EXPECT_NE(std::string(e.what()).find("Bogus"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("Bogus"), std::string::npos)
+        << e.what();
   }
   EXPECT_TRUE(engine.list_configurations().empty());
 }
@@ -120,7 +126,8 @@ TEST_F(EngineTest, UnknownConfigurationAndRunAreNotFound) {
 TEST_F(EngineTest, WaitGivesUpWithTimeoutErrorWhileTheRunIsUnfinished) {
   Engine engine(sqlite_options());
   add_echo(engine, "Ingest");
-  isoqube::Run run = engine.start_run(config({"Ingest"}), {});  // worker not started
+  isoqube::Run run =
+      engine.start_run(config({"Ingest"}), {});  // worker not started
 
   EXPECT_THROW(engine.wait(run.id, milliseconds(50)), TimeoutError);
 
@@ -158,7 +165,7 @@ TEST_F(EngineTest, ModuleConsumersRunBesideInProcessOnes) {
   engine.start();
 
   isoqube::Run run = engine.start_run(config({"Ingest", "ModuleTestTopic"}),
-                             {"", "", {{"value", 7}}});
+                                      {"", "", {{"value", 7}}});
   isoqube::Run done = engine.wait(run.id, milliseconds(10000));
 
   EXPECT_EQ(done.status, RunStatus::kCompleted);
@@ -250,6 +257,57 @@ TEST_F(EngineTest, OutputOrErrorThatIsNotUtf8FailsTheStepWithTheReason) {
             "\xEF\xBF\xBD\xEF\xBF\xBD full");
   // What the store holds reads back as JSON
   EXPECT_NO_THROW(to_json(*engine.find_run(error_run.id)).dump());
+}
+
+// Run events that another engine broadcasts reach this engine's listener
+// on the broker while start() subscribes. They must not wait for start(),
+// which waits for the broker: that was a deadlock until publish_timeout.
+TEST_F(EngineTest, RestartsWhileAnotherEngineBroadcastsOnTheBroker) {
+  const char* amqp = std::getenv("ISOQUBE_TEST_AMQP_URI");
+  if (amqp == nullptr) GTEST_SKIP() << "needs ISOQUBE_TEST_AMQP_URI";
+  const std::string uri =
+      std::string(amqp) + (std::string(amqp).find('?') == std::string::npos
+                               ? "?publish_timeout_ms=5000"
+                               : "&publish_timeout_ms=5000");
+  const std::string suffix = std::to_string(::getpid());
+  EngineOptions options;
+  options.transport = uri;
+  options.store = "memory://";
+  options.concurrency = 2;
+  Engine busy(options);
+  add_echo(busy, "Busy" + suffix);
+  add_echo(busy, "Busier" + suffix);
+  busy.start();
+  busy.save_configuration(config({"Busy" + suffix, "Busier" + suffix}));
+  std::atomic<bool> stop{false};
+  std::atomic<int> runs{0};
+  std::thread broadcaster([&] {
+    while (!stop) {
+      isoqube::Run run = busy.start_run("cfg", {});
+      busy.wait(run.id, milliseconds(30000));
+      ++runs;
+    }
+  });
+  Engine quiet(options);
+  add_echo(quiet, "Quiet" + suffix);
+
+  std::string error;
+  for (int i = 0; i < 10 && error.empty(); ++i) {
+    const int before = runs;
+    try {
+      quiet.start();
+      quiet.stop();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    // Broadcasts went on meanwhile.
+    while (runs == before && error.empty()) {
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+  }
+  stop = true;
+  broadcaster.join();
+  EXPECT_EQ(error, "");
 }
 
 }  // namespace
