@@ -1,14 +1,18 @@
 #include "transport/amqp_connection.h"
 
+#include <amqp_framing.h>
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include "transport/amqp_table.h"
 
@@ -21,6 +25,32 @@ constexpr int kFrameMax = 131072;
 // Closing waits this long for the broker's close-ok; a broker that does not
 // answer is being left anyway.
 constexpr std::chrono::milliseconds kCloseTimeout{1000};
+
+// A frame: type, channel, payload size, the payload, then kFrameEnd.
+constexpr std::size_t kFrameHeaderBytes = 7;
+constexpr uint8_t kFrameEnd = 0xCE;
+// A content header's payload before its properties: class, weight, body
+// size.
+constexpr std::size_t kContentHeaderBytes = 12;
+
+// Big-endian, as AMQP numbers travel.
+void put_be(uint8_t* at, uint64_t value, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) {
+    at[i] = static_cast<uint8_t>(value & 0xFF);
+    value >>= 8;
+  }
+}
+
+// Frames a payload already written at at + kFrameHeaderBytes; returns the
+// frame's size.
+std::size_t frame(uint8_t* at, uint8_t type, uint16_t channel,
+                  std::size_t payload) {
+  at[0] = type;
+  put_be(at + 1, channel, 2);
+  put_be(at + 3, payload, 4);
+  at[kFrameHeaderBytes + payload] = kFrameEnd;
+  return kFrameHeaderBytes + payload + 1;
+}
 
 timeval to_timeval(std::chrono::milliseconds ms) {
   timeval tv;
@@ -77,6 +107,7 @@ AmqpConnection::~AmqpConnection() {
 void AmqpConnection::open_socket(const AmqpOptions& options) {
   amqp_socket_t* socket = nullptr;
   if (options.tls) {
+    tls_ = true;
     socket = amqp_ssl_socket_new(state_);
     if (socket == nullptr) throw TransportError("cannot create a TLS socket");
     const AmqpTlsOptions& tls = options.tls_options;
@@ -163,6 +194,77 @@ void AmqpConnection::log_in(const AmqpOptions& options,
 }
 
 int AmqpConnection::fd() const { return amqp_get_sockfd(state_); }
+
+// The frames as rabbitmq-c's amqp_send_frame() writes them
+// (amqp_connection.c), encoded by its own amqp_encode_method() and
+// amqp_encode_properties(), so that only the writing differs.
+int AmqpConnection::publish(uint16_t channel, amqp_bytes_t exchange,
+                            amqp_bytes_t routing_key, bool mandatory,
+                            const amqp_basic_properties_t& properties,
+                            amqp_bytes_t body) {
+  const std::size_t frame_max =
+      static_cast<std::size_t>(amqp_get_frame_max(state_));
+  const std::size_t overhead = kFrameHeaderBytes + 1;
+  if (tls_ || body.len == 0 || body.len > frame_max - overhead) {
+    return amqp_basic_publish(state_, channel, exchange, routing_key,
+                              mandatory ? 1 : 0, /*immediate=*/0, &properties,
+                              body);
+  }
+  // Each frame fits in frame_max, as rabbitmq-c's outbound buffer.
+  frames_.resize(3 * frame_max);
+  uint8_t* at = frames_.data();
+
+  amqp_basic_publish_t method{};
+  method.exchange = exchange;
+  method.routing_key = routing_key;
+  method.mandatory = mandatory ? 1 : 0;
+  uint8_t* payload = at + kFrameHeaderBytes;
+  put_be(payload, AMQP_BASIC_PUBLISH_METHOD, 4);
+  int encoded =
+      amqp_encode_method(AMQP_BASIC_PUBLISH_METHOD, &method,
+                         amqp_bytes_t{frame_max - overhead - 4, payload + 4});
+  if (encoded < 0) return encoded;
+  at += frame(at, AMQP_FRAME_METHOD, channel, 4 + encoded);
+
+  amqp_basic_properties_t header = properties;  // encoded, not changed
+  payload = at + kFrameHeaderBytes;
+  put_be(payload, AMQP_BASIC_CLASS, 2);
+  put_be(payload + 2, 0, 2);  // weight
+  put_be(payload + 4, body.len, 8);
+  encoded = amqp_encode_properties(
+      AMQP_BASIC_CLASS, &header,
+      amqp_bytes_t{frame_max - overhead - kContentHeaderBytes,
+                   payload + kContentHeaderBytes});
+  if (encoded < 0) return encoded;
+  at += frame(at, AMQP_FRAME_HEADER, channel, kContentHeaderBytes + encoded);
+
+  std::memcpy(at + kFrameHeaderBytes, body.bytes, body.len);
+  at += frame(at, AMQP_FRAME_BODY, channel, body.len);
+  return write_all(frames_.data(),
+                   static_cast<std::size_t>(at - frames_.data()));
+}
+
+int AmqpConnection::write_all(const uint8_t* data, std::size_t size) {
+  const int socket = fd();
+  while (size > 0) {
+    const ssize_t sent = ::send(socket, data, size, MSG_NOSIGNAL);
+    if (sent > 0) {
+      data += sent;
+      size -= static_cast<std::size_t>(sent);
+      continue;
+    }
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd room{socket, POLLOUT, 0};
+      if (poll(&room, 1, -1) < 0 && errno != EINTR) {
+        return AMQP_STATUS_SOCKET_ERROR;
+      }
+      continue;
+    }
+    return AMQP_STATUS_SOCKET_ERROR;
+  }
+  return AMQP_STATUS_OK;
+}
 
 int AmqpConnection::heartbeat_seconds() const {
   return amqp_get_heartbeat(state_);

@@ -8,9 +8,11 @@
 
 #include <amqp.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "isoqube/errors.h"
 #include "transport/amqp_options.h"
@@ -79,6 +81,15 @@ class AmqpConnection {
   void check_reply(uint16_t channel, std::string_view what);
   void check_reply(const amqp_rpc_reply_t& reply, uint16_t channel,
                    std::string_view what);
+  // basic.publish with its content, as amqp_basic_publish() sends it and
+  // with its status, but in one write where it can: rabbitmq-c writes the
+  // method, header and body frames with a system call each. One write
+  // needs a plain TCP connection (TLS goes through rabbitmq-c's socket) and
+  // a body that fits in one frame; other publishes go through rabbitmq-c.
+  int publish(uint16_t channel, amqp_bytes_t exchange, amqp_bytes_t routing_key,
+              bool mandatory, const amqp_basic_properties_t& properties,
+              amqp_bytes_t body);
+
   // For calls that return a status (publish, ack): throws
   // AmqpConnectionLost unless it is AMQP_STATUS_OK.
   void check_status(int status, std::string_view what);
@@ -97,10 +108,15 @@ class AmqpConnection {
   void open_socket(const AmqpOptions& options);
   void limit_unacknowledged_sends(const AmqpOptions& options);
   void log_in(const AmqpOptions& options, const std::string& name);
+  // Writes all of `data` to the socket, waiting for room as rabbitmq-c
+  // does; a rabbitmq-c status.
+  int write_all(const uint8_t* data, std::size_t size);
 
   amqp_connection_state_t state_;
   AmqpHost host_;
+  bool tls_ = false;
   bool lost_ = false;
+  std::vector<uint8_t> frames_;  // publish()'s, kept for the next
 };
 
 }  // namespace isoqube::detail

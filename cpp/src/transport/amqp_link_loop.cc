@@ -290,13 +290,13 @@ void AmqpLink::send_publish_to(const std::shared_ptr<PendingPublish>& publish,
   AmqpPropertiesBuilder builder;
   const amqp_basic_properties_t properties =
       builder.build(publish->message.properties);
-  const int status = amqp_basic_publish(
-      connection_->state(), kConfirmChannel, amqp_bytes(target.exchange),
-      amqp_bytes(target.routing_key), /*mandatory=*/1, /*immediate=*/0,
-      &properties, amqp_bytes(publish->message.body));
+  const int status =
+      connection_->publish(kConfirmChannel, amqp_bytes(target.exchange),
+                           amqp_bytes(target.routing_key), /*mandatory=*/true,
+                           properties, amqp_bytes(publish->message.body));
   if (status == AMQP_STATUS_TABLE_TOO_BIG) {
-    // Part of the publish may be on the wire: the connection is done for,
-    // and this message must not be sent again.
+    // Through rabbitmq-c, part of the publish may be on the wire: the
+    // connection is done for, and this message must not be sent again.
     publish->fail(std::make_exception_ptr(
         MessageError("the message's headers do not fit in one AMQP frame")));
   }
@@ -331,9 +331,9 @@ void AmqpLink::send_broadcasts(
       const std::size_t end =
           std::min(messages.size(), start + kMaxBroadcastBatch);
       const std::string body = encode_broadcast_batch(messages, start, end);
-      const int status = amqp_basic_publish(
-          connection_->state(), kBroadcastChannel, amqp_bytes(target.exchange),
-          amqp_empty_bytes, 0, 0, &amqp_properties, amqp_bytes(body));
+      const int status = connection_->publish(
+          kBroadcastChannel, amqp_bytes(target.exchange), amqp_empty_bytes,
+          /*mandatory=*/false, amqp_properties, amqp_bytes(body));
       connection_->check_status(status, "broadcasting on '" + channel + "'");
     }
   }

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "amqp_broker.h"
 #include "amqp_raw_client.h"
@@ -334,6 +335,35 @@ TEST_F(AmqpTransportTest, OversizeMessageIsRefusedBeforeSending) {
   big.message = {{"blob", std::string(kMaxMessageBytes, 'x')}};
 
   EXPECT_THROW(transport->publish(topic, big), MessageError);
+}
+
+// A body that fits in one frame (131,072 bytes less 8 of framing) goes out
+// in one write of the transport's own framing; a longer one as rabbitmq-c
+// frames it. Sizes on both sides of the line, and far past it.
+TEST_F(AmqpTransportTest, MessagesAroundTheFrameSizeArriveWhole) {
+  auto transport = open_transport(uri_);
+  const std::string topic = unique_name("topic");
+  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 50);
+  std::vector<std::size_t> sizes;
+  for (std::size_t size = 130000; size <= 132000; size += 97) {
+    sizes.push_back(size);
+  }
+  sizes.push_back(1 << 20);
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    Envelope sent = test_envelope("m" + std::to_string(i));
+    std::string blob(sizes[i], 'a');
+    for (std::size_t j = 0; j < blob.size(); j += 1000) {
+      blob[j] = static_cast<char>('a' + (i + j / 1000) % 26);
+    }
+    sent.message = {{"blob", blob}};
+    transport->publish(topic, sent);
+
+    auto d = inbox->receive(kWait);
+    ASSERT_TRUE(d) << "size " << sizes[i];
+    EXPECT_EQ(d->envelope->message_id, sent.message_id);
+    EXPECT_EQ(d->envelope->message, sent.message) << "size " << sizes[i];
+    d->ack();
+  }
 }
 
 TEST_F(AmqpTransportTest, ManyThreadsPublishAtOnce) {
