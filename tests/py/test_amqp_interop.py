@@ -201,6 +201,13 @@ def raw_json_number_out_of_range(service: Service) -> tuple[bytes, str, dict]:
     return b'{"size": 1e400}', "application/json", {"MT-MessageType": service.urn}
 
 
+def malformed_json_with_huge_headers(service: Service) -> tuple[bytes, str, dict]:
+    # Headers that fill nearly a frame (131,072 bytes): with the fault's
+    # MT-* headers added they no longer fit in one.
+    body, content_type, _ = malformed_json(service)
+    return body, content_type, {"Filler": "x" * 130_800}
+
+
 POISON = [
     pytest.param(malformed_json, "not valid JSON", id="malformed-json"),
     # nlohmann reports 1e400 as out_of_range, not as a parse error.
@@ -209,6 +216,7 @@ POISON = [
         raw_json_number_out_of_range, "number overflow", id="raw-json-number-out-of-range"
     ),
     pytest.param(oversize_body, "exceeds the limit", id="oversize"),
+    pytest.param(malformed_json_with_huge_headers, "not valid JSON", id="huge-headers"),
     pytest.param(masstransit_literal_example, "", id="not-an-isoqube-step"),
     pytest.param(raw_json_without_type, "MT-MessageType", id="raw-json-without-type"),
     pytest.param(
@@ -241,4 +249,11 @@ def test_message_isoqube_cannot_handle_ends_in_the_error_queue_and_the_worker_go
     assert properties.headers["MT-Fault-Timestamp"]
     assert properties.headers["MT-Host-ProcessId"] > 0
     assert properties.delivery_mode == 2
+    if make is malformed_json_with_huge_headers:
+        # Left out, rather than the message stuck: its headers and the
+        # fault's do not fit in one frame.
+        assert "Filler" not in properties.headers
+        assert "did not fit" in properties.headers["Isoqube-Headers-Dropped"]
+    else:
+        assert all(properties.headers[name] == value for name, value in headers.items())
     assert service.handled.empty()

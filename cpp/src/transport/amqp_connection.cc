@@ -197,7 +197,10 @@ int AmqpConnection::fd() const { return amqp_get_sockfd(state_); }
 
 // The frames as rabbitmq-c's amqp_send_frame() writes them
 // (amqp_connection.c), encoded by its own amqp_encode_method() and
-// amqp_encode_properties(), so that only the writing differs.
+// amqp_encode_properties(), so that only the writing differs. Both are
+// encoded before anything is written, also for a publish that rabbitmq-c
+// then sends: one that cannot be encoded (headers that do not fit in a
+// frame) leaves nothing on the wire, and the connection goes on.
 int AmqpConnection::publish(uint16_t channel, amqp_bytes_t exchange,
                             amqp_bytes_t routing_key, bool mandatory,
                             const amqp_basic_properties_t& properties,
@@ -205,11 +208,6 @@ int AmqpConnection::publish(uint16_t channel, amqp_bytes_t exchange,
   const std::size_t frame_max =
       static_cast<std::size_t>(amqp_get_frame_max(state_));
   const std::size_t overhead = kFrameHeaderBytes + 1;
-  if (tls_ || body.len == 0 || body.len > frame_max - overhead) {
-    return amqp_basic_publish(state_, channel, exchange, routing_key,
-                              mandatory ? 1 : 0, /*immediate=*/0, &properties,
-                              body);
-  }
   // Each frame fits in frame_max, as rabbitmq-c's outbound buffer.
   frames_.resize(3 * frame_max);
   uint8_t* at = frames_.data();
@@ -238,6 +236,11 @@ int AmqpConnection::publish(uint16_t channel, amqp_bytes_t exchange,
   if (encoded < 0) return encoded;
   at += frame(at, AMQP_FRAME_HEADER, channel, kContentHeaderBytes + encoded);
 
+  if (tls_ || body.len == 0 || body.len > frame_max - overhead) {
+    return amqp_basic_publish(state_, channel, exchange, routing_key,
+                              mandatory ? 1 : 0, /*immediate=*/0, &properties,
+                              body);
+  }
   std::memcpy(at + kFrameHeaderBytes, body.bytes, body.len);
   at += frame(at, AMQP_FRAME_BODY, channel, body.len);
   return write_all(frames_.data(),

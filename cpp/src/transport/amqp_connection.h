@@ -86,6 +86,9 @@ class AmqpConnection {
   // method, header and body frames with a system call each. One write
   // needs a plain TCP connection (TLS goes through rabbitmq-c's socket) and
   // a body that fits in one frame; other publishes go through rabbitmq-c.
+  // AMQP_STATUS_TABLE_TOO_BIG (headers that do not fit in a frame) and the
+  // other encoding errors come before anything is written: the connection
+  // can go on.
   int publish(uint16_t channel, amqp_bytes_t exchange, amqp_bytes_t routing_key,
               bool mandatory, const amqp_basic_properties_t& properties,
               amqp_bytes_t body);

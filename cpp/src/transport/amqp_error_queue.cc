@@ -46,11 +46,20 @@ ErrorMessage to_error_message(const amqp_message_t& message) {
 }  // namespace
 
 AmqpOutgoing error_publish(const AmqpIncoming& message,
-                           const std::string& endpoint, const Fault& fault) {
+                           const std::string& endpoint, const Fault& fault,
+                           bool message_headers) {
   AmqpOutgoing out;
   out.to = {Destination::Kind::kErrorQueue, endpoint};
   out.properties = message.properties;
   out.properties.persistent = true;
+  if (!message_headers) {
+    const std::size_t dropped = out.properties.headers.size();
+    out.properties.headers = Json::object();
+    out.properties.headers["Isoqube-Headers-Dropped"] =
+        std::to_string(dropped) +
+        " headers of the message, which did not fit in one frame with "
+        "the fault's";
+  }
   const Json headers = fault_headers(fault);
   for (const auto& [name, value] : headers.items()) {
     out.properties.headers[name] = value;

@@ -14,9 +14,12 @@
 namespace isoqube::detail {
 
 // The publish that moves `message`, received on `endpoint`, to its error
-// queue.
+// queue. Without `message_headers`, the message's own headers are left
+// out, and a header says how many: for a message whose headers and the
+// fault's do not fit in one frame together.
 AmqpOutgoing error_publish(const AmqpIncoming& message,
-                           const std::string& endpoint, const Fault& fault);
+                           const std::string& endpoint, const Fault& fault,
+                           bool message_headers = true);
 
 // Every message in `endpoint`'s error queue, oldest first; none when the
 // queue does not exist. Reads with basic.get on `channel`, which it opens,

@@ -41,7 +41,17 @@ void AmqpSettler::requeue(const AmqpIncoming& message) {
 void AmqpSettler::reject(const AmqpIncoming& message,
                          const std::string& endpoint, const Fault& fault) {
   try {
-    publisher_->publish(error_publish(message, endpoint, fault));
+    try {
+      publisher_->publish(error_publish(message, endpoint, fault));
+    } catch (const MessageError& e) {
+      // Its headers and the fault's do not fit in one frame: the fault's
+      // and the body go, the message's headers do not.
+      logger("transport")
+          ->warn("message {} on '{}' goes to '{}' without its headers: {}",
+                 message.properties.message_id, endpoint, endpoint + "_error",
+                 e.what());
+      publisher_->publish(error_publish(message, endpoint, fault, false));
+    }
   } catch (const Error& e) {
     logger("transport")
         ->error(

@@ -51,8 +51,9 @@ class AmqpSettler {
   void ack(const AmqpIncoming& message);
   void requeue(const AmqpIncoming& message);
   // Publishes the message to `<endpoint>_error` with the fault (confirmed),
-  // then acks it. If that publish fails, requeues it instead and logs why:
-  // the message is never lost.
+  // then acks it; without the message's own headers when they and the
+  // fault's do not fit in one frame. If that publish fails, requeues it
+  // instead and logs why: the message is never lost.
   void reject(const AmqpIncoming& message, const std::string& endpoint,
               const Fault& fault);
 

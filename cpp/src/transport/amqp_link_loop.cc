@@ -295,10 +295,11 @@ void AmqpLink::send_publish_to(const std::shared_ptr<PendingPublish>& publish,
                            amqp_bytes(target.routing_key), /*mandatory=*/true,
                            properties, amqp_bytes(publish->message.body));
   if (status == AMQP_STATUS_TABLE_TOO_BIG) {
-    // Through rabbitmq-c, part of the publish may be on the wire: the
-    // connection is done for, and this message must not be sent again.
+    // Nothing was written (AmqpConnection::publish()): this publish fails
+    // for good, and the connection goes on.
     publish->fail(std::make_exception_ptr(
         MessageError("the message's headers do not fit in one AMQP frame")));
+    return;
   }
   connection_->check_status(status,
                             "publishing to exchange '" + target.exchange + "'");
