@@ -157,9 +157,7 @@ bool AmqpLink::read_here(std::chrono::steady_clock::time_point deadline,
       // or closing, and reads when it is done.
       if (!io.owns_lock() || !polling_ || stopping_ ||
           !lost_elsewhere_.empty() || reading_ != Reading::kByCaller) {
-        if (io.owns_lock()) io.unlock();
-        give_reading_to_link();
-        want_reading();  // once the link's thread is done
+        give_reading_to_link(/*want_back=*/true);  // once it is done
         return false;
       }
       bool drained = false;
@@ -169,9 +167,7 @@ bool AmqpLink::read_here(std::chrono::steady_clock::time_point deadline,
       } catch (const std::exception& e) {
         // The link's thread reconnects (as for a failed send_here()).
         lost_elsewhere_ = e.what();
-        io.unlock();
-        give_reading_to_link();
-        want_reading();  // once connected again
+        give_reading_to_link(/*want_back=*/true);  // once connected again
         return false;
       }
       const bool finished = done();
@@ -179,8 +175,8 @@ bool AmqpLink::read_here(std::chrono::steady_clock::time_point deadline,
         if (drained) {
           leave_reading();
         } else {
-          io.unlock();
-          give_reading_to_link();  // frames are left that poll() won't show
+          // Frames are left that poll() won't show.
+          give_reading_to_link(/*want_back=*/false);
         }
         return finished;
       }
@@ -195,7 +191,7 @@ bool AmqpLink::read_here(std::chrono::steady_clock::time_point deadline,
     if (ready < 0 && errno != EINTR) {
       // The socket may be gone with a lost connection; the link's thread
       // finds out.
-      give_reading_to_link();
+      give_reading_to_link(/*want_back=*/false);
       return false;
     }
     if (fds[1].revents != 0) reader_wake_.clear();
@@ -207,9 +203,15 @@ void AmqpLink::leave_reading() {
   turn_timer_.arm(kTurnDelay);
 }
 
-void AmqpLink::give_reading_to_link() {
+void AmqpLink::give_reading_to_link(bool want_back) {
   reading_ = Reading::kByLink;
+  if (want_back) reading_wanted_ = true;
   wake_.notify();
+}
+
+void AmqpLink::take_reading() {
+  reading_ = Reading::kByLink;
+  reader_wake_.notify();
 }
 
 void AmqpLink::want_reading() {

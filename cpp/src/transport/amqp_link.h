@@ -243,8 +243,12 @@ class AmqpLink {
   // waiting thread unless it reads again within kTurnDelay.
   void leave_reading();
   // A reader that cannot go on hands the reading to the link's thread and
-  // wakes it.
-  void give_reading_to_link();
+  // wakes it; with `want_back`, asking for it again once the link's thread
+  // is done (want_reading()).
+  void give_reading_to_link(bool want_back);
+  // The link's thread takes the reading (its connection is lost or
+  // closed) and wakes the reader out of poll().
+  void take_reading();
   // A receiving thread found the link's thread reading: it wakes it to
   // leave the reading to the consumers' waiting threads (share_reading()).
   void want_reading();

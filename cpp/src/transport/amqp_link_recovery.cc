@@ -129,8 +129,7 @@ void AmqpLink::on_lost(const std::string& reason) {
   set_status("connection lost: " + reason);
   // A reader's socket is gone: the reading is ours until a delivery of the
   // next connection is shared again.
-  reading_ = Reading::kByLink;
-  reader_wake_.notify();
+  take_reading();
   topology_.reset();
   connection_.reset();
   assembler_.clear();
@@ -262,8 +261,7 @@ void AmqpLink::shut_down() {
   }
   work_.clear();
   deadlines_.clear();
-  reading_ = Reading::kByLink;
-  reader_wake_.notify();
+  take_reading();
   topology_.reset();
   connection_.reset();
 }
