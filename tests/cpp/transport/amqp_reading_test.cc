@@ -31,9 +31,7 @@ constexpr milliseconds kLongReceive{60000};
 class AmqpReadingTest : public testing::AmqpBrokerTest {};
 
 TEST_F(AmqpReadingTest, ManyReceivingThreadsGetEveryMessageOnce) {
-  auto transport = open_transport(uri_);
-  const std::string topic = unique_name("topic");
-  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 20);
+  testing::Subscribed s(uri_, 20);
   constexpr int kThreads = 4, kMessages = 2000;
   std::mutex mutex;
   std::multiset<std::string> seen;  // guarded by mutex
@@ -42,7 +40,7 @@ TEST_F(AmqpReadingTest, ManyReceivingThreadsGetEveryMessageOnce) {
   for (int t = 0; t < kThreads; ++t) {
     receivers.emplace_back([&] {
       while (received < kMessages) {
-        auto d = inbox->receive(milliseconds(100));
+        auto d = s.inbox->receive(milliseconds(100));
         if (!d) continue;
         {
           std::lock_guard<std::mutex> lock(mutex);
@@ -55,10 +53,10 @@ TEST_F(AmqpReadingTest, ManyReceivingThreadsGetEveryMessageOnce) {
   }
   std::atomic<int> confirmed{0};
   for (int i = 0; i < kMessages; ++i) {
-    transport->publish_async(topic, test_envelope("m" + std::to_string(i)),
-                             [&](std::exception_ptr error) {
-                               if (!error) ++confirmed;
-                             });
+    s.transport->publish_async(s.topic, test_envelope("m" + std::to_string(i)),
+                               [&](std::exception_ptr error) {
+                                 if (!error) ++confirmed;
+                               });
   }
 
   EXPECT_TRUE(testing::wait_until([&] { return received >= kMessages; },
@@ -69,16 +67,16 @@ TEST_F(AmqpReadingTest, ManyReceivingThreadsGetEveryMessageOnce) {
   EXPECT_EQ(seen.size(), static_cast<std::size_t>(kMessages));
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(),
             static_cast<std::size_t>(kMessages));
-  EXPECT_EQ(transport->stats().delivered, static_cast<uint64_t>(kMessages));
+  EXPECT_EQ(s.transport->stats().delivered, static_cast<uint64_t>(kMessages));
 }
 
 // Receives one message on the calling thread and acks it. The link's own
 // thread reads the first delivery of an inbox and then leaves the reading
 // to the receiving threads: the calling thread, when it receives again
 // right away, reads the link itself.
-void warm_up(Transport& transport, Inbox& inbox, const std::string& topic) {
-  transport.publish(topic, test_envelope("warm-up"));
-  auto d = inbox.receive(kLongReceive);
+void warm_up(testing::Subscribed& s) {
+  s.transport->publish(s.topic, test_envelope("warm-up"));
+  auto d = s.inbox->receive(kLongReceive);
   ASSERT_TRUE(d);
   ASSERT_EQ(d->envelope->message_id, "warm-up");
   d->ack();
@@ -87,29 +85,27 @@ void warm_up(Transport& transport, Inbox& inbox, const std::string& topic) {
 // A long step: the thread that read its message handles it and reads no
 // more meanwhile; the other thread, which waits, must get the next one.
 TEST_F(AmqpReadingTest, AThreadHoldingADeliveryKeepsNoOtherThreadWaiting) {
-  auto transport = open_transport(uri_);
-  const std::string topic = unique_name("topic");
-  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 10);
+  testing::Subscribed s(uri_);
   std::optional<Delivery> held, next;
   std::atomic<bool> waiting{false}, holding{false}, got_next{false};
   std::thread reader([&] {
-    warm_up(*transport, *inbox, topic);
+    warm_up(s);
     waiting = true;
-    held = inbox->receive(kLongReceive);  // reads the link itself
+    held = s.inbox->receive(kLongReceive);  // reads the link itself
     holding = true;
   });
   ASSERT_TRUE(testing::wait_until([&] { return waiting.load(); }));
   std::thread other([&] {
-    next = inbox->receive(kLongReceive);
+    next = s.inbox->receive(kLongReceive);
     got_next = true;
   });
 
-  transport->publish(topic, test_envelope("first"));
+  s.transport->publish(s.topic, test_envelope("first"));
   ASSERT_TRUE(testing::wait_until([&] { return holding || got_next; }));
-  transport->publish(topic, test_envelope("second"));
+  s.transport->publish(s.topic, test_envelope("second"));
   const bool both =
       testing::wait_until([&] { return holding.load() && got_next.load(); });
-  if (!both) inbox->close();  // rather than wait for kLongReceive
+  if (!both) s.inbox->close();  // rather than wait for kLongReceive
   reader.join();
   other.join();
 
@@ -125,22 +121,20 @@ TEST_F(AmqpReadingTest, AThreadHoldingADeliveryKeepsNoOtherThreadWaiting) {
 // The inbox's only thread holds the delivery it read and reads no more: the
 // listeners of the same transport still hear what is broadcast.
 TEST_F(AmqpReadingTest, ListenersHearBroadcastsWhileTheOnlyReaderIsBusy) {
-  auto transport = open_transport(uri_);
+  testing::Subscribed s(uri_);
   auto sender = open_transport(uri_);
-  const std::string topic = unique_name("topic");
   const std::string channel = unique_name("channel");
-  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 10);
   std::atomic<int> heard{0};
-  auto listening = transport->listen(channel, BroadcastsFrom::kAnyone,
-                                     [&](const Json&) { ++heard; });
-  warm_up(*transport, *inbox, topic);
+  auto listening = s.transport->listen(channel, BroadcastsFrom::kAnyone,
+                                       [&](const Json&) { ++heard; });
+  warm_up(s);
   // Sent while this thread waits in receive(), reading the link itself,
   // so that it reads the message and then the reading is nobody's.
   std::thread publisher([&] {
     std::this_thread::sleep_for(milliseconds(100));
-    transport->publish(topic, test_envelope("held"));
+    s.transport->publish(s.topic, test_envelope("held"));
   });
-  auto held = inbox->receive(kLongReceive);
+  auto held = s.inbox->receive(kLongReceive);
   publisher.join();
   ASSERT_TRUE(held);
 
@@ -153,22 +147,20 @@ TEST_F(AmqpReadingTest, ListenersHearBroadcastsWhileTheOnlyReaderIsBusy) {
 }
 
 TEST_F(AmqpReadingTest, CloseWakesTheThreadReadingTheLink) {
-  auto transport = open_transport(uri_);
-  const std::string topic = unique_name("topic");
-  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 10);
+  testing::Subscribed s(uri_);
   std::atomic<bool> reading{false}, returned{false};
   std::optional<Delivery> got;
   std::thread receiver([&] {
-    warm_up(*transport, *inbox, topic);
+    warm_up(s);
     reading = true;
-    got = inbox->receive(kLongReceive);
+    got = s.inbox->receive(kLongReceive);
     returned = true;
   });
   ASSERT_TRUE(testing::wait_until([&] { return reading.load(); }));
   // Not needed for the outcome: lets the thread get into poll().
   std::this_thread::sleep_for(milliseconds(100));
 
-  inbox->close();
+  s.inbox->close();
   EXPECT_TRUE(testing::wait_until([&] { return returned.load(); }))
       << "receive() did not return after close()";
   receiver.join();

@@ -341,9 +341,7 @@ TEST_F(AmqpTransportTest, OversizeMessageIsRefusedBeforeSending) {
 // in one write of the transport's own framing; a longer one as rabbitmq-c
 // frames it. Sizes on both sides of the line, and far past it.
 TEST_F(AmqpTransportTest, MessagesAroundTheFrameSizeArriveWhole) {
-  auto transport = open_transport(uri_);
-  const std::string topic = unique_name("topic");
-  auto inbox = transport->subscribe({{unique_name("endpoint"), {topic}}}, 50);
+  testing::Subscribed s(uri_, 50);
   std::vector<std::size_t> sizes;
   for (std::size_t size = 130000; size <= 132000; size += 97) {
     sizes.push_back(size);
@@ -356,9 +354,9 @@ TEST_F(AmqpTransportTest, MessagesAroundTheFrameSizeArriveWhole) {
       blob[j] = static_cast<char>('a' + (i + j / 1000) % 26);
     }
     sent.message = {{"blob", blob}};
-    transport->publish(topic, sent);
+    s.transport->publish(s.topic, sent);
 
-    auto d = inbox->receive(kWait);
+    auto d = s.inbox->receive(kWait);
     ASSERT_TRUE(d) << "size " << sizes[i];
     EXPECT_EQ(d->envelope->message_id, sent.message_id);
     EXPECT_EQ(d->envelope->message, sent.message) << "size " << sizes[i];
