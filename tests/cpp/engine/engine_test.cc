@@ -11,12 +11,44 @@
 
 #include "isoqube/consumer.h"
 #include "isoqube/errors.h"
+#include "transport/amqp_broker.h"
 
 namespace isoqube {
 namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
+
+// Registrations and configurations for the engines under test.
+void add_consumer(Engine& engine, const std::string& topic,
+                  std::function<Json(Context&)> handler) {
+  Topic t;
+  t.name = topic;
+  engine.registry().add_topic(t);
+  Consumer c;
+  c.name = topic + "Consumer";
+  c.topic = topic;
+  c.service = "test";
+  c.handler = std::move(handler);
+  engine.registry().add_consumer(c);
+}
+
+void add_echo(Engine& engine, const std::string& topic) {
+  add_consumer(engine, topic, [](Context& ctx) -> Json {
+    return {{"step", ctx.step()}, {"payload", ctx.payload()}};
+  });
+}
+
+Configuration config(std::vector<std::string> topics) {
+  Configuration c;
+  c.name = "cfg";
+  for (auto& t : topics) {
+    StepSpec s;
+    s.topic = t;
+    c.steps.push_back(s);
+  }
+  return c;
+}
 
 class EngineTest : public ::testing::Test {
  protected:
@@ -35,36 +67,6 @@ class EngineTest : public ::testing::Test {
     o.store = "sqlite://" + (dir_ / "isoqube.db").string();
     o.concurrency = 2;
     return o;
-  }
-
-  static void add_consumer(Engine& engine, const std::string& topic,
-                           std::function<Json(Context&)> handler) {
-    Topic t;
-    t.name = topic;
-    engine.registry().add_topic(t);
-    Consumer c;
-    c.name = topic + "Consumer";
-    c.topic = topic;
-    c.service = "test";
-    c.handler = std::move(handler);
-    engine.registry().add_consumer(c);
-  }
-
-  static void add_echo(Engine& engine, const std::string& topic) {
-    add_consumer(engine, topic, [](Context& ctx) -> Json {
-      return {{"step", ctx.step()}, {"payload", ctx.payload()}};
-    });
-  }
-
-  static Configuration config(std::vector<std::string> topics) {
-    Configuration c;
-    c.name = "cfg";
-    for (auto& t : topics) {
-      StepSpec s;
-      s.topic = t;
-      c.steps.push_back(s);
-    }
-    return c;
   }
 
   fs::path dir_;
@@ -262,16 +264,13 @@ TEST_F(EngineTest, OutputOrErrorThatIsNotUtf8FailsTheStepWithTheReason) {
 // Run events that another engine broadcasts reach this engine's listener
 // on the broker while start() subscribes. They must not wait for start(),
 // which waits for the broker: that was a deadlock until publish_timeout.
-TEST_F(EngineTest, RestartsWhileAnotherEngineBroadcastsOnTheBroker) {
-  const char* amqp = std::getenv("ISOQUBE_TEST_AMQP_URI");
-  if (amqp == nullptr) GTEST_SKIP() << "needs ISOQUBE_TEST_AMQP_URI";
-  const std::string uri =
-      std::string(amqp) + (std::string(amqp).find('?') == std::string::npos
-                               ? "?publish_timeout_ms=5000"
-                               : "&publish_timeout_ms=5000");
+class EngineOnBrokerTest : public testing::AmqpBrokerTest {};
+
+TEST_F(EngineOnBrokerTest, RestartsWhileAnotherEngineBroadcasts) {
+  // Topic names are identifiers: no unique_name().
   const std::string suffix = std::to_string(::getpid());
   EngineOptions options;
-  options.transport = uri;
+  options.transport = testing::with_options(uri_, "publish_timeout_ms=5000");
   options.store = "memory://";
   options.concurrency = 2;
   Engine busy(options);
