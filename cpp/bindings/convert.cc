@@ -108,22 +108,23 @@ Json convert_sequence(py::handle value, const Path* path, int depth) {
   return array;
 }
 
+// `depth`: how many arrays and objects enclose the value.
 Json convert(py::handle value, const Path* path, int depth) {
-  if (depth > kMaxJsonDepth) {
-    throw py::value_error(
-        "value at " + render(path) + " is nested deeper than " +
-        std::to_string(kMaxJsonDepth) + " levels (does it contain itself?)");
-  }
   PyObject* object = value.ptr();
   if (object == Py_None) return Json(nullptr);
   if (PyBool_Check(object)) return Json(object == Py_True);
   if (PyLong_Check(object)) return convert_int(value, path);
   if (PyFloat_Check(object)) return convert_float(value, path);
   if (PyUnicode_Check(object)) return convert_str(value);
-  if (PyDict_Check(object)) return convert_dict(value, path, depth);
-  if (PyList_Check(object) || PyTuple_Check(object)) {
-    return convert_sequence(value, path, depth);
+  const bool sequence = PyList_Check(object) || PyTuple_Check(object);
+  if ((sequence || PyDict_Check(object)) && depth >= kMaxJsonDepth) {
+    throw py::value_error(
+        "value at " + render(path) + " is nested deeper than " +
+        std::to_string(kMaxJsonDepth) +
+        " levels of arrays and objects (does it contain itself?)");
   }
+  if (PyDict_Check(object)) return convert_dict(value, path, depth);
+  if (sequence) return convert_sequence(value, path, depth);
   throw py::type_error(type_name(value) + " at " + render(path) +
                        " is not JSON-serialisable (expected dict, list, "
                        "tuple, str, int, float, bool or None)");

@@ -15,14 +15,11 @@ namespace isoqube::bindings {
 
 namespace py = pybind11;
 
-// Deepest nesting accepted, so that a list containing itself fails cleanly
-// instead of exhausting the stack.
-inline constexpr int kMaxJsonDepth = 200;
-
 // dict (str keys), list, tuple, str, int, float, bool and None, nested.
 // Throws py::type_error naming the offending type and where it sits
 // ("set at $.files[2]"), py::value_error for nan/inf floats, ints beyond 64
-// bits and nesting deeper than kMaxJsonDepth.
+// bits and arrays and objects nested deeper than kMaxJsonDepth (json.h),
+// which also stops a list that contains itself.
 Json to_json(py::handle value);
 
 // The Python value of `value`: dicts, lists, str, int, float, bool, None.

@@ -208,7 +208,26 @@ def malformed_json_with_huge_headers(service: Service) -> tuple[bytes, str, dict
     return body, content_type, {"Filler": "x" * 130_800}
 
 
+def payload_nested_thirty_thousand_levels(service: Service) -> tuple[bytes, str, dict]:
+    # 150 KB, far under the size limit: it overflowed every worker's stack.
+    text = json.dumps(service.step_envelope({"tree": 0}))
+    deep = "[" * 30_000 + "]" * 30_000
+    return text.replace('"tree": 0', f'"tree": {deep}').encode(), ENVELOPE, {}
+
+
+def text_that_is_not_utf8(service: Service) -> tuple[bytes, str, dict]:
+    # The parser's error quotes the bytes it stopped at.
+    text = json.dumps(service.step_envelope({"name": "@"})).encode()
+    return text.replace(b'"@"', b'"\xff\xfe"'), ENVELOPE, {}
+
+
 POISON = [
+    pytest.param(
+        payload_nested_thirty_thousand_levels,
+        "nests arrays and objects deeper than 72 levels",
+        id="nested-thirty-thousand-levels",
+    ),
+    pytest.param(text_that_is_not_utf8, "\\xFF", id="not-utf8"),
     pytest.param(malformed_json, "not valid JSON", id="malformed-json"),
     # nlohmann reports 1e400 as out_of_range, not as a parse error.
     pytest.param(number_out_of_range, "number overflow", id="number-out-of-range"),
@@ -243,7 +262,9 @@ def test_message_isoqube_cannot_handle_ends_in_the_error_queue_and_the_worker_go
     assert error_body == body
     assert properties.headers["MT-Reason"] == "fault"
     assert properties.headers["MT-Fault-ExceptionType"].startswith("isoqube.")
-    assert properties.headers["MT-Fault-Message"]
+    # Valid UTF-8 (pika gives bytes for a header that is not), even where
+    # it quotes bad input.
+    assert isinstance(properties.headers["MT-Fault-Message"], str)
     assert reason in properties.headers["MT-Fault-Message"]
     assert properties.headers["MT-Fault-RetryCount"] == 0
     assert properties.headers["MT-Fault-Timestamp"]

@@ -159,6 +159,19 @@ def test_values_that_are_not_json_are_rejected_naming_type_and_place(value, erro
         _core.to_json_value(value)
 
 
+def nested(levels: int) -> dict:
+    value: dict = {}
+    for _ in range(levels - 1):
+        value = {"n": value}
+    return value
+
+
+def test_values_nest_at_most_64_levels_as_on_every_other_path():
+    assert _core.to_json_value(nested(64)) == nested(64)
+    with pytest.raises(ValueError, match=r"nested deeper than 64 levels"):
+        _core.to_json_value(nested(65))
+
+
 def test_a_structure_containing_itself_is_rejected():
     loop: list = []
     loop.append(loop)

@@ -13,4 +13,13 @@ namespace isoqube {
 
 using Json = nlohmann::json;
 
+// The deepest nesting of arrays and objects a payload, an output or any
+// other JSON value handed to Isoqube may have (a scalar is level 0, `[1]`
+// level 1). Deeper values are refused where they enter, with an error that
+// says so: copying, storing and sending JSON recurse once per level, and a
+// hostile value must not exhaust a thread's stack. 64 is the default
+// MaxDepth of System.Text.Json, MassTransit's serializer, and keeps a stored
+// run within MongoDB's limit of 100 levels per document.
+inline constexpr int kMaxJsonDepth = 64;
+
 }  // namespace isoqube

@@ -38,6 +38,20 @@ struct ClaimedStep {
   Run run;  // as it was right after the claim
   int step = -1;
   int attempt = 0;
+  // The delivery that claimed it: the messages the attempt causes (its
+  // successors, its retry) name it as their initiator and source.
+  MessageCause cause;
+};
+
+// What claim_waiting() found for a contract naming a run.
+struct WaitingClaim {
+  enum class Outcome {
+    kClaimed,  // `step` holds the claimed step
+    kOutside,  // no such run, or the run has no step of the topic
+    kStale,    // the run's steps of the topic wait for nothing
+  };
+  Outcome outcome = Outcome::kOutside;
+  std::optional<ClaimedStep> step;
 };
 
 class Orchestrator {
@@ -62,10 +76,13 @@ class Orchestrator {
   // NotFoundError.
   bool cancel(std::string_view run_id);
 
-  // Publishes a topic outside any run. Throws NotFoundError for an unknown
-  // topic.
+  // Publishes a topic outside any run; `cause`, when given, is the message
+  // being handled. Throws NotFoundError for an unknown topic,
+  // ConfigurationError for a payload that is not an object or nests deeper
+  // than kMaxJsonDepth.
   void publish(std::string_view topic, Json payload,
-               std::string ingestion_id = "");
+               std::string ingestion_id = "",
+               const MessageCause* cause = nullptr);
 
   // Worker side. Moves the step referenced by a delivered message to running
   // for this attempt. Returns nullopt when the message is stale or a
@@ -73,6 +90,15 @@ class Orchestrator {
   // above). `redelivered`: the transport delivered it before without an
   // ack, so a step found running at this attempt is taken over.
   std::optional<ClaimedStep> claim(const StepRef& ref, bool redelivered);
+
+  // Worker side, for a contract of another system (StepRef::names_step
+  // false) whose correlation id is `run_id`: claims, as claim() does, the
+  // first step of the run whose topic is `topic` and that waits for a
+  // message (queued or retrying), or takes over such a step found running
+  // when `redelivered`. A MassTransit or seed service advances a run this
+  // way.
+  WaitingClaim claim_waiting(const std::string& run_id,
+                             const std::string& topic, bool redelivered);
 
   // Records the attempt's success and publishes the steps that became ready;
   // completes the run when every step is completed.
@@ -104,13 +130,19 @@ class Orchestrator {
   // True when the run is cancelled (or gone).
   bool is_cancelled(std::string_view run_id);
 
-  // The envelope of a step message.
-  Envelope step_envelope(const Run& run, int step, int attempt) const;
+  // The envelope of a step message; `cause`: the message being handled.
+  Envelope step_envelope(const Run& run, int step, int attempt,
+                         const MessageCause* cause = nullptr) const;
 
  private:
-  void publish_steps(const Run& run, const std::vector<int>& steps);
+  // Fills what every message this process sends has (ids, time, host,
+  // addresses, initiator) for a message to `destination`.
+  void address(Envelope& e, const std::string& destination,
+               const MessageCause* cause) const;
   void publish_steps(const Run& run, const std::vector<int>& steps,
-                     Transport::Confirmed confirmed);
+                     const MessageCause* cause = nullptr);
+  void publish_steps(const Run& run, const std::vector<int>& steps,
+                     const MessageCause* cause, Transport::Confirmed confirmed);
   // Both complete()s: an empty `confirmed` publishes and waits.
   void complete_step(const ClaimedStep& claimed, Json output,
                      Transport::Confirmed confirmed);
@@ -118,11 +150,12 @@ class Orchestrator {
   // that cannot be handed over fails the run (fail_unpublished), and the
   // error goes on to the caller.
   void publish_each(
-      const Run& run, const std::vector<int>& steps,
+      const Run& run, const std::vector<int>& steps, const MessageCause* cause,
       const std::function<void(const std::string&, Envelope)>& publish);
   void fail_unpublished(const Run& run, const StepSpec& spec,
                         const std::string& why);
-  void advance(const Run& run, bool republish_queued);
+  void advance(const Run& run, bool republish_queued,
+               const MessageCause* cause = nullptr);
   FailOutcome fail_step(const ClaimedStep& claimed, StepStatus from,
                         const std::string& error);
 

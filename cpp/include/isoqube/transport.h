@@ -166,6 +166,14 @@ class Transport {
       std::function<void(const Json&)> on_message) = 0;
 
   virtual TransportStats stats() const = 0;
+
+  // The address MassTransit would give the exchange or queue `name` on this
+  // transport, written as an envelope's sourceAddress and
+  // destinationAddress: "rabbitmq://host:port/vhost/name" on RabbitMQ
+  // ("rabbitmqs://" over TLS; no vhost segment for "/"), and, as
+  // MassTransit's in-memory transport writes it, "loopback://localhost/name"
+  // (the default).
+  virtual std::string address(std::string_view name) const;
 };
 
 // Throws ConfigurationError for an unknown scheme or malformed URI,

@@ -74,8 +74,22 @@ class Worker {
   std::vector<std::string> endpoints() const;
 
  private:
+  // Where a delivery goes: the step attempt it claimed, none (a message
+  // outside any run), or nowhere (`stale`: a duplicate, or a message for a
+  // step that moved on).
+  struct Route {
+    bool stale = false;
+    bool contract = false;  // a message without Isoqube's step fields
+    std::optional<ClaimedStep> claimed;
+  };
+
   void loop();
   void handle(Delivery delivery);
+  Route route(const Consumer& consumer, const Delivery& delivery);
+  // Calls the handler; returns the output, or sets `error` to why the
+  // attempt failed.
+  Json run(const Consumer& consumer, const Envelope& envelope,
+           const Route& routed, std::string& error);
   void complete(const ClaimedStep& claimed, Json output,
                 const Delivery& delivery);
   void check_message_type(const std::string& urn, const Envelope& envelope,

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <optional>
 
+#include "common/json_depth.h"
+
 namespace isoqube::detail {
 
 std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
@@ -134,6 +136,37 @@ std::string invalid_utf8_in(const Json& value) {
   if (found->key) return "the key of '" + found->pointer + "': " + found->what;
   return (found->pointer.empty() ? "the value" : "'" + found->pointer + "'") +
          ": " + found->what;
+}
+
+std::string unstorable(const Json& output) {
+  if (deeper_than(output, kMaxJsonDepth)) {
+    return "its output nests arrays and objects deeper than " +
+           std::to_string(kMaxJsonDepth) + " levels";
+  }
+  const std::string invalid = invalid_utf8_in(output);
+  if (invalid.empty()) return {};
+  return "its output cannot be stored as JSON: " + invalid;
+}
+
+std::string escape_invalid_utf8(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const std::size_t length = utf8_sequence_length(text, at);
+    if (length == 0) {
+      const auto byte = static_cast<unsigned char>(text[at]);
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xF];
+      ++at;
+    } else {
+      out.append(text.substr(at, length));
+      at += length;
+    }
+  }
+  return out;
 }
 
 void append_json_string(std::string& out, std::string_view text) {

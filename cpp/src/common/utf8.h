@@ -27,6 +27,20 @@ std::string valid_utf8(std::string_view text);
 // when every string is valid (then dump() cannot fail).
 std::string invalid_utf8_in(const Json& value);
 
+// Why a consumer's output cannot be stored and sent as JSON text ("its
+// output nests ...", "its output cannot be stored as JSON: ..."), or empty
+// when it can: stores and brokers keep it as JSON text, which must be UTF-8
+// and nest at most kMaxJsonDepth levels. Either is the step's failure with
+// that reason, not a transition that cannot be written and a message given
+// back forever.
+std::string unstorable(const Json& output);
+
+// `text` with each byte that is not part of a valid UTF-8 sequence written
+// as the four characters \xNN: for text that quotes bad input (a fault
+// message) and must itself be valid UTF-8 without hiding which bytes were
+// wrong.
+std::string escape_invalid_utf8(std::string_view text);
+
 // Appends `text` as a JSON string literal, quoted and escaped, made valid
 // UTF-8 first: what Json(text).dump() with replacement writes, without
 // building a Json.

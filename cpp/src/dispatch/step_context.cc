@@ -5,19 +5,35 @@
 namespace isoqube::detail {
 
 StepContext::StepContext(Orchestrator& orchestrator, const Consumer& consumer,
-                         const Envelope& envelope, const ClaimedStep* claimed)
+                         const Envelope& envelope, const ClaimedStep* claimed,
+                         bool contract)
     : orchestrator_(orchestrator),
       consumer_(consumer),
+      cause_{envelope.message_id, envelope.conversation_id, consumer.endpoint},
       logger_(consumer.service.empty() ? logger("consumer")
                                        : service_logger(consumer.service)) {
   const Json& m = envelope.message;
-  ingestion_id_ = m.value("ingestionId", "");
-  auto payload = m.find("payload");
-  payload_ = payload != m.end() && payload->is_object() ? *payload
-                                                        : Json::object();
+  const auto ingestion = m.find("ingestionId");
+  if (ingestion != m.end() && ingestion->is_string()) {
+    ingestion_id_ = ingestion->get<std::string>();
+  }
+  if (contract) {
+    payload_ = m;
+  } else {
+    const auto payload = m.find("payload");
+    payload_ =
+        payload != m.end() && payload->is_object() ? *payload : Json::object();
+  }
   if (!claimed) return;
   const Run& run = claimed->run;
   const Step& step = run.steps[claimed->step];
+  if (contract) {
+    Json configured = run.payload;
+    configured.update(step.spec.payload);
+    configured.update(payload_);
+    payload_ = std::move(configured);
+    if (ingestion_id_.empty()) ingestion_id_ = run.ingestion_id;
+  }
   run_id_ = run.id;
   step_ = step.spec.name;
   attempt_ = claimed->attempt;
@@ -30,7 +46,7 @@ StepContext::StepContext(Orchestrator& orchestrator, const Consumer& consumer,
 }
 
 void StepContext::publish(const std::string& topic, Json payload) {
-  orchestrator_.publish(topic, std::move(payload), ingestion_id_);
+  orchestrator_.publish(topic, std::move(payload), ingestion_id_, &cause_);
 }
 
 bool StepContext::cancelled() const {

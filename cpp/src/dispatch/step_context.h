@@ -11,9 +11,13 @@ namespace isoqube::detail {
 
 class StepContext final : public Context {
  public:
-  // `claimed` is null for messages outside runs.
+  // `claimed` is null for messages outside runs. The payload is the step
+  // message's `payload`; for a `contract` of another system (a message
+  // without Isoqube's step fields), the message object itself, over the
+  // claimed step's configured payload.
   StepContext(Orchestrator& orchestrator, const Consumer& consumer,
-              const Envelope& envelope, const ClaimedStep* claimed);
+              const Envelope& envelope, const ClaimedStep* claimed,
+              bool contract = false);
 
   const std::string& run_id() const override { return run_id_; }
   const std::string& ingestion_id() const override { return ingestion_id_; }
@@ -30,6 +34,7 @@ class StepContext final : public Context {
  private:
   Orchestrator& orchestrator_;
   const Consumer& consumer_;
+  MessageCause cause_;  // of what the handler publishes
   std::string run_id_;
   std::string ingestion_id_;
   std::string step_;

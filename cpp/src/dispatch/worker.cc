@@ -104,9 +104,10 @@ void Worker::loop() {
   }
 }
 
-// Runs one delivery to the end. Nothing escapes: a consumer's exception is
-// the step's failure; a message that can never be handled goes to the error
-// queue; a failure of the store or transport gives the message back.
+// Runs one delivery to the end: route, run, settle. Nothing escapes: a
+// consumer's exception is the step's failure; a message that can never be
+// handled goes to the error queue; a failure of the store or transport
+// gives the message back.
 void Worker::handle(Delivery delivery) {
   auto log = logger("dispatch");
   auto found = std::find_if(consumers_.begin(), consumers_.end(),
@@ -121,38 +122,15 @@ void Worker::handle(Delivery delivery) {
     const Consumer& consumer = **found;
     check_message_type(message_types_[found - consumers_.begin()], envelope,
                        delivery.endpoint);
-    StepRef ref = step_ref(envelope);
-    std::optional<ClaimedStep> claimed;
-    if (ref.step >= 0) {
-      claimed = orchestrator_.claim(ref, delivery.redelivered);
-      if (!claimed) {
-        ++skipped_;
-        delivery.ack();
-        return;
-      }
+    Route routed = route(consumer, delivery);
+    if (routed.stale) {
+      ++skipped_;
+      delivery.ack();
+      return;
     }
-    detail::StepContext context(orchestrator_, consumer, envelope,
-                                claimed ? &*claimed : nullptr);
+    const std::optional<ClaimedStep>& claimed = routed.claimed;
     std::string error;
-    Json output;
-    try {
-      output = consumer.handler(context);
-      // Stores and brokers keep it as JSON text, which must be UTF-8: a
-      // step failure with the reason, not a transition that cannot be
-      // written and a message given back forever.
-      std::string invalid = detail::invalid_utf8_in(output);
-      if (invalid.empty()) {
-        ++handled_;
-      } else {
-        error = "its output cannot be stored as JSON: " + invalid;
-      }
-    } catch (const std::exception& e) {
-      // Any bytes; shown, stored and sent as text from here on.
-      error = detail::valid_utf8(e.what());
-    } catch (...) {
-      error = "unknown exception";
-    }
-    if (!error.empty()) ++failed_;
+    Json output = run(consumer, envelope, routed, error);
     if (!claimed) {
       if (!error.empty()) {
         log->error("{} failed on {}: {}", consumer.name, consumer.topic, error);
@@ -192,6 +170,55 @@ void Worker::handle(Delivery delivery) {
     std::this_thread::sleep_for(kRequeuePause);
     delivery.requeue();
   }
+}
+
+// An Isoqube step message claims the step it names. A contract of another
+// system (a MassTransit or seed service) whose correlation id names a run
+// claims the run's step of this topic that waits for it, and is otherwise
+// a message outside any run, as is a message that names no run.
+Worker::Route Worker::route(const Consumer& consumer,
+                            const Delivery& delivery) {
+  const StepRef ref = step_ref(*delivery.envelope);
+  Route routed;
+  routed.contract = !ref.names_step;
+  if (ref.names_step && ref.step >= 0) {
+    routed.claimed = orchestrator_.claim(ref, delivery.redelivered);
+    routed.stale = !routed.claimed;
+  } else if (!ref.names_step && !ref.run_id.empty()) {
+    WaitingClaim waiting = orchestrator_.claim_waiting(
+        ref.run_id, consumer.topic, delivery.redelivered);
+    routed.stale = waiting.outcome == WaitingClaim::Outcome::kStale;
+    routed.claimed = std::move(waiting.step);
+  }
+  if (routed.claimed) {
+    routed.claimed->cause = {delivery.envelope->message_id,
+                             delivery.envelope->conversation_id,
+                             delivery.endpoint};
+  }
+  return routed;
+}
+
+Json Worker::run(const Consumer& consumer, const Envelope& envelope,
+                 const Route& routed, std::string& error) {
+  detail::StepContext context(orchestrator_, consumer, envelope,
+                              routed.claimed ? &*routed.claimed : nullptr,
+                              routed.contract);
+  Json output;
+  try {
+    output = consumer.handler(context);
+    error = detail::unstorable(output);
+  } catch (const std::exception& e) {
+    // Any bytes; shown, stored and sent as text from here on.
+    error = detail::valid_utf8(e.what());
+  } catch (...) {
+    error = "unknown exception";
+  }
+  if (error.empty()) {
+    ++handled_;
+  } else {
+    ++failed_;
+  }
+  return output;
 }
 
 // Acks once the steps that the completion made ready are confirmed, from

@@ -219,18 +219,30 @@ StepRef step_ref(const Envelope& envelope) {
   }
   const Fields<const Json> fields(envelope.message);
   const Json* run_id = fields.find("correlationId");
+  StepRef ref;
+  if (fields.find("stepIndex") == nullptr) {
+    // A contract: a .NET Guid or string correlation id, else the envelope's.
+    ref.names_step = false;
+    ref.run_id = run_id != nullptr && run_id->is_string()
+                     ? run_id->get<std::string>()
+                     : envelope.correlation_id;
+    return ref;
+  }
   if (run_id == nullptr) {
     throw MessageError("step message has no 'correlationId'");
   }
-  if (!run_id->is_string()) {
+  if (!run_id->is_string() && !run_id->is_null()) {
     throw MessageError(
-        "step message field 'correlationId' must be a string, got " +
+        "step message field 'correlationId' must be a string or null, got " +
         std::string(run_id->type_name()));
   }
-  StepRef ref;
-  ref.run_id = run_id->get<std::string>();
+  if (run_id->is_string()) ref.run_id = run_id->get<std::string>();
   ref.step = int_field(fields, "stepIndex", -1);
   ref.attempt = int_field(fields, "attempt", 0);
+  if (ref.step >= 0 && ref.run_id.empty()) {
+    throw MessageError("step message names step " + std::to_string(ref.step) +
+                       " but no run: its 'correlationId' is empty");
+  }
   return ref;
 }
 

@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "common/json_depth.h"
 #include "common/utf8.h"
 #include "isoqube/errors.h"
 
@@ -235,6 +236,14 @@ Json read_json_text(std::string_view text, std::string_view what,
                     bool comments) {
   if (std::optional<Json> plain = read_plain_json(text)) {
     return std::move(*plain);
+  }
+  // The plain reader gives up past kMaxPlainDepth; nlohmann's parser reads
+  // any depth, but what it builds could not be copied or sent safely.
+  if (const auto at = deeper_than(text, kMaxTextDepth, comments)) {
+    throw MessageError(std::string(what) +
+                       " nests arrays and objects deeper than " +
+                       std::to_string(kMaxTextDepth) + " levels (at byte " +
+                       std::to_string(*at) + ")");
   }
   try {
     return Json::parse(text.begin(), text.end(), nullptr, true, comments);

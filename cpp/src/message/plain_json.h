@@ -33,10 +33,12 @@ std::optional<Json> read_plain_json(std::string_view text);
 
 // JSON text that came from outside the process (an envelope, a raw JSON
 // message, a broadcast batch): read_plain_json(), then nlohmann's parser,
-// with comments when `comments`. Throws MessageError "<what> is not valid
-// JSON: ..." for each of nlohmann's errors: parse_error, and out_of_range
-// for a number past a double's range (1e400), which must not escape as
-// anything but a bad message.
+// with comments when `comments`. Throws MessageError "<what> nests arrays
+// and objects deeper than ..." for text nested past kMaxTextDepth
+// (common/json_depth.h), checked before nlohmann's parser builds anything,
+// and "<what> is not valid JSON: ..." for each of nlohmann's errors:
+// parse_error, and out_of_range for a number past a double's range (1e400),
+// which must not escape as anything but a bad message.
 Json read_json_text(std::string_view text, std::string_view what,
                     bool comments);
 

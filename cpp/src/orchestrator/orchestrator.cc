@@ -1,35 +1,45 @@
 #include "isoqube/orchestrator.h"
 
 #include <algorithm>
-#include <unistd.h>
 
+#include "common/json_depth.h"
 #include "isoqube/errors.h"
 #include "isoqube/log.h"
+#include "message/host_info.h"
 #include "orchestrator/confirm_countdown.h"
 #include "orchestrator/step_outcome.h"
 
 namespace isoqube {
 namespace {
 
-const Json& host_info() {
-  static const Json host = [] {
-    char name[256] = {0};
-    gethostname(name, sizeof(name) - 1);
-    return Json{{"machineName", name},
-                {"processName", "isoqube"},
-                {"processId", static_cast<int>(getpid())},
-                {"assembly", "isoqube"}};
-  }();
-  return host;
-}
-
 // Which process claimed a step ("on host:pid"), kept in the claim's event so
 // that a run's history tells where each attempt ran.
 const std::string& claimed_by() {
   static const std::string text =
-      "on " + host_info()["machineName"].get<std::string>() + ":" +
-      std::to_string(host_info()["processId"].get<int>());
+      "on " + detail::host_info().machine_name + ":" +
+      std::to_string(detail::host_info().process_id);
   return text;
+}
+
+// MassTransit's bus endpoint, which a message sent while no delivery is
+// being handled names as its source: "<machine>_<process>_bus_<pid>".
+const std::string& bus_name() {
+  static const std::string name =
+      detail::host_info().machine_name + "_" +
+      detail::host_info().process_name + "_bus_" +
+      std::to_string(detail::host_info().process_id);
+  return name;
+}
+
+void check_payload(const Json& payload, const std::string& what) {
+  if (!payload.is_object() && !payload.is_null()) {
+    throw ConfigurationError(what + " must be a JSON object, not " +
+                             std::string(payload.type_name()));
+  }
+  if (detail::deeper_than(payload, kMaxJsonDepth)) {
+    throw ConfigurationError(what + " nests arrays and objects deeper than " +
+                             std::to_string(kMaxJsonDepth) + " levels");
+  }
 }
 
 bool all_completed(const Run& run) {
@@ -38,30 +48,28 @@ bool all_completed(const Run& run) {
   });
 }
 
-// The envelope of a step message; `topic` is the step's registered topic,
-// or nullptr when this process does not know it.
+// The envelope of a step message, without what Orchestrator::address()
+// fills; `topic` is the step's registered topic, or nullptr when this
+// process does not know it.
 Envelope make_step_envelope(const Run& run, int step, int attempt,
                             const Topic* topic) {
   const StepSpec& spec = run.steps[step].spec;
   Json payload = run.payload;
   payload.update(spec.payload);
   Envelope e;
-  e.message_id = new_uuid();
   e.correlation_id = run.id;
   e.conversation_id = run.id;
   e.message_type = {topic ? topic->urn()
                           : "urn:message:Isoqube.Topics:" + spec.topic};
-  e.sent_time = now();
-  e.host = host_info();
   e.headers = {{"Isoqube-Step", spec.name}};
-  e.message = {{"correlationId", run.id},
-               {"ingestionId", run.ingestion_id},
-               {"timestamp", format_time(e.sent_time)},
-               {"step", spec.name},
-               {"stepIndex", step},
-               {"attempt", attempt},
-               {"payload", std::move(payload)}};
+  e.message = {{"correlationId", run.id}, {"ingestionId", run.ingestion_id},
+               {"step", spec.name},       {"stepIndex", step},
+               {"attempt", attempt},      {"payload", std::move(payload)}};
   return e;
+}
+
+std::string entity_of(const StepSpec& spec, const Topic* topic) {
+  return topic ? topic->entity_name : kebab_case(spec.topic);
 }
 
 // The change of a claimed step to `to`, at the claimed attempt.
@@ -86,9 +94,9 @@ Run Orchestrator::start_run(const Configuration& config,
                             const RunOptions& options) {
   bool know_topics = registry_.has_topics();
   Configuration normalized = normalize(config, know_topics ? &registry_ : nullptr);
-  if (!options.payload.is_object() && !options.payload.is_null()) {
-    throw ConfigurationError("run payload must be a JSON object, not " +
-                             std::string(options.payload.type_name()));
+  check_payload(options.payload, "run payload");
+  for (const StepSpec& spec : normalized.steps) {
+    check_payload(spec.payload, "payload of step '" + spec.name + "'");
   }
   Run run;
   run.id = new_uuid();
@@ -185,44 +193,64 @@ bool Orchestrator::is_cancelled(std::string_view run_id) {
 }
 
 void Orchestrator::publish(std::string_view topic_name, Json payload,
-                           std::string ingestion_id) {
+                           std::string ingestion_id,
+                           const MessageCause* cause) {
   const Topic* topic = registry_.find_topic(topic_name);
   if (!topic) {
     throw NotFoundError("unknown topic '" + std::string(topic_name) + "'");
   }
-  if (!payload.is_object() && !payload.is_null()) {
-    throw ConfigurationError("payload of '" + topic->name +
-                             "' must be a JSON object");
-  }
+  check_payload(payload, "payload of '" + topic->name + "'");
   Envelope e;
-  e.message_id = new_uuid();
-  e.conversation_id = e.message_id;
+  address(e, topic->entity_name, cause);
+  e.conversation_id = cause && !cause->conversation_id.empty()
+                          ? cause->conversation_id
+                          : e.message_id;
   e.message_type = {topic->urn()};
-  e.sent_time = now();
-  e.host = host_info();
-  e.message = {{"correlationId", ""},
-               {"ingestionId", ingestion_id.empty() ? new_uuid() : ingestion_id},
-               {"timestamp", format_time(e.sent_time)},
-               {"step", ""},
-               {"stepIndex", -1},
-               {"attempt", 1},
-               {"payload", payload.is_null() ? Json::object() : payload}};
+  e.message = {
+      {"correlationId", nullptr},
+      {"ingestionId", ingestion_id.empty() ? new_uuid() : ingestion_id},
+      {"timestamp", format_time(e.sent_time)},
+      {"step", ""},
+      {"stepIndex", -1},
+      {"attempt", 1},
+      {"payload", payload.is_null() ? Json::object() : payload}};
   transport_.publish(topic->entity_name, std::move(e));
 }
 
-Envelope Orchestrator::step_envelope(const Run& run, int step,
-                                     int attempt) const {
-  return make_step_envelope(
-      run, step, attempt, registry_.find_topic(run.steps[step].spec.topic));
+void Orchestrator::address(Envelope& e, const std::string& destination,
+                           const MessageCause* cause) const {
+  e.message_id = new_uuid();
+  e.sent_time = now();
+  e.host = detail::host_json();
+  e.destination_address = transport_.address(destination);
+  if (cause && !cause->endpoint.empty()) {
+    e.source_address = transport_.address(cause->endpoint);
+  } else {
+    e.source_address = transport_.address(bus_name()) + "?temporary=true";
+  }
+  e.initiator_id = cause ? cause->message_id : std::string();
 }
 
-void Orchestrator::publish_steps(const Run& run, const std::vector<int>& steps) {
-  publish_each(run, steps, [this](const std::string& entity, Envelope e) {
-    transport_.publish(entity, std::move(e));
-  });
+Envelope Orchestrator::step_envelope(const Run& run, int step, int attempt,
+                                     const MessageCause* cause) const {
+  const StepSpec& spec = run.steps[step].spec;
+  const Topic* topic = registry_.find_topic(spec.topic);
+  Envelope e = make_step_envelope(run, step, attempt, topic);
+  address(e, entity_of(spec, topic), cause);
+  e.message["timestamp"] = format_time(e.sent_time);
+  return e;
 }
 
 void Orchestrator::publish_steps(const Run& run, const std::vector<int>& steps,
+                                 const MessageCause* cause) {
+  publish_each(run, steps, cause,
+               [this](const std::string& entity, Envelope e) {
+                 transport_.publish(entity, std::move(e));
+               });
+}
+
+void Orchestrator::publish_steps(const Run& run, const std::vector<int>& steps,
+                                 const MessageCause* cause,
                                  Transport::Confirmed confirmed) {
   if (steps.empty()) {
     confirmed(nullptr);
@@ -236,21 +264,20 @@ void Orchestrator::publish_steps(const Run& run, const std::vector<int>& steps,
     };
   }
   // On an error the countdown never reaches zero: `confirmed` is not called.
-  publish_each(run, steps, [&](const std::string& entity, Envelope e) {
+  publish_each(run, steps, cause, [&](const std::string& entity, Envelope e) {
     transport_.publish_async(entity, std::move(e), confirmed);
   });
 }
 
 void Orchestrator::publish_each(
-    const Run& run, const std::vector<int>& steps,
+    const Run& run, const std::vector<int>& steps, const MessageCause* cause,
     const std::function<void(const std::string&, Envelope)>& publish) {
   for (int index : steps) {
     const StepSpec& spec = run.steps[index].spec;
-    const Topic* topic = registry_.find_topic(spec.topic);
     const std::string entity =
-        topic ? topic->entity_name : kebab_case(spec.topic);
+        entity_of(spec, registry_.find_topic(spec.topic));
     try {
-      publish(entity, make_step_envelope(run, index, 1, topic));
+      publish(entity, step_envelope(run, index, 1, cause));
     } catch (const Error& e) {
       fail_unpublished(run, spec, e.what());
       throw;
@@ -273,7 +300,8 @@ void Orchestrator::fail_unpublished(const Run& run, const StepSpec& spec,
 // and completes the run when nothing is left. With `republish_queued`, steps
 // already queued are published again (recovery after a crash between
 // queueing and publishing); their duplicates are absorbed by claim().
-void Orchestrator::advance(const Run& run, bool republish_queued) {
+void Orchestrator::advance(const Run& run, bool republish_queued,
+                           const MessageCause* cause) {
   if (run.status != RunStatus::kRunning) return;
   if (all_completed(run)) {
     RunTransition t;
@@ -294,7 +322,7 @@ void Orchestrator::advance(const Run& run, bool republish_queued) {
   std::vector<int> won;
   if (!ready.empty()) won = store_.queue_steps(run.id, ready);
   won.insert(won.end(), requeued.begin(), requeued.end());
-  publish_steps(run, won);
+  publish_steps(run, won, cause);
 }
 
 std::optional<ClaimedStep> Orchestrator::claim(const StepRef& ref,
@@ -336,6 +364,40 @@ std::optional<ClaimedStep> Orchestrator::claim(const StepRef& ref,
     }
   }
   return std::nullopt;
+}
+
+WaitingClaim Orchestrator::claim_waiting(const std::string& run_id,
+                                         const std::string& topic,
+                                         bool redelivered) {
+  WaitingClaim found;
+  std::optional<Run> run = store_.find_run(run_id);
+  if (!run) return found;
+  const Step* waiting = nullptr;
+  bool has_topic = false;
+  for (const Step& step : run->steps) {
+    if (step.spec.topic != topic) continue;
+    has_topic = true;
+    const bool claimable = step.status == StepStatus::kQueued ||
+                           step.status == StepStatus::kRetrying ||
+                           (redelivered && step.status == StepStatus::kRunning);
+    if (claimable) {
+      waiting = &step;
+      break;
+    }
+  }
+  if (!has_topic) return found;
+  found.outcome = WaitingClaim::Outcome::kStale;
+  if (waiting == nullptr) return found;
+  StepRef ref;
+  ref.run_id = run_id;
+  ref.step = static_cast<int>(waiting - run->steps.data());
+  // A running step is taken over at its attempt; a waiting one is claimed
+  // at the next.
+  ref.attempt =
+      waiting->attempts + (waiting->status == StepStatus::kRunning ? 0 : 1);
+  found.step = claim(ref, redelivered);
+  if (found.step) found.outcome = WaitingClaim::Outcome::kClaimed;
+  return found;
 }
 
 // One store update completes the step, queues the steps that became ready
@@ -384,13 +446,13 @@ void Orchestrator::complete_step(const ClaimedStep& claimed, Json output,
   }
   if (done->planned_on != RunStatus::kRunning) {
     // Planned on a run that was not running, which was resumed meanwhile.
-    advance(run, false);
+    advance(run, false, &claimed.cause);
     return published();
   }
   if (confirmed) {
-    publish_steps(run, t.queue, std::move(confirmed));
+    publish_steps(run, t.queue, &claimed.cause, std::move(confirmed));
   } else {
-    publish_steps(run, t.queue);
+    publish_steps(run, t.queue, &claimed.cause);
   }
 }
 
@@ -415,9 +477,10 @@ Orchestrator::FailOutcome Orchestrator::fail(const ClaimedStep& claimed,
              claimed.run.id, spec.name, claimed.attempt, spec.retry.attempts,
              error, delay.count());
   try {
-    transport_.send_delayed(
-        endpoint, step_envelope(claimed.run, claimed.step, claimed.attempt + 1),
-        delay);
+    Envelope retry = step_envelope(claimed.run, claimed.step,
+                                   claimed.attempt + 1, &claimed.cause);
+    retry.destination_address = transport_.address(endpoint);
+    transport_.send_delayed(endpoint, std::move(retry), delay);
   } catch (const Error& e) {
     // Without its retry message the step would wait forever: fail it now.
     return fail_step(

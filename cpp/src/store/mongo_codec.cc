@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <limits>
 
+#include "common/json_depth.h"
 #include "isoqube/errors.h"
 
 namespace isoqube::detail {
@@ -372,8 +373,18 @@ void append_json(bson_t* doc, std::string_view key, const Json& value) {
   bson_append_document_end(doc, &escaped);
 }
 
-Json read_json(const bson_iter_t& iter) {
-  switch (bson_iter_type(&iter)) {
+Json read_json(const bson_iter_t& iter) { return read_json(iter, 0); }
+
+Json read_json(const bson_iter_t& iter, int depth) {
+  // Documents written by other tools may nest deeper than Isoqube writes;
+  // past the limit this recursion is refused, not left to the stack.
+  const bson_type_t type = bson_iter_type(&iter);
+  if ((type == BSON_TYPE_ARRAY || type == BSON_TYPE_DOCUMENT) &&
+      depth >= detail::kMaxTextDepth) {
+    throw StoreError("a stored value nests arrays and objects deeper than " +
+                     std::to_string(detail::kMaxTextDepth) + " levels");
+  }
+  switch (type) {
     case BSON_TYPE_NULL:
     case BSON_TYPE_UNDEFINED:
       return nullptr;
@@ -401,7 +412,9 @@ Json read_json(const bson_iter_t& iter) {
       Json out = Json::array();
       bson_iter_t child;
       bson_iter_recurse(&iter, &child);
-      while (bson_iter_next(&child)) out.push_back(read_json(child));
+      while (bson_iter_next(&child)) {
+        out.push_back(read_json(child, depth + 1));
+      }
       return out;
     }
     case BSON_TYPE_DOCUMENT: {
@@ -409,12 +422,18 @@ Json read_json(const bson_iter_t& iter) {
       bson_iter_t child;
       bson_iter_recurse(&iter, &child);
       while (bson_iter_next(&child)) {
-        out[bson_iter_key(&child)] = read_json(child);
+        out[bson_iter_key(&child)] = read_json(child, depth + 1);
       }
       if (out.size() == 1 && out.contains(kEscapedJson) &&
           out[kEscapedJson].is_string()) {
-        return Json::parse(out[kEscapedJson].get<std::string>(), nullptr,
-                           /*allow_exceptions=*/false);
+        const auto& text = out[kEscapedJson].get_ref<const std::string&>();
+        if (detail::deeper_than(text, detail::kMaxTextDepth - depth,
+                                /*comments=*/false)) {
+          throw StoreError(
+              "a stored value nests arrays and objects deeper than " +
+              std::to_string(detail::kMaxTextDepth) + " levels");
+        }
+        return Json::parse(text, nullptr, /*allow_exceptions=*/false);
       }
       return out;
     }

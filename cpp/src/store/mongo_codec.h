@@ -128,7 +128,10 @@ std::string_view field_name(StepTime field);
 
 // Values.
 void append_json(bson_t* doc, std::string_view key, const Json& value);
+// Throws StoreError for a value nested deeper than detail::kMaxTextDepth
+// (common/json_depth.h); `depth`: the levels above the value.
 Json read_json(const bson_iter_t& iter);
+Json read_json(const bson_iter_t& iter, int depth);
 // A date and, under the document's Micros, the exact time: both keys are
 // given, as they differ in $set paths ("Topics.2.InvokedOn",
 // "Topics.2.Micros.InvokedOn").

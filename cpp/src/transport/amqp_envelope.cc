@@ -1,14 +1,13 @@
 #include "transport/amqp_envelope.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <string>
 
+#include "common/utf8.h"
 #include "isoqube/errors.h"
 #include "isoqube/time.h"
+#include "message/host_info.h"
 #include "message/plain_json.h"
 
 namespace isoqube::detail {
@@ -82,19 +81,6 @@ Envelope wrap_raw_json(const AmqpProperties& properties,
   return envelope;
 }
 
-std::string machine_name() {
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) != 0) return {};
-  return name;
-}
-
-std::string process_name() {
-  std::ifstream comm("/proc/self/comm");
-  std::string name;
-  std::getline(comm, name);
-  return name;
-}
-
 }  // namespace
 
 AmqpProperties envelope_properties(const Envelope& envelope) {
@@ -125,22 +111,29 @@ Envelope read_envelope(const AmqpProperties& properties,
 }
 
 Json fault_headers(const Fault& fault) {
-  static const std::string machine = machine_name();
-  static const std::string process = process_name();
-  std::string message = fault.message;
+  const HostInfo& host = host_info();
+  // MassTransit reads headers as UTF-8 strings, and a fault may quote the
+  // bad input it is about (nlohmann quotes the bytes it stopped at).
+  std::string message = escape_invalid_utf8(fault.message);
   if (message.size() > kMaxFaultMessage) {
-    message.resize(kMaxFaultMessage);
+    std::size_t cut = kMaxFaultMessage;
+    // Not inside a UTF-8 sequence: continuation bytes are 10xxxxxx.
+    while (cut > 0 &&
+           (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) {
+      --cut;
+    }
+    message.resize(cut);
     message += "...";
   }
   return {
       {"MT-Reason", fault.reason},
-      {"MT-Fault-ExceptionType", fault.exception_type},
+      {"MT-Fault-ExceptionType", escape_invalid_utf8(fault.exception_type)},
       {"MT-Fault-Message", message},
       {"MT-Fault-Timestamp", format_time(now())},
       {"MT-Fault-RetryCount", fault.retry_count},
-      {"MT-Host-MachineName", machine},
-      {"MT-Host-ProcessName", process},
-      {"MT-Host-ProcessId", static_cast<int64_t>(getpid())},
+      {"MT-Host-MachineName", host.machine_name},
+      {"MT-Host-ProcessName", host.process_name},
+      {"MT-Host-ProcessId", static_cast<int64_t>(host.process_id)},
   };
 }
 

@@ -109,6 +109,8 @@ class AmqpTransport final : public Transport {
       std::string_view channel, BroadcastsFrom from,
       std::function<void(const Json&)> on_message) override;
   TransportStats stats() const override;
+  // On the URI's first host.
+  std::string address(std::string_view name) const override;
 
  private:
   void send(Destination to, const Envelope& envelope);

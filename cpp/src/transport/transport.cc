@@ -33,6 +33,10 @@ long query_number(const detail::Uri& uri, const std::string& key,
 
 }  // namespace
 
+std::string Transport::address(std::string_view name) const {
+  return "loopback://localhost/" + std::string(name);
+}
+
 void Transport::publish_async(const std::string& entity_name,
                               Envelope envelope, Confirmed confirmed) {
   publish(entity_name, std::move(envelope));

@@ -70,5 +70,25 @@ TEST(Utf8Test, JsonStringLiteralsAreWhatDumpWrites) {
       Json("bad \xFF\n").dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
+TEST(Utf8Test, InvalidBytesAreEscapedSoThatQuotedBadInputStaysReadable) {
+  EXPECT_EQ(escape_invalid_utf8("caf\xC3\xA9 ok"), "caf\xC3\xA9 ok");
+  EXPECT_EQ(escape_invalid_utf8("last read: '\xFF\xFE'"),
+            "last read: '\\xFF\\xFE'");
+  // A sequence cut short, and an overlong '/'.
+  EXPECT_EQ(escape_invalid_utf8("\xE2\x82 \xC0\xAF"), "\\xE2\\x82 \\xC0\\xAF");
+  EXPECT_EQ(invalid_utf8_in(Json(escape_invalid_utf8("\x80\xBF\xF5"))), "");
+}
+
+TEST(Utf8Test, AnOutputThatCannotBeStoredSaysWhy) {
+  EXPECT_EQ(unstorable(Json{{"ok", "yes"}}), "");
+  Json deep = 1;
+  for (int i = 0; i <= kMaxJsonDepth; ++i) deep = Json::array({deep});
+  EXPECT_EQ(unstorable(deep),
+            "its output nests arrays and objects deeper than 64 levels");
+  EXPECT_EQ(unstorable(Json{{"name", "\xFF"}}),
+            "its output cannot be stored as JSON: '/name': invalid UTF-8 byte "
+            "0xFF at offset 0");
+}
+
 }  // namespace
 }  // namespace isoqube::detail

@@ -1,13 +1,11 @@
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "isoqube/errors.h"
 #include "isoqube/message.h"
+#include "support/test_data.h"
 
 namespace isoqube {
 namespace {
@@ -16,16 +14,9 @@ using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-// The literal example envelope of MassTransit's serialization docs, copied
-// from /work/shared/MASSTRANSIT-WIRE.md into data/ beside this file.
+// The literal example envelope of MassTransit's serialization docs.
 std::string masstransit_example() {
-  const auto path = std::filesystem::path(__FILE__).parent_path() / "data" /
-                    "masstransit_example.json";
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "cannot read " << path;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return testing::read_test_data("masstransit/literal_example.json");
 }
 
 std::string decode_error(const std::string& text) {
@@ -311,6 +302,36 @@ TEST(CodecDecodeErrorTest, HeadersThatAreNotAnObject) {
 TEST(CodecDecodeErrorTest, HostThatIsNotAnObject) {
   EXPECT_THAT(decode_error(envelope_with("host", "MyComputer")),
               HasSubstr("'host' must be an object or null, got string"));
+}
+
+// A payload nested `levels` deep: {"n": {"n": ... 1}}.
+Json nested_payload(int levels) {
+  Json value = 1;
+  for (int i = 0; i < levels; ++i) value = Json{{"n", std::move(value)}};
+  return value;
+}
+
+TEST(CodecDecodeErrorTest,
+     AnEnvelopeNestedThirtyThousandLevelsIsRefusedBeforeParsing) {
+  // 150 KB, far under the size limit: what made every worker of a queue
+  // overflow its stack on the same redelivered message.
+  std::string text =
+      R"({"messageType":["urn:message:A:B"],"message":{"payload":)";
+  text += std::string(30000, '[') + std::string(30000, ']') + "}}";
+  try {
+    decode(text);
+    FAIL() << "decoded";
+  } catch (const MessageError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("nests arrays and objects deeper than 72 "
+                                    "levels (at byte "));
+  }
+}
+
+TEST(CodecTest, AnEnvelopeWhosePayloadNestsAsDeepAsAllowedRoundTrips) {
+  Envelope e;
+  e.message_type = {"urn:message:A:B"};
+  e.message = {{"payload", nested_payload(kMaxJsonDepth)}};
+  EXPECT_EQ(decode(encode(e)).message, e.message);
 }
 
 }  // namespace

@@ -68,14 +68,53 @@ TEST(StepRefTest, MissingCorrelationIdIsNamed) {
 TEST(StepRefTest, CorrelationIdOfTheWrongTypeIsNamed) {
   Json message = coordinates();
   message["correlationId"] = 12;
-  EXPECT_THAT(step_ref_error(message),
-              HasSubstr("'correlationId' must be a string, got number"));
+  EXPECT_THAT(
+      step_ref_error(message),
+      HasSubstr("'correlationId' must be a string or null, got number"));
 }
 
-TEST(StepRefTest, MissingStepIndexIsNamed) {
+TEST(StepRefTest,
+     AMessageWithoutStepIndexIsAContractNamingItsRunByCorrelationId) {
+  // The seed's TopicBase, as System.Text.Json writes it.
+  const StepRef ref =
+      step_ref(step_message({{"timestamp", "2024-03-28T10:15:30.1234567Z"},
+                             {"correlationId", "66057c2e8d4b1c0a6f1e9a31"},
+                             {"ingestionId", "66057c2e8d4b1c0a6f1e9a31"},
+                             {"predefinedFlow", nullptr},
+                             {"flow", nullptr}}));
+  EXPECT_FALSE(ref.names_step);
+  EXPECT_EQ(ref.run_id, "66057c2e8d4b1c0a6f1e9a31");
+  EXPECT_EQ(ref.step, -1);
+}
+
+TEST(StepRefTest, AContractWithoutCorrelationIdTakesTheEnvelopes) {
+  Envelope envelope = step_message({{"orderId", 7}});
+  EXPECT_EQ(step_ref(envelope).run_id, "");
+  envelope.correlation_id = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+  EXPECT_EQ(step_ref(envelope).run_id, "7c9e6679-7425-40de-944b-e07fc1f90ae7");
+  EXPECT_FALSE(step_ref(envelope).names_step);
+}
+
+TEST(StepRefTest, AContractsCorrelationIdThatIsNoStringIsNoRun) {
+  Envelope envelope = step_message({{"correlationId", nullptr}});
+  EXPECT_EQ(step_ref(envelope).run_id, "");
+  envelope.message = {{"correlationId", 12}};
+  EXPECT_EQ(step_ref(envelope).run_id, "");
+}
+
+TEST(StepRefTest, NullCorrelationIdIsAMessageOutsideAnyRun) {
   Json message = coordinates();
-  message.erase("stepIndex");
-  EXPECT_THAT(step_ref_error(message), HasSubstr("no 'stepIndex'"));
+  message["correlationId"] = nullptr;
+  message["stepIndex"] = -1;
+  const StepRef ref = step_ref(step_message(message));
+  EXPECT_TRUE(ref.names_step);
+  EXPECT_EQ(ref.run_id, "");
+}
+
+TEST(StepRefTest, AStepIndexWithoutARunIsRejected) {
+  Json message = coordinates();
+  message["correlationId"] = nullptr;
+  EXPECT_THAT(step_ref_error(message), HasSubstr("names step 3 but no run"));
 }
 
 TEST(StepRefTest, FractionalStepIndexIsRejected) {
