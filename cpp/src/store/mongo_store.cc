@@ -81,7 +81,7 @@ RunUpdate plan_step_update(std::string_view run_id, const StepTransition& t,
   for (const auto& [field, value] : times) {
     if (*value) u.set_step_time(t.step, field, **value);
   }
-  if (t.error) u.set_step_error(t.step, *t.error);
+  if (auto error = written_error(t)) u.set_step_error(t.step, *error);
   if (t.output) u.set_step_output(t.step, *t.output);
   u.add_event(run_event(t.step, to_string(from), to_string(t.to), time,
                         transition_detail(t)));
