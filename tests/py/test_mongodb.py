@@ -210,6 +210,29 @@ def test_bad_store_uris_fail_with_one_clear_error(case: str, mongodb_uri: str,
     assert expected in result.stderr, result.stderr
 
 
+@pytest.mark.parametrize("uri", [
+    "mongodb://isoqube:s3cret@127.0.0.1:27017/Isoqube?replicaSet=",
+    "mongodb://isoqube:s3cret@127.0.0.1:port/Isoqube",
+    "mongodb://isoqube:s3cret@/Isoqube",
+    "mongodb://isoqube:s3cret@127.0.0.1/Isoqube?tls=maybe",
+    "mongodb+srv://isoqube:s3cret@127.0.0.1:27017/Isoqube",
+    "mongodb://isoqube:s3cret@127.0.0.1,/Isoqube",
+    "mongodb://isoqube:s3cret@127.0.0.1:1/Isoqube?serverSelectionTimeoutMS=300",
+    "mongodb://isoqube:s3cret@127.0.0.1:1/?compressors=lzma&serverSelectionTimeoutMS=300",
+])
+def test_a_bad_store_uri_prints_only_the_one_line_error(uri: str, tmp_path: Path) -> None:
+    # When a command is given a URI the driver cannot parse, or whose
+    # server does not answer
+    result = isoqube_cli("--store", uri, "runs", "list", cwd=tmp_path, timeout=60)
+    # Then it fails with the CLI's one line naming the URI (password
+    # masked), and no line of the driver's own log before it
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("isoqube: error: ") and ":***@" in lines[0], lines[0]
+    assert "s3cret" not in result.stderr
+
+
 @pytest.fixture
 def mongo_controlcenter(registry: isoqube.Registry, mongo_store: str) -> Iterator:
     """The test controlcenter (controlcenter_app.py) over the MongoDB store."""
