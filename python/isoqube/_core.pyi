@@ -87,6 +87,15 @@ class EventStream:
     @property
     def run_id(self) -> str: ...
 
+class EventFeed:
+    """Every run's events after a seq, each once, even one committed late
+    with a seq below one already read (MongoDB). Read with
+    Engine.read_event_feed(); one thread at a time."""
+
+    def __init__(self, after_seq: int = 0) -> None: ...
+    @property
+    def seq(self) -> int: ...
+
 class Engine:
     def __init__(
         self,
