@@ -45,6 +45,11 @@ void bind_event_stream(py::module_& m) {
            py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("dropped", &EventStream::dropped)
       .def_property_readonly("run_id", &EventStream::run_id);
+  py::class_<EventFeed>(m, "EventFeed",
+                        "Every run's events after a seq, each once, read "
+                        "with Engine.read_event_feed(). One thread at a time.")
+      .def(py::init<int64_t>(), py::arg("after_seq") = 0)
+      .def_property_readonly("seq", &EventFeed::seq);
 }
 
 void bind_messaging(py::class_<PyEngine>& engine) {
@@ -94,6 +99,19 @@ void bind_messaging(py::class_<PyEngine>& engine) {
           },
           py::arg("run_id") = "", py::arg("after_seq") = 0,
           py::arg("limit") = 1000, "Stored events, oldest first.")
+      .def(
+          "read_event_feed",
+          [](PyEngine& self, EventFeed& feed, std::size_t limit) {
+            py::list out;
+            for (const Event& event : without_gil(self, [&](Engine& e) {
+                   return feed.read(e.store(), limit);
+                 })) {
+              out.append(from_json(to_json(event)));
+            }
+            return out;
+          },
+          py::arg("feed"), py::arg("limit") = 1000,
+          "The feed's events not delivered yet (store.h, EventFeed).")
       .def(
           "last_event_seq",
           [](PyEngine& self) {

@@ -312,24 +312,41 @@ auto field(T (Context::*getter)() const) {
 void bind_context(py::module_& m) {
   py::class_<PyContext, std::shared_ptr<PyContext>>(
       m, "Context",
-      "What a Python consumer knows about the message it handles. Valid only "
-      "during the handler call, on the thread running it: afterwards every "
-      "attribute raises isoqube.errors.Error.")
-      .def_property_readonly("run_id", field(&Context::run_id))
-      .def_property_readonly("ingestion_id", field(&Context::ingestion_id))
-      .def_property_readonly("step", field(&Context::step))
+      "What a Python consumer knows about the message it handles (reference: "
+      "docs/context.md). Valid only during the handler call, on the thread "
+      "running it: afterwards every attribute raises isoqube.errors.Error.")
+      .def_property_readonly("run_id", field(&Context::run_id),
+                             "The run's id; \"\" outside a run (a topic "
+                             "published on its own).")
+      .def_property_readonly("ingestion_id", field(&Context::ingestion_id),
+                             "The run's ingestion id; a topic published from "
+                             "a handler carries its handler's.")
+      .def_property_readonly("step", field(&Context::step),
+                             "The step's name; \"\" outside a run.")
       .def_property_readonly("topic", field(&Context::topic))
       .def_property_readonly("consumer", field(&Context::consumer))
-      .def_property_readonly("attempt", field(&Context::attempt))
-      .def_property_readonly("payload", &PyContext::payload)
-      .def_property_readonly("inputs", &PyContext::inputs)
-      .def_property_readonly("log", &PyContext::log)
-      .def_property_readonly("cancelled",
-                             [](PyContext& self) {
-                               Context& context = self.get();
-                               py::gil_scoped_release release;
-                               return context.cancelled();
-                             })
+      .def_property_readonly("attempt", field(&Context::attempt),
+                             "1 for the step's first attempt, 2 for the first "
+                             "retry, ...")
+      .def_property_readonly("payload", &PyContext::payload,
+                             "The run's payload with the step's own on top: a "
+                             "key in both takes the step's value, whole (no "
+                             "deep merge).")
+      .def_property_readonly("inputs", &PyContext::inputs,
+                             "Outputs of the steps this one waits for (its "
+                             "'after'; by default the step before), by step "
+                             "name, and only those.")
+      .def_property_readonly("log", &PyContext::log,
+                             "The isoqube logger of the consumer's service.")
+      .def_property_readonly(
+          "cancelled",
+          [](PyContext& self) {
+            Context& context = self.get();
+            py::gil_scoped_release release;
+            return context.cancelled();
+          },
+          "True once the run was cancelled. Nothing interrupts a handler: a "
+          "long one polls this and returns.")
       .def(
           "publish",
           [](PyContext& self, const py::object& topic,

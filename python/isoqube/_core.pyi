@@ -55,29 +55,51 @@ class LogCollection:
     def __exit__(self, *exc_info: object) -> None: ...
 
 class Context:
-    """Valid only during the handler call, on the thread running it."""
+    """What a consumer knows about the message it handles (docs/context.md).
+    Valid only during the handler call, on the thread running it: afterwards
+    every attribute raises isoqube.errors.Error."""
 
     @property
-    def run_id(self) -> str: ...
+    def run_id(self) -> str:
+        """The run's id; "" outside a run (a topic published on its own)."""
     @property
-    def ingestion_id(self) -> str: ...
+    def ingestion_id(self) -> str:
+        """The run's ingestion id (start_run(ingestion_id=...)); a topic
+        published from a handler carries its handler's."""
     @property
-    def step(self) -> str: ...
+    def step(self) -> str:
+        """The step's name in the configuration; "" outside a run."""
     @property
-    def topic(self) -> str: ...
+    def topic(self) -> str:
+        """The topic handled."""
     @property
-    def consumer(self) -> str: ...
+    def consumer(self) -> str:
+        """The consumer's name."""
     @property
-    def attempt(self) -> int: ...
+    def attempt(self) -> int:
+        """1 for the step's first attempt, 2 for the first retry, ..."""
     @property
-    def payload(self) -> dict[str, Any]: ...
+    def payload(self) -> dict[str, Any]:
+        """The run's payload with the step's own on top: a key in both takes
+        the step's value, whole (no deep merge). Outside a run: the payload
+        published."""
     @property
-    def inputs(self) -> dict[str, Any]: ...
+    def inputs(self) -> dict[str, Any]:
+        """Outputs of the steps this one waits for (its ``after``; by default
+        the step before it), by step name, and only those: not the outputs
+        of steps further back. {} for a first step."""
     @property
-    def log(self) -> Logger: ...
+    def log(self) -> Logger:
+        """The isoqube logger of the consumer's service ("isoqube.<service>"),
+        with logging-style methods."""
     @property
-    def cancelled(self) -> bool: ...
-    def publish(self, topic: str | type, payload: dict[str, Any] | None = None) -> None: ...
+    def cancelled(self) -> bool:
+        """True once the run was cancelled. Nothing interrupts a handler: a
+        long one polls this and returns."""
+    def publish(self, topic: str | type, payload: dict[str, Any] | None = None) -> None:
+        """Publishes a topic outside run tracking (its consumers run, no step
+        is recorded), with this message's ingestion id; blocks until the
+        transport has it."""
 
 class EventStream:
     def next(self, timeout: float | None = None) -> dict[str, Any] | None: ...
@@ -86,6 +108,15 @@ class EventStream:
     def dropped(self) -> int: ...
     @property
     def run_id(self) -> str: ...
+
+class EventFeed:
+    """Every run's events after a seq, each once, even one committed late
+    with a seq below one already read (MongoDB). Read with
+    Engine.read_event_feed(); one thread at a time."""
+
+    def __init__(self, after_seq: int = 0) -> None: ...
+    @property
+    def seq(self) -> int: ...
 
 class Engine:
     def __init__(

@@ -40,6 +40,18 @@ def stored_events(engine: Any, run_id: str | None, after_seq: int) -> Iterator[E
         after_seq = page[-1].seq
 
 
+def feed_events(engine: Any, feed: Any) -> Iterator[Event]:
+    """Every run's events not yet taken from ``feed`` (an
+    ``isoqube._core.EventFeed``), each once, read a page at a time: unlike
+    ``stored_events(engine, None, seq)`` it also brings an event committed
+    late with a seq below one already read."""
+    while True:
+        page = engine._core.read_event_feed(feed, _PAGE)
+        yield from (Event.from_dict(e) for e in page)
+        if len(page) < _PAGE:
+            return
+
+
 def event_batches(engine: Any, run_id: str, *, timeout: float | None = None,
                   poll: float = POLL_SECONDS) -> Iterator[list[Event]]:
     """A run's events from its creation on, in batches as they are read:

@@ -111,7 +111,11 @@ class RetryPolicy:
 @dataclass
 class Step:
     """One step of a configuration: publish ``topic`` once the steps named in
-    ``after`` completed (None: the previous step; []: none, a root step)."""
+    ``after`` completed (None: the previous step; []: none, a root step).
+    The consumer's ``ctx.inputs`` holds the outputs of exactly those steps;
+    its ``ctx.payload`` is the run's payload with ``payload``'s keys on top
+    (a key in both takes this value, whole); ``retry`` bounds
+    ``ctx.attempt``, which counts from 1."""
 
     topic: str
     name: str | None = None

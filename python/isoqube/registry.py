@@ -8,6 +8,8 @@
         ctx.log.info("ingesting %s", ctx.ingestion_id)
         return {"files": 3}
 
+A handler gets one argument, an ``isoqube.Context`` (see ``consumer``).
+
 The decorators validate their arguments when applied (a bad name, an unknown
 option or a conflicting second definition raises RegistrationError, a
 ValueError, naming the problem), record the definition in a Registry (the
@@ -208,7 +210,18 @@ class Registry:
         """Decorator declaring a consumer of `topic` (a name, or a class
         decorated with @topic) in `service`. The name defaults to the
         decorated object's ``__name__``, the endpoint (queue) to its
-        kebab-case without a trailing "Consumer"."""
+        kebab-case without a trailing "Consumer".
+
+        The handler (a function, or a class whose ``handle(self, ctx)`` runs
+        on a fresh instance per message) gets one argument, an
+        ``isoqube.Context`` (``help(isoqube.Context)``, docs/context.md):
+        ``ctx.attempt`` counts from 1; ``ctx.payload`` is the run's payload
+        with the step's own keys replacing the run's; ``ctx.inputs`` holds
+        the outputs of the steps this one waits for, and only those;
+        ``ctx.cancelled`` must be polled (nothing interrupts a handler);
+        ``ctx.log``, ``ctx.publish(topic, payload)``, ``ctx.run_id``,
+        ``ctx.ingestion_id``, ``ctx.step``. What it returns (JSON) is the
+        step's output; what it raises fails the attempt."""
         _check_options("consumer", unknown, _CONSUMER_OPTIONS)
         topic_def = getattr(topic, "__isoqube_topic__", None)
         if topic_def is not None:

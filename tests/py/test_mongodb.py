@@ -210,6 +210,29 @@ def test_bad_store_uris_fail_with_one_clear_error(case: str, mongodb_uri: str,
     assert expected in result.stderr, result.stderr
 
 
+@pytest.mark.parametrize("uri", [
+    "mongodb://isoqube:s3cret@127.0.0.1:27017/Isoqube?replicaSet=",
+    "mongodb://isoqube:s3cret@127.0.0.1:port/Isoqube",
+    "mongodb://isoqube:s3cret@/Isoqube",
+    "mongodb://isoqube:s3cret@127.0.0.1/Isoqube?tls=maybe",
+    "mongodb+srv://isoqube:s3cret@127.0.0.1:27017/Isoqube",
+    "mongodb://isoqube:s3cret@127.0.0.1,/Isoqube",
+    "mongodb://isoqube:s3cret@127.0.0.1:1/Isoqube?serverSelectionTimeoutMS=300",
+    "mongodb://isoqube:s3cret@127.0.0.1:1/?compressors=lzma&serverSelectionTimeoutMS=300",
+])
+def test_a_bad_store_uri_prints_only_the_one_line_error(uri: str, tmp_path: Path) -> None:
+    # When a command is given a URI the driver cannot parse, or whose
+    # server does not answer
+    result = isoqube_cli("--store", uri, "runs", "list", cwd=tmp_path, timeout=60)
+    # Then it fails with the CLI's one line naming the URI (password
+    # masked), and no line of the driver's own log before it
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("isoqube: error: ") and ":***@" in lines[0], lines[0]
+    assert "s3cret" not in result.stderr
+
+
 @pytest.fixture
 def mongo_controlcenter(registry: isoqube.Registry, mongo_store: str) -> Iterator:
     """The test controlcenter (controlcenter_app.py) over the MongoDB store."""
@@ -251,3 +274,46 @@ def test_the_controlcenter_on_mongodb_lists_runs_and_streams_another_process_tra
     assert received[-1]["step"] == -1 and received[-1]["to"] == "completed"
     seqs = [e["seq"] for e in received]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+def test_the_controlcenter_feed_gets_an_event_committed_late_below_a_seq_it_read(
+        registry: isoqube.Registry, mongo_store: str, db) -> None:
+    from bson.int64 import Int64
+    from isoqube.controlcenter.events import EventHub
+
+    # Given the controlcenter's event hub following a MongoDB store
+    declare(registry, "LateA", "LateB")
+    with isoqube.Engine("memory://", mongo_store, registry=registry) as engine:
+        hub = EventHub(engine, poll=0.05)
+        got: list = []
+        hub.add_listener(got.append)
+        hub.start()
+        try:
+            # and two runs whose events it has delivered
+            first = engine.start_run(isoqube.Configuration("late-a", ["LateA"]))
+            first.wait(timeout=RUN_TIMEOUT)
+            second = engine.start_run(isoqube.Configuration("late-b", ["LateB"]))
+            second.wait(timeout=RUN_TIMEOUT)
+            newest = engine.last_event_seq()
+            assert wait_until(lambda: any(e.seq == newest for e in got))
+            # When another writer, whose clock is behind, commits an event of
+            # the first run with a seq below the newest one delivered
+            late = engine.event_log(second.id)[0].seq - 1
+            assert late > max(e.seq for e in got if e.run_id == first.id)
+            now = datetime.now().astimezone()
+            db["Run"].update_one({"_id": first.id}, {
+                "$push": {"Events": {"Seq": Int64(late), "Step": -1, "From": "completed",
+                                     "To": "completed", "Time": now, "Detail": "late",
+                                     "Micros": {"Time": Int64(int(now.timestamp() * 1e6))}}},
+                "$max": {"EventSeq": Int64(late)}})
+            # Then the hub hands it out too, once
+            assert wait_until(lambda: any(e.seq == late for e in got)), \
+                [(e.seq, e.run_id) for e in got]
+            # and only once, however often the hub reads again
+            third = engine.start_run(isoqube.Configuration("late-c", ["LateB"]))
+            third.wait(timeout=RUN_TIMEOUT)
+            last = engine.last_event_seq()
+            assert wait_until(lambda: any(e.seq == last for e in got))
+            assert [e.seq for e in got].count(late) == 1
+        finally:
+            hub.close()

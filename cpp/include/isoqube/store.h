@@ -16,6 +16,15 @@
 //                             collections and field names; see
 //                             cpp/src/store/mongo_store.h
 //
+// Events: every event has a seq, unique in the store, and one run's events
+// are read in the order they were committed. Read by seq over every run,
+// an event may commit with a seq below one a reader has already been given,
+// by up to late_event_seqs() (memory:// and sqlite:// never: their seqs
+// follow the commits; mongodb://: its seqs come from the writers' clocks).
+// A reader of every run's events that must miss nothing follows them with
+// an EventFeed, which gets each event once whatever the store and however
+// many processes write to it.
+//
 // Thread-safety: every method may be called from any thread. The event
 // listener is called on the thread that committed, after the commit, outside
 // the store's locks.
@@ -26,8 +35,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "isoqube/configuration.h"
@@ -150,6 +161,9 @@ class Store {
   // The seq of the newest event (0: none yet), where a reader of every
   // run's events starts to follow only what happens from now on.
   virtual int64_t last_event_seq() = 0;
+  // How far below the greatest seq events() has given an event of another
+  // run may still be committed, in seq units (0: never). See EventFeed.
+  virtual int64_t late_event_seqs() const { return 0; }
 
   // Round trips since the store was opened. Every call is at least one;
   // transition_step is one, whatever it changes.
@@ -179,6 +193,35 @@ class Store {
  private:
   std::mutex listener_mutex_;
   EventListener listener_;
+};
+
+// Every run's events after a seq, each exactly once, in the order they
+// become readable: what a reader of the whole log (the controlcenter) needs.
+// Each read re-reads the store's late_event_seqs() behind the greatest seq
+// delivered and drops what it delivered before, so an event committed late
+// with a seq below one already delivered comes with the next read (its seq
+// is then below seq()). Each read is oldest seq first.
+//
+// Holds no store: each read names it, so a feed may outlive an engine.
+// Memory: the identities of the events delivered within that window.
+// Thread-safety: one thread at a time.
+class EventFeed {
+ public:
+  // Follows the events with a greater seq than `after_seq`; events with a
+  // seq up to it are never delivered, even when committed later.
+  explicit EventFeed(int64_t after_seq = 0);
+
+  // The events not delivered yet, at most `limit` (the rest come with the
+  // next read). Throws what store.events() throws, delivering nothing.
+  std::vector<Event> read(Store& store, std::size_t limit = 1000);
+  // The greatest seq delivered (after_seq before the first event).
+  int64_t seq() const { return seq_; }
+
+ private:
+  using Key = std::pair<int64_t, std::string>;  // seq and run id
+  const int64_t floor_;
+  int64_t seq_;
+  std::set<Key> delivered_;  // with a seq in the window behind seq_
 };
 
 // Opens the store named by `uri`. Throws ConfigurationError for an unknown

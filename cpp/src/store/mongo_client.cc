@@ -4,6 +4,8 @@
 #include <mutex>
 #include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/uri.h"
 #include "isoqube/errors.h"
@@ -16,11 +18,19 @@ constexpr char kDefaultDatabase[] = "Isoqube";
 constexpr auto kFirstBackoff = std::chrono::milliseconds(100);
 constexpr auto kLongestBackoff = std::chrono::milliseconds(2000);
 
+// Where the driver's warnings and errors on this thread go while a client
+// opens (DriverLinesCapture), or null: the logger.
+thread_local std::vector<std::string>* t_captured_lines = nullptr;
+
 // The driver's own log lines go to the "isoqube.mongoc" logger. Its
 // warning that a server does not know endSessions (FerretDB, at every
 // client's end) says nothing a user can act on: debug.
 void log_driver_line(mongoc_log_level_t level, const char* domain,
                      const char* message, void*) {
+  if (t_captured_lines != nullptr && level <= MONGOC_LOG_LEVEL_WARNING) {
+    t_captured_lines->emplace_back(message);
+    return;
+  }
   static const auto log = logger("mongoc");
   spdlog::level::level_enum to = spdlog::level::debug;
   if (level <= MONGOC_LOG_LEVEL_CRITICAL) {
@@ -36,6 +46,51 @@ void log_driver_line(mongoc_log_level_t level, const char* domain,
   }
   log->log(to, "{}: {}", domain, message);
 }
+
+// What the driver says on this thread while a client opens: when opening
+// fails, it belongs in the one error that explains why (the driver logs a
+// bad URI as "critical" and then returns the same reason); when opening
+// succeeds, it is logged as usual, as warnings.
+class DriverLinesCapture {
+ public:
+  explicit DriverLinesCapture(std::string uri) : uri_(std::move(uri)) {
+    t_captured_lines = &lines_;
+  }
+  ~DriverLinesCapture() {
+    t_captured_lines = nullptr;
+    for (const std::string& line : lines_) {
+      logger("mongoc")->warn("{}", masked(line));
+    }
+  }
+  DriverLinesCapture(const DriverLinesCapture&) = delete;
+  DriverLinesCapture& operator=(const DriverLinesCapture&) = delete;
+
+  // `reason` and what the driver said beyond it; forgets those lines.
+  std::string explain(const std::string& reason) {
+    std::string out = masked(reason);
+    for (const std::string& line : lines_) {
+      const std::string said = masked(line);
+      if (out.find(said) == std::string::npos) out += "; " + said;
+    }
+    lines_.clear();
+    return out;
+  }
+
+ private:
+  // The driver may quote the URI: never its password.
+  std::string masked(std::string text) const {
+    const std::string hidden = mask_password(uri_);
+    for (std::size_t at = text.find(uri_);
+         !uri_.empty() && at != std::string::npos;
+         at = text.find(uri_, at + hidden.size())) {
+      text.replace(at, uri_.size(), hidden);
+    }
+    return text;
+  }
+
+  const std::string uri_;
+  std::vector<std::string> lines_;
+};
 
 void init_driver_once() {
   static std::once_flag once;
@@ -108,11 +163,13 @@ MongoClient::MongoClient(const MongoOptions& options)
       role_(options.role),
       retry_for_(options.retry_for) {
   init_driver_once();
+  DriverLinesCapture driver(options.uri);
   bson_error_t error;
   uri_ = mongoc_uri_new_with_error(options.uri.c_str(), &error);
   if (uri_ == nullptr) {
     throw ConfigurationError(role_ + " URI '" + masked_uri_ +
-                             "' is not a valid MongoDB URI: " + error.message);
+                             "' is not a valid MongoDB URI: " +
+                             driver.explain(error.message));
   }
   const char* database = mongoc_uri_get_database(uri_);
   database_ = database != nullptr && *database != '\0' ? database
@@ -121,8 +178,9 @@ MongoClient::MongoClient(const MongoOptions& options)
   pool_ = mongoc_client_pool_new(uri_);
   if (pool_ == nullptr) {
     mongoc_uri_destroy(uri_);
-    throw ConfigurationError(role_ + " URI '" + masked_uri_ +
-                             "': mongo-c-driver refused it (TLS options?)");
+    throw ConfigurationError(
+        role_ + " URI '" + masked_uri_ + "': " +
+        driver.explain("mongo-c-driver refused it (TLS options?)"));
   }
   mongoc_client_pool_set_error_api(pool_, MONGOC_ERROR_API_VERSION_2);
   mongoc_apm_callbacks_t* callbacks = mongoc_apm_callbacks_new();
@@ -145,8 +203,10 @@ MongoClient::MongoClient(const MongoOptions& options)
     mongoc_client_pool_destroy(pool_);
     mongoc_uri_destroy(uri_);
     throw StoreError("cannot open MongoDB " + role_ + " '" + masked_uri_ +
-                     "': " + error.message);
+                     "': " + driver.explain(error.message));
   }
+  std::lock_guard<std::mutex> lock(down_mutex_);
+  opened_ = true;
 }
 
 MongoClient::~MongoClient() {
@@ -185,7 +245,7 @@ void MongoClient::server_lost(const std::string& host,
                               const bson_error_t& error) {
   {
     std::lock_guard<std::mutex> lock(down_mutex_);
-    if (!down_.insert(host).second) return;
+    if (!opened_ || !down_.insert(host).second) return;
   }
   logger("store")->warn(
       "MongoDB {} {}: server {} does not answer ({}); operations wait for "

@@ -74,13 +74,15 @@ class MongoClient {
 
   // The driver's server monitor: tells, once per outage, that a server
   // stopped answering (operations then wait for it, up to the URI's
-  // serverSelectionTimeoutMS, and are retried) and when it is back.
+  // serverSelectionTimeoutMS, and are retried) and when it is back. Quiet
+  // until the client has opened: before, the opening's error tells.
   void server_lost(const std::string& host, const bson_error_t& error);
   void server_answered(const std::string& host);
 
  private:
   std::mutex down_mutex_;
   std::set<std::string> down_;  // hosts that failed their last check
+  bool opened_ = false;         // under down_mutex_
 
   mongoc_uri_t* uri_ = nullptr;
   mongoc_client_pool_t* pool_ = nullptr;

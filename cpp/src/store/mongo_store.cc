@@ -81,7 +81,7 @@ RunUpdate plan_step_update(std::string_view run_id, const StepTransition& t,
   for (const auto& [field, value] : times) {
     if (*value) u.set_step_time(t.step, field, **value);
   }
-  if (t.error) u.set_step_error(t.step, *t.error);
+  if (auto error = written_error(t)) u.set_step_error(t.step, *error);
   if (t.output) u.set_step_output(t.step, *t.output);
   u.add_event(run_event(t.step, to_string(from), to_string(t.to), time,
                         transition_detail(t)));
@@ -136,15 +136,16 @@ MongoOptions mongo_store_options(std::string_view text) {
   return options;
 }
 
-EventStamps::EventStamps()
-    : salt_(static_cast<int64_t>(std::random_device{}() % kStride)) {}
+EventStamps::EventStamps(Clock clock)
+    : clock_(std::move(clock)),
+      salt_(static_cast<int64_t>(std::random_device{}() % kStride)) {}
 
 int64_t EventStamps::next(std::size_t count) {
   const int64_t n = static_cast<int64_t>(std::max<std::size_t>(count, 1));
   int64_t last = last_micros_.load();
   int64_t first = 0;
   do {
-    first = std::max(to_micros(now()), last + 1);
+    first = std::max(to_micros(clock_()), last + 1);
   } while (!last_micros_.compare_exchange_weak(last, first + n - 1));
   return first * kStride + salt_;
 }
@@ -156,7 +157,10 @@ void EventStamps::advance_past(int64_t seq) {
   }
 }
 
-MongoStore::MongoStore(const MongoOptions& options) : client_(options) {
+MongoStore::MongoStore(const MongoOptions& options, EventStamps::Clock clock)
+    : client_(options),
+      retry_for_(options.retry_for),
+      stamps_(std::move(clock)) {
   create_indexes();
 }
 
@@ -577,6 +581,12 @@ int64_t MongoStore::last_event_seq() {
   const auto found = find("reading the newest event", kRuns, filter.get(),
                           opts.get());
   return found.empty() ? 0 : event_seq_of(found.front().get());
+}
+
+int64_t MongoStore::late_event_seqs() const {
+  const auto late = std::chrono::duration_cast<std::chrono::microseconds>(
+      retry_for_ + kLateCommitAllowance);
+  return late.count() * EventStamps::kStride;
 }
 
 StoreStats MongoStore::stats() const {

@@ -16,16 +16,20 @@
 // kept above every seq the store has seen. A run's events are kept in the
 // order they were committed, and a reader of one run's events gets them
 // in that order, from the one after the seq it names: it misses nothing.
-// Two writers racing on one run with clocks apart may commit events whose
-// seqs are not in that order; readers of every run's events (EventQuery
-// without a run, ordered by seq) may then see an event committed late
-// with a seq below one they have already read.
+// Over every run, seqs are not in commit order: a writer stamps its events
+// before it commits them (and keeps the stamps while it retries), and
+// writers' clocks differ. So an event may become readable after one with a
+// greater seq; late_event_seqs() bounds how much lower its seq can be:
+// the retry time (isoqubeRetryMS) plus kLateCommitAllowance for clocks
+// apart and a commit's way to the server. EventFeed re-reads that window.
+// Clocks of the writers' hosts must agree within that allowance (NTP).
 //
 // Thread-safety: any thread; the driver's client pool hands each call a
 // connection of its own.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -49,21 +53,28 @@ MongoOptions mongo_store_options(std::string_view uri);
 class EventStamps {
  public:
   static constexpr int64_t kStride = 1024;
-  EventStamps();
+  using Clock = std::function<TimePoint()>;
+  explicit EventStamps(Clock clock);
   // The first of `count` seqs, each kStride above the one before.
   int64_t next(std::size_t count);
   // Makes every later seq greater than `seq`.
   void advance_past(int64_t seq);
 
  private:
+  const Clock clock_;
   std::atomic<int64_t> last_micros_{0};
   const int64_t salt_;
 };
 
 class MongoStore final : public Store {
  public:
+  // See the header comment.
+  static constexpr std::chrono::seconds kLateCommitAllowance{30};
+
   // Connects, checks the server answers, creates the indexes (idempotent).
-  explicit MongoStore(const MongoOptions& options);
+  // `clock` stamps the events (tests give writers clocks apart).
+  explicit MongoStore(const MongoOptions& options,
+                      EventStamps::Clock clock = &now);
 
   void save_configuration(const Configuration& config) override;
   std::optional<Configuration> find_configuration(
@@ -84,6 +95,7 @@ class MongoStore final : public Store {
 
   std::vector<Event> events(const EventQuery& query) override;
   int64_t last_event_seq() override;
+  int64_t late_event_seqs() const override;
   StoreStats stats() const override;
 
   void save_topics(const std::vector<Topic>& topics) override;
@@ -114,6 +126,7 @@ class MongoStore final : public Store {
   void remember_topics(const std::vector<Topic>& topics);
 
   MongoClient client_;
+  const std::chrono::milliseconds retry_for_;
   EventStamps stamps_;
   std::atomic<uint64_t> reads_{0};
   std::atomic<uint64_t> writes_{0};

@@ -4,6 +4,7 @@
 
 #include "isoqube/errors.h"
 #include "run/json_reader.h"
+#include "store/store_rules.h"
 
 namespace isoqube::detail {
 namespace {
@@ -94,7 +95,7 @@ void bind_step_update(Statement& statement, std::string_view run_id,
   statement.bind(10, t.failed_on);
   statement.bind(11, t.retried_on);
   statement.bind(12, t.cancelled_on);
-  statement.bind(13, t.error);
+  statement.bind(13, written_error(t));
   statement.bind(14, output);
 }
 

@@ -36,6 +36,14 @@ inline bool is_unfinished(StepStatus s) {
          s != StepStatus::kCancelled;
 }
 
+// The error a transition writes, if any: its own, else none at all when
+// the step completes (a failure of an earlier attempt is not the error of
+// a step that succeeded; its events keep it).
+inline std::optional<std::string> written_error(const StepTransition& t) {
+  if (!t.error && t.to == StepStatus::kCompleted) return std::string();
+  return t.error;
+}
+
 // Applies `t` to the step it matched: what every store's update writes.
 inline void apply_step_transition(Step& step, const StepTransition& t) {
   auto set_if = [](std::optional<TimePoint>& field,
@@ -50,7 +58,7 @@ inline void apply_step_transition(Step& step, const StepTransition& t) {
   set_if(step.failed_on, t.failed_on);
   set_if(step.retried_on, t.retried_on);
   set_if(step.cancelled_on, t.cancelled_on);
-  if (t.error) step.error = *t.error;
+  if (auto error = written_error(t)) step.error = std::move(*error);
   if (t.output) step.output = *t.output;
 }
 

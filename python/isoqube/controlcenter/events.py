@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from isoqube import logger
-from isoqube.follow import stored_events, wait_for_events
+from isoqube._core import EventFeed
+from isoqube.follow import feed_events, wait_for_events
 from isoqube.model import Event
 
 _log = logger("controlcenter")
@@ -37,6 +38,7 @@ class EventHub:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._feed = EventFeed(0)
         self.seq = 0
         """The seq of the last event handed to the listeners."""
 
@@ -54,6 +56,7 @@ class EventHub:
 
     def start(self) -> None:
         self.seq = latest_seq(self._engine)
+        self._feed = EventFeed(self.seq)
         self._thread = threading.Thread(target=self._follow, name="isoqube-event-hub",
                                         daemon=True)
         self._thread.start()
@@ -74,13 +77,13 @@ class EventHub:
                 self._stop.wait(self._poll)
 
     def _read_log(self) -> None:
-        for event in stored_events(self._engine, None, self.seq):
+        for event in feed_events(self._engine, self._feed):
             if self._stop.is_set():
                 return
             # Moving seq and taking the listeners together is what makes
             # add_listener's answer exact.
             with self._lock:
-                self.seq = event.seq
+                self.seq = max(self.seq, event.seq)
                 listeners = list(self._listeners)
             for listener in listeners:
                 _call(listener, event)

@@ -81,10 +81,15 @@ async def _stream(ctx: Context, run_id: str | None, after: int | None) -> AsyncI
             after = await ctx.call(latest_seq, ctx.engine)
         yield f"retry: {_RECONNECT_MS}\n\n"
         sent = after
+        # The hub hands out each event once, some (committed late, on
+        # MongoDB) below seqs it handed out before: only those read from the
+        # log here are dropped when the hub brings them too.
+        from_log: set[int] = set()
         if after < live_from:
             for event in await ctx.call(_missed, ctx.engine, run_id, after, live_from):
                 sent = event.seq
-                yield _message(event)
+                from_log.add(event.seq)
+                yield _message(event, sent)
         while True:
             try:
                 event = await asyncio.wait_for(queue.get(), _KEEPALIVE_SECONDS)
@@ -93,9 +98,9 @@ async def _stream(ctx: Context, run_id: str | None, after: int | None) -> AsyncI
                 continue
             if event is _OVERFLOW:
                 return
-            if event.seq > sent:
-                sent = event.seq
-                yield _message(event)
+            if event.seq not in from_log:
+                sent = max(sent, event.seq)
+                yield _message(event, sent)
     finally:
         ctx.hub.remove_listener(listener)
 
@@ -109,5 +114,6 @@ def _missed(engine: Any, run_id: str | None, after: int, until: int) -> list[Eve
     return missed
 
 
-def _message(event: Event) -> str:
-    return f"id: {event.seq}\ndata: {json.dumps(event.to_dict())}\n\n"
+def _message(event: Event, resume_after: int) -> str:
+    # The id is where a reconnecting client resumes: the greatest seq sent.
+    return f"id: {resume_after}\ndata: {json.dumps(event.to_dict())}\n\n"

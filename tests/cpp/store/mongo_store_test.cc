@@ -12,6 +12,7 @@
 
 #include "isoqube/errors.h"
 #include "store/mongo_server.h"
+#include "store/mongo_store.h"
 #include "store/store_conformance.h"
 
 namespace isoqube::testing {
@@ -157,6 +158,42 @@ TEST_F(MongoStoreTest, ProcessesRacingToCompleteTheSameStepHaveOneWinner) {
     EXPECT_EQ(completions, 1) << "round " << round;
     EXPECT_EQ(queued_successors, 1) << "round " << round;
   }
+}
+
+// Two writers whose clocks are apart (the same as one whose commit is late:
+// its stamp is older than what readers have seen): an event committed
+// after a reader read one with a greater seq.
+TEST_F(MongoStoreTest,
+       EventFeedGetsAnEventCommittedLateWithASeqBelowOneItRead) {
+  // Given a writer with the right time and one whose clock is 5 s ahead
+  const auto slow = open_store(uri_);
+  detail::MongoStore fast(detail::mongo_store_options(uri_),
+                          [] { return now() + std::chrono::seconds(5); });
+  const isoqube::Run early = sample_run(1);
+  slow->create_run(early);
+  EventFeed feed(slow->last_event_seq());
+  // When the fast writer commits an event and the feed reads it
+  const isoqube::Run ahead = sample_run(1);
+  fast.create_run(ahead);
+  const std::vector<Event> first = feed.read(*slow);
+  ASSERT_EQ(first.size(), 1U);
+  ASSERT_EQ(first[0].run_id, ahead.id);
+  // and then the slow writer commits one, with a lower seq
+  ASSERT_EQ(slow->queue_steps(early.id, {0}), std::vector<int>{0});
+  EventQuery query;
+  query.run_id = early.id;
+  const Event late = slow->events(query).back();
+  ASSERT_LT(late.seq, first[0].seq) << "the provocation did not happen";
+  EventQuery after_read;
+  after_read.after_seq = first[0].seq;
+  EXPECT_TRUE(slow->events(after_read).empty());  // what a plain reader gets
+  // Then the feed's next read brings it, and the one after nothing again
+  const std::vector<Event> next = feed.read(*slow);
+  ASSERT_EQ(next.size(), 1U);
+  EXPECT_EQ(next[0].run_id, early.id);
+  EXPECT_EQ(next[0].seq, late.seq);
+  EXPECT_EQ(next[0].to, "queued");
+  EXPECT_TRUE(feed.read(fast).empty());
 }
 
 }  // namespace

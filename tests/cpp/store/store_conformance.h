@@ -31,6 +31,9 @@ struct StoreFactory {
   // Opens a fresh, empty store. `scratch` is an empty folder of its own
   // that lives until the test ends.
   std::function<std::unique_ptr<Store>(const std::string& scratch)> open;
+  // Opens another handle on the store `open` made, as another writer
+  // process would; null for a kind that has no way to share a store.
+  std::function<std::unique_ptr<Store>(const std::string& scratch)> reopen;
   // Cleans up after a test, once its store is closed (e.g. drops the
   // test's database on a server).
   std::function<void(const std::string& scratch)> close =

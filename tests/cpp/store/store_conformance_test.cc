@@ -19,6 +19,7 @@ StoreFactory sqlite_store_factory() {
   factory.open = [](const std::string& scratch) {
     return open_store("sqlite://" + scratch + "/isoqube.db");
   };
+  factory.reopen = factory.open;
   return factory;
 }
 
@@ -31,6 +32,7 @@ StoreFactory mongo_store_factory() {
     return open_store(
         uri_with_database(mongo_test_uri(), test_database(scratch)));
   };
+  factory.reopen = factory.open;
   factory.close = [](const std::string& scratch) {
     drop_test_database(test_database(scratch));
   };

@@ -96,10 +96,40 @@ TEST_P(StoreConformanceTest, UnsetTransitionFieldsKeepTheirValues) {
   EXPECT_EQ(step.status, StepStatus::kCompleted);
   EXPECT_EQ(step.invoked_on, invoked);
   EXPECT_EQ(step.retried_on, sample_time(7));
-  EXPECT_EQ(step.error, "timeout");
   EXPECT_EQ(step.completed_on, done.completed_on);
   EXPECT_FALSE(step.failed_on.has_value());
   EXPECT_TRUE(step.output.is_null());  // set explicitly to null
+}
+
+TEST_P(StoreConformanceTest,
+       StepThatSucceedsOnALaterAttemptHasNoErrorButItsEventsKeepTheFirst) {
+  // Given a step whose first attempt failed with an error
+  const Run run = create_started_run(1, 1);
+  StepTransition retry;
+  retry.step = 0;
+  retry.from = {StepStatus::kRunning};
+  retry.to = StepStatus::kRetrying;
+  retry.error = "connection reset";
+  ASSERT_TRUE(store().transition_step(run.id, retry).has_value());
+  const std::optional<Run> second =
+      store().transition_step(run.id, start(0, 1));
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->steps[0].error, "connection reset");  // still retrying
+  // When its second attempt completes, saying nothing of errors
+  const std::optional<Run> after =
+      store().transition_step(run.id, completion(0, 2));
+  // Then the step shows no error, as returned and as stored
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->steps[0].error, "");
+  EXPECT_EQ(store().find_run(run.id)->steps[0].error, "");
+  // and the event log still tells why the first attempt failed
+  EventQuery query;
+  query.run_id = run.id;
+  bool told = false;
+  for (const Event& e : store().events(query)) {
+    told = told || (e.to == "retrying" && e.detail == "connection reset");
+  }
+  EXPECT_TRUE(told);
 }
 
 TEST_P(StoreConformanceTest, StepTransitionCanClearTheErrorAndSetOutput) {
