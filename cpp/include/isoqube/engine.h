@@ -126,7 +126,8 @@ class Engine {
 
   // Starts a run of a saved configuration (by id or name). Throws
   // NotFoundError, ConfigurationError (also for a run nothing can execute,
-  // see above).
+  // see above), TransportError when its first steps cannot be published
+  // (the run is then left pending: see Orchestrator::start_run).
   Run start_run(std::string_view configuration, const RunOptions& options);
   // Starts a run of an unsaved configuration (validated; not saved).
   Run start_run(const Configuration& configuration, const RunOptions& options);

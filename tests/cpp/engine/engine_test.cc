@@ -432,5 +432,64 @@ TEST_F(EngineOnBrokerTest, RestartsWhileAnotherEngineBroadcasts) {
   EXPECT_EQ(error, "");
 }
 
+// Stops the test broker; starts it again when it goes, whatever happened.
+class StoppedBroker {
+ public:
+  StoppedBroker() { run("stop"); }
+  ~StoppedBroker() { start(); }
+  void start() {
+    if (stopped_) run("start");
+  }
+
+ private:
+  void run(const std::string& command) {
+    bool ok = false;
+    const std::string output = testing::rabbitmq_script(command, "", &ok);
+    EXPECT_TRUE(ok) << "scripts/rabbitmq " << command << ": " << output;
+    stopped_ = command == "stop";
+  }
+  bool stopped_ = false;
+};
+
+// Defect 7 of issue 13: with the broker down longer than publish_timeout_ms
+// start_run() threw and left the run it had stored failed, though nothing
+// had run; retrying made a second run. Now the run is left pending, never
+// started, and resume() publishes it once the broker is back.
+TEST_F(EngineOnBrokerTest, AStartThatCannotPublishLeavesAPendingRunResumable) {
+  require_broker_dir();
+  if (IsSkipped() || HasFatalFailure()) return;
+  const std::string topic = "Outage" + std::to_string(::getpid());
+  EngineOptions options;
+  options.transport = testing::with_options(
+      uri_, "publish_timeout_ms=1000&reconnect_max_ms=500");
+  options.store = "memory://";
+  options.concurrency = 2;
+  Engine engine(options);
+  add_echo(engine, topic);
+  engine.start();  // its endpoint is bound to the topic
+  StoppedBroker broker;
+
+  const std::string error = testing::error_message<TransportError>(
+      [&] { engine.start_run(config({topic}), {}); });
+
+  EXPECT_NE(error.find("was stored but not started"), std::string::npos)
+      << error;
+  const std::vector<isoqube::Run> runs = engine.list_runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, RunStatus::kPending);
+  EXPECT_NE(runs[0].error.find("not started"), std::string::npos)
+      << runs[0].error;
+  EXPECT_EQ(runs[0].steps[0].status, StepStatus::kQueued);
+  EXPECT_NE(error.find(runs[0].id), std::string::npos) << error;
+
+  broker.start();
+  engine.resume(runs[0].id);
+
+  const isoqube::Run done = engine.wait(runs[0].id, milliseconds(60000));
+  EXPECT_EQ(done.status, RunStatus::kCompleted);
+  EXPECT_EQ(done.error, "");
+  EXPECT_EQ(engine.list_runs().size(), 1u);
+}
+
 }  // namespace
 }  // namespace isoqube
