@@ -92,7 +92,7 @@ std::string leave_unstarted(Store& store, const Run& run, const StepSpec& spec,
   t.error = "not started: step '" + spec.name + "' could not be published: " +
             why + "; resume the run to publish it";
   store.transition_run(run.id, t);
-  logger("orchestrator")->warn("run {} not started: {}", run.id, *t.error);
+  logger("orchestrator")->warn("run {} {}", run.id, *t.error);
   return "run " + run.id + " was stored but not started, step '" + spec.name +
          "' could not be published: " + why +
          "; the run stays pending: resume it to publish it, or start another";
