@@ -109,8 +109,8 @@ void bind_registration(py::class_<PyEngine>& engine) {
       .def(
           "load_module",
           [](PyEngine& self, const std::string& path) {
+            // A started engine restarts its worker (Engine::load_module).
             auto e = self.engine();
-            require_not_started(*e, "the consumers of module '" + path + "'");
             py::gil_scoped_release release;
             e->load_module(path);
           },

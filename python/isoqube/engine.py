@@ -93,6 +93,7 @@ class Engine:
             transport or "", store or "", concurrency, list(services or ()), register_static
         )
         _open_engines.add(self)
+        self._start_called = False
         self._topic_defs: dict[str, TopicDef] = {}
         self._consumer_defs: dict[str, ConsumerDef] = {}
         registry = default_registry if registry is None else registry
@@ -126,7 +127,9 @@ class Engine:
         return (f"<isoqube Engine {mask_uri(self.transport_uri)} "
                 f"{mask_uri(self.store_uri)} ({state})>")
 
-    # Registration: before start().
+    # Registration: before or after start(); a started engine's worker is
+    # stopped (its running handlers finish) and started again with the new
+    # consumers. Not while other threads use the engine.
 
     def load_module(self, path: str | os.PathLike) -> None:
         """Loads a C++ consumer module and registers its topics and
@@ -136,6 +139,16 @@ class Engine:
     def register(self, obj: Any) -> None:
         """Registers a function or class decorated with @isoqube.topic /
         @isoqube.consumer, or every decorated object of a Python module."""
+        restart = self._start_called
+        if restart:
+            self._core.stop()
+        try:
+            self._register(obj)
+        finally:
+            if restart:
+                self._core.start()
+
+    def _register(self, obj: Any) -> None:
         if isinstance(obj, types.ModuleType):
             members = list(vars(obj).values())
         elif hasattr(obj, "__isoqube_topic__") or hasattr(obj, "__isoqube_consumer__"):
@@ -198,9 +211,11 @@ class Engine:
         """Saves the registered topics to the store and starts the worker
         (when any consumer matches the services). Idempotent."""
         self._core.start()
+        self._start_called = True
 
     def stop(self) -> None:
         """Stops the worker after in-flight handlers finish. Idempotent."""
+        self._start_called = False
         self._core.stop()
 
     @property
@@ -255,7 +270,14 @@ class Engine:
         payload: dict | None = None,
     ) -> Run:
         """Starts a run of a saved configuration (id or name) or of an
-        unsaved one (a Configuration or dict, validated, not saved)."""
+        unsaved one (a Configuration or dict, validated, not saved).
+
+        On memory:// only this engine executes runs: a run that some step's
+        topic has no started consumer for here (or any run of an engine not
+        started) raises ConfigurationError naming them, and nothing is
+        stored. Raises TransportError when the first steps cannot be
+        published (broker unreachable, nothing bound to the topic): the run
+        then stays "pending", never started; resume() publishes it."""
         data = self._core.start_run(
             _configuration_arg(configuration), description, ingestion_id or "", payload
         )
@@ -266,7 +288,8 @@ class Engine:
         return self._run(self._core.rerun(run_id, description))
 
     def resume(self, run_id: str) -> Run:
-        """Re-executes a failed or cancelled run from its unfinished steps."""
+        """Re-executes a failed or cancelled run from its unfinished steps,
+        or starts a pending one whose first steps could not be published."""
         return self._run(self._core.resume(run_id))
 
     def cancel(self, run_id: str) -> bool:

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from conftest import wait_until
 
 _ISOQUBE_VARIABLES = ("ISOQUBE_TRANSPORT", "ISOQUBE_STORE", "ISOQUBE_LOG_LEVEL")
 TIMEOUT = 60
@@ -175,6 +176,10 @@ def started_run_id(stderr: str) -> str:
     """The id in the "isoqube: run <id> of <config> started" line."""
     line = next(line for line in stderr.splitlines() if line.startswith(STARTED))
     return line.split()[2]
+
+
+def show_run(folder: Path, run_id: str) -> dict:
+    return json.loads(isoqube("runs", "show", run_id, "--json", cwd=folder).stdout)
 
 
 def write_json(path: Path, value) -> Path:
@@ -476,41 +481,70 @@ class TestRuns:
 
         result = isoqube("runs", "start", "greeting", "--wait", cwd=greeter)
 
-        assert_one_line_error(result, "no consumers")
+        assert_one_line_error(result, "nothing in this process can execute",
+                              "no consumer of 'Greet', 'Shout'")
+        assert isoqube("runs", "list", "--json", cwd=greeter).stdout.strip() == "[]"
 
-    def test_starting_without_consumers_warns_that_nothing_will_process_it(self, greeter):
-        # Given no consumers in this process and the in-process transport
+    # On memory:// such a start used to warn, exit 0 and leave the run
+    # running for ever: nothing else can execute it once this process ends.
+    @pytest.mark.parametrize("consumers", [[], ["--import", "greeter.py"]],
+                             ids=["without-consumers", "with-consumers"])
+    def test_starting_on_memory_without_waiting_is_refused_and_stores_nothing(
+            self, greeter, consumers):
         create_greeting(greeter)
 
-        # When a run is started without waiting
-        result = isoqube("runs", "start", "greeting", cwd=greeter)
+        result = isoqube("runs", "start", "greeting", *consumers, cwd=greeter)
 
-        # Then it is created, and the user is told nothing will process it
-        assert result.returncode == 0, result
-        run_id = result.stdout.strip()
-        assert "warning" in result.stderr and "nothing will process" in result.stderr
+        assert_one_line_error(result, "memory://", "--wait")
+        assert isoqube("runs", "list", "--json", cwd=greeter).stdout.strip() == "[]"
+
+    def test_resuming_without_consumers_on_memory_is_refused_naming_them(self, greeter):
+        # Given a failed run
+        create_greeting(greeter)
+        (greeter / "fail-shout").touch()
+        failed = isoqube("runs", "start", "greeting", "--wait", "--import", "greeter.py",
+                         cwd=greeter)
+        run_id = started_run_id(failed.stderr)
+
+        # When it is resumed by a process without its consumers
+        result = isoqube("runs", "resume", run_id, "--wait", cwd=greeter)
+
+        # Then that is an error naming the one it misses, and the run is as it was
+        assert_one_line_error(result, "no consumer of 'Shout'")
         shown = json.loads(isoqube("runs", "show", run_id, "--json", cwd=greeter).stdout)
-        assert shown["status"] in ("pending", "running")
+        assert shown["status"] == "failed"
 
     def test_cancel_cancels_an_unfinished_run_once(self, greeter):
+        # Given a run held in its second step by another process
         create_greeting(greeter)
-        run_id = isoqube("runs", "start", "greeting", cwd=greeter).stdout.strip()
+        (greeter / "hold-shout").touch()
+        with Child("runs", "start", "greeting", "--wait", "--import", "greeter.py",
+                   cwd=greeter) as runner:
+            run_id = started_run_id(runner.stderr.until(STARTED))
+            assert wait_until(lambda: show_run(greeter, run_id)["steps"][1]["status"]
+                              == "running")
 
-        first = isoqube("runs", "cancel", run_id, cwd=greeter)
-        second = isoqube("runs", "cancel", run_id, cwd=greeter)
+            # When it is cancelled twice
+            first = isoqube("runs", "cancel", run_id, cwd=greeter)
+            second = isoqube("runs", "cancel", run_id, cwd=greeter)
 
-        assert first.returncode == 0, first
-        assert second.returncode == 1
-        assert "already cancelled" in second.stderr
+            # Then the first cancels it, the second finds it cancelled already
+            assert first.returncode == 0, first
+            assert second.returncode == 1
+            assert "already cancelled" in second.stderr
+            assert runner.wait() == 1
         shown = json.loads(isoqube("runs", "show", run_id, "--json", cwd=greeter).stdout)
         assert shown["status"] == "cancelled"
-        assert all(step["status"] == "cancelled" for step in shown["steps"])
+        assert shown["steps"][0]["status"] == "completed"
+        assert shown["steps"][1]["status"] == "cancelled"
 
     def test_runs_list_filters_by_status(self, greeter):
         create_greeting(greeter)
         done = json.loads(isoqube("runs", "start", "greeting", "--wait", "--json", "--import",
                                   "greeter.py", cwd=greeter).stdout)["id"]
-        pending = isoqube("runs", "start", "greeting", cwd=greeter).stdout.strip()
+        (greeter / "fail-shout").touch()
+        pending = started_run_id(isoqube("runs", "start", "greeting", "--wait", "--import",
+                                         "greeter.py", cwd=greeter).stderr)
 
         everything = json.loads(isoqube("runs", "list", "--json", cwd=greeter).stdout)
         completed = isoqube("runs", "list", "--status", "completed", cwd=greeter)

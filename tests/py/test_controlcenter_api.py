@@ -404,7 +404,7 @@ def test_resuming_a_run_that_did_not_fail_is_a_conflict(controlcenter):
 
     response = controlcenter.client.post(f"/api/configuration/run/{run['id']}/resume")
 
-    assert_refused(response, 409, None, "only failed or cancelled")
+    assert_refused(response, 409, None, "only failed, cancelled or pending")
     assert_refused(controlcenter.client.post("/api/configuration/run/nope/resume"), 404)
 
 

@@ -212,14 +212,16 @@ def test_runs_watch_in_another_process_follows_the_run_live(
         assert any(name in line and "-> completed" in line for line in lines), watch.stdout
 
 
-def test_a_step_nobody_consumes_fails_its_run_with_the_reason(engine: isoqube.Engine) -> None:
+def test_a_first_step_nobody_consumes_is_an_error_at_once_and_leaves_its_run_pending(
+        engine: isoqube.Engine) -> None:
     # On a broker, a message to an exchange without queues would vanish.
     config = engine.save_configuration(isoqube.Configuration("orphan", ["NobodyConsumesThis"]))
     with pytest.raises(isoqube.errors.TransportError, match="nobody-consumes-this"):
         engine.start_run(config.name)
 
+    # The run never started: pending, not failed, for resume() once bound.
     (run,) = engine.runs(configuration="orphan")
-    assert run.status == "failed"
+    assert run.status == "pending"
     assert "nobody-consumes-this" in run.error
 
 

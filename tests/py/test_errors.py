@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import builtins
 import math
+import threading
 
 import isoqube
 import pytest
+from conftest import WAIT
 from isoqube import _core, errors
 
 ERROR_CLASSES = [
@@ -78,14 +80,23 @@ def test_publishing_an_unknown_topic_raises_not_found(make_engine):
 
 
 def test_waiting_too_long_raises_timeout_error_naming_the_run(registry, make_engine):
-    # Given a run whose only step is never consumed (no worker started)
-    registry.topic("Idle")(type("Idle", (), {}))
+    # Given a run whose only step is held by its consumer
+    release = threading.Event()
+
+    @registry.consumer(registry.topic("Idle")(type("Idle", (), {})))
+    def idle(ctx):
+        release.wait(WAIT)
+
     engine = make_engine()
+    engine.start()
     run = engine.start_run(isoqube.Configuration("idle", ["Idle"]))
 
     # When it is waited for briefly
-    with pytest.raises(TimeoutError, match=f"run {run.id} is still running after 0.05 s"):
-        engine.wait(run.id, timeout=0.05)
+    try:
+        with pytest.raises(TimeoutError, match=f"run {run.id} is still running after 0.05 s"):
+            engine.wait(run.id, timeout=0.05)
+    finally:
+        release.set()
 
 
 def test_a_negative_timeout_is_a_configuration_error(make_engine):

@@ -297,25 +297,6 @@ def test_engine_register_rejects_an_undecorated_object(make_engine):
         engine.register(len)
 
 
-def test_consumers_cannot_be_registered_after_start(make_engine, registry):
-    # Given a started engine
-    @registry.consumer(registry.topic("Build")(type("Build", (), {})))
-    def build(ctx):
-        return None
-
-    engine = make_engine()
-    engine.start()
-    own = isoqube.Registry()
-
-    @own.consumer("Build", name="Late")
-    def late(ctx):
-        return None
-
-    # When a consumer is registered now, it is refused
-    with pytest.raises(RegistrationError, match="register topics and consumers before start"):
-        engine.register(late)
-
-
 def test_a_consumer_of_an_unknown_topic_fails_when_the_engine_registers_it(registry, make_engine):
     @registry.consumer("NoSuchTopic")
     def orphan(ctx):

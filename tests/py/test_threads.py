@@ -44,9 +44,15 @@ def test_engine_wait_releases_the_gil_for_other_python_threads(registry, make_en
 
 
 def test_waiting_can_be_interrupted_with_ctrl_c(registry, make_engine):
-    # Given a run that never progresses (no worker), waited for by the main thread
-    registry.topic("Stuck")(type("Stuck", (), {}))
+    # Given a run held by its consumer, waited for by the main thread
+    release = threading.Event()
+
+    @registry.consumer(registry.topic("Stuck")(type("Stuck", (), {})))
+    def stuck(ctx):
+        release.wait(WAIT)
+
     engine = make_engine()
+    engine.start()
     run = engine.start_run(Configuration("stuck", ["Stuck"]))
     about_to_wait = threading.Event()
     interrupter = threading.Thread(
@@ -55,9 +61,12 @@ def test_waiting_can_be_interrupted_with_ctrl_c(registry, make_engine):
     interrupter.start()
 
     # When Ctrl-C arrives during the wait, it interrupts the wait
-    with pytest.raises(KeyboardInterrupt):
-        about_to_wait.set()
-        engine.wait(run.id, timeout=WAIT)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            about_to_wait.set()
+            engine.wait(run.id, timeout=WAIT)
+    finally:
+        release.set()
     interrupter.join()
 
 

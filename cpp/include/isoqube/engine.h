@@ -10,8 +10,21 @@
 // the `run-events` channel, and the events other processes broadcast reach
 // this process's subscribers and wait() too (the seed's EventNotification).
 //
+// Who executes a run: the workers of every process sharing the transport.
+// On a transport only this process reads (memory://) that is this engine's
+// worker alone, so start_run(), rerun() and resume() refuse at once, with
+// ConfigurationError and before anything is stored, a run that some step's
+// topic has no consumer for among this engine's started consumers (of its
+// services), naming the topics; and a run of an engine not started. On a
+// broker other processes may consume, so nothing is checked beforehand: a
+// step whose topic no endpoint is bound to anywhere fails when it is
+// published (the first steps: start_run() throws; later ones fail the run
+// with the reason), while a bound endpoint whose workers are all stopped
+// keeps its messages until one starts.
+//
 // Thread-safety: every method may be called from any thread, except that
-// topics and consumers are registered and modules loaded before start().
+// topics and consumers are registered, and modules loaded, while no other
+// call is made on the engine.
 #pragma once
 
 #include <chrono>
@@ -92,7 +105,9 @@ class Engine {
 
   // Loads a C++ consumer module (shared library) and registers its topics
   // and consumers. Throws ModuleError naming the path and the loader's
-  // reason.
+  // reason. On a started engine the worker is stopped (its in-flight
+  // handlers finish) and started again with the new consumers, also when
+  // loading fails.
   void load_module(const std::string& path);
 
   // Saves the registered topics to the store and starts the worker (when
@@ -110,10 +125,13 @@ class Engine {
   std::vector<Configuration> list_configurations();
 
   // Starts a run of a saved configuration (by id or name). Throws
-  // NotFoundError, ConfigurationError.
+  // NotFoundError, ConfigurationError (also for a run nothing can execute,
+  // see above), TransportError when its first steps cannot be published
+  // (the run is then left pending: see Orchestrator::start_run).
   Run start_run(std::string_view configuration, const RunOptions& options);
   // Starts a run of an unsaved configuration (validated; not saved).
   Run start_run(const Configuration& configuration, const RunOptions& options);
+  // As start_run(); see Orchestrator::rerun and resume.
   Run rerun(std::string_view run_id, std::string description = "");
   Run resume(std::string_view run_id);
   bool cancel(std::string_view run_id);
@@ -136,6 +154,11 @@ class Engine {
   void unsubscribe(const std::shared_ptr<EventStream>& stream);
 
  private:
+  // Throws ConfigurationError when this process alone executes runs and
+  // cannot execute these steps of `what` (a run of ...).
+  void require_executable(const std::string& what,
+                          const std::vector<StepSpec>& steps) const;
+  void start_worker();  // with mutex_ held
   void on_event(const Event& event);
   void on_remote_events(const Json& message);
   void deliver(const Event& event);
@@ -151,7 +174,8 @@ class Engine {
   const std::string id_;  // tells this engine's broadcasts from others'
   std::unique_ptr<Listening> remote_events_;
 
-  mutable std::mutex mutex_;  // worker_
+  mutable std::mutex mutex_;  // worker_, start_called_
+  bool start_called_ = false;  // start() was called, and stop() not since
   // streams_ and run_events_: a lock of their own, as deliver() runs in
   // transport and store callbacks while start() holds mutex_ and waits for
   // the transport.

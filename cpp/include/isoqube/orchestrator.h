@@ -61,14 +61,22 @@ class Orchestrator {
 
   // Validates and snapshots `config` into a new run, stores it whole, marks
   // it running and publishes its root steps. Throws ConfigurationError.
+  // When a root step cannot be published (the broker is unreachable for
+  // longer than its publish timeout, nothing is bound to the topic), throws
+  // TransportError (MessageError for a message over the limit) naming the
+  // run, which is left pending, never started and not failed: resume()
+  // publishes it; starting again makes another run, and this one never
+  // executes.
   Run start_run(const Configuration& config, const RunOptions& options);
 
   // A new run of the same configuration snapshot. Throws NotFoundError.
   Run rerun(std::string_view run_id, std::string description = "");
 
   // Re-executes a failed or cancelled run from its unfinished steps, keeping
-  // completed ones. Throws NotFoundError, or ConfigurationError when the run
-  // is not failed or cancelled.
+  // completed ones, or starts a pending one (see start_run). Throws
+  // NotFoundError, or ConfigurationError when the run is not failed,
+  // cancelled or pending; TransportError when a step cannot be published
+  // (the run is then failed, with the reason, and may be resumed again).
   Run resume(std::string_view run_id);
 
   // Cancels a pending or running run; its unfinished steps become

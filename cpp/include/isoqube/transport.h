@@ -10,13 +10,15 @@
 //               in-process bounded queues (default capacity 100000 messages
 //               per endpoint); envelopes are passed without encoding. A
 //               publish to a full endpoint waits up to publish_timeout_ms
-//               (default 30000), then throws TransportError. Messages
-//               published to a topic no endpoint is bound to yet are kept
-//               and delivered once one binds.
+//               (default 30000), then throws TransportError.
 //   amqp://user:pass@host[:port][,host2[:port]...]/vhost[?options]
 //   amqps://...  RabbitMQ through rabbitmq-c, MassTransit's topology and
 //               envelope (see cpp/src/transport/amqp_transport.h for the
 //               options: heartbeat, queue_type, TLS files, timeouts).
+//
+// Every implementation behaves alike where this header says so; the
+// transport conformance suite (tests/cpp/transport/transport_conformance.h)
+// runs the same specifications against each.
 //
 // Thread-safety: every method may be called from any thread. Deliveries are
 // received from an Inbox by the worker's threads; ack/reject of a delivery
@@ -113,13 +115,18 @@ class Transport {
 
   // Declares the endpoints and their bindings, and returns an inbox that
   // receives from them, holding at most `prefetch` unacknowledged deliveries
-  // (on RabbitMQ: per endpoint).
+  // (on RabbitMQ: per endpoint). Endpoints are durable: they and their
+  // bindings outlive the inbox, and keep what is published to them until an
+  // inbox receives it.
   virtual std::unique_ptr<Inbox> subscribe(const std::vector<Binding>& bindings,
                                            std::size_t prefetch) = 0;
 
   // Publishes to every endpoint bound to the topic's entity. Returns once the
   // transport holds the message (on a broker: the publisher confirm).
-  // Throws TransportError when it cannot.
+  // Throws TransportError when it cannot, and when no endpoint is bound to
+  // the topic: the message is then dropped, not kept for a later binding
+  // (RabbitMQ's mandatory publish), so that a message nobody will consume
+  // is an error at once rather than a silent wait.
   virtual void publish(const std::string& entity_name, Envelope envelope) = 0;
 
   // Called once with the outcome of publish_async(): nullptr once the
@@ -135,8 +142,8 @@ class Transport {
   virtual void publish_async(const std::string& entity_name, Envelope envelope,
                              Confirmed confirmed);
 
-  // Delivers to one endpoint after `delay` (retries). Same guarantee as
-  // publish().
+  // Delivers to one endpoint after `delay` (retries), declaring it when
+  // nothing did yet. Same guarantee as publish().
   virtual void send_delayed(const std::string& endpoint, Envelope envelope,
                             std::chrono::milliseconds delay) = 0;
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include "isoqube/errors.h"
 #include "isoqube/log.h"
@@ -58,13 +59,39 @@ Engine::~Engine() {
   for (auto& stream : streams_) stream->close();
 }
 
+// A worker subscribes the endpoints of the consumers registered when it
+// starts, and the registry must not change under it: new consumers need a
+// new worker. Stopped outside mutex_, as stop() does, since handlers may
+// call the engine.
 void Engine::load_module(const std::string& path) {
-  isoqube::load_module(path, registry_);
+  std::unique_ptr<Worker> worker;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!start_called_) {
+      isoqube::load_module(path, registry_);
+      return;
+    }
+    worker = std::move(worker_);
+  }
+  if (worker) worker->stop();
+  worker.reset();
+  try {
+    isoqube::load_module(path, registry_);
+  } catch (...) {
+    start();
+    throw;
+  }
+  start();
 }
 
 void Engine::start() {
   std::lock_guard<std::mutex> lock(mutex_);
+  start_called_ = true;
   if (worker_) return;
+  start_worker();
+}
+
+void Engine::start_worker() {
   store_->save_topics(registry_.topics());
   bool any = false;
   for (const Consumer* c : registry_.consumers()) {
@@ -87,6 +114,7 @@ void Engine::stop() {
   std::unique_ptr<Worker> worker;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    start_called_ = false;
     worker = std::move(worker_);
   }
   if (worker) worker->stop();
@@ -134,20 +162,83 @@ Run Engine::start_run(std::string_view configuration,
     throw NotFoundError("no configuration named or with id '" +
                         std::string(configuration) + "'");
   }
-  return orchestrator_->start_run(*config, options);
+  return start_run(*config, options);
 }
 
 Run Engine::start_run(const Configuration& configuration,
                       const RunOptions& options) {
+  require_executable("a run of '" + configuration.name + "'",
+                     configuration.steps);
   return orchestrator_->start_run(configuration, options);
 }
 
+namespace {
+
+Run stored_run(Store& store, std::string_view run_id) {
+  std::optional<Run> run = store.find_run(run_id);
+  if (!run) throw NotFoundError("no run with id '" + std::string(run_id) + "'");
+  return *run;
+}
+
+std::vector<StepSpec> specs_of(const Run& run, bool unfinished_only) {
+  std::vector<StepSpec> specs;
+  for (const Step& step : run.steps) {
+    if (unfinished_only && step.status == StepStatus::kCompleted) continue;
+    specs.push_back(step.spec);
+  }
+  return specs;
+}
+
+}  // namespace
+
 Run Engine::rerun(std::string_view run_id, std::string description) {
+  if (!transport_->distributed()) {
+    const Run old = stored_run(*store_, run_id);
+    require_executable("a re-run of run " + old.id, specs_of(old, false));
+  }
   return orchestrator_->rerun(run_id, std::move(description));
 }
 
 Run Engine::resume(std::string_view run_id) {
+  if (!transport_->distributed()) {
+    const Run run = stored_run(*store_, run_id);
+    require_executable("run " + run.id, specs_of(run, true));
+  }
   return orchestrator_->resume(run_id);
+}
+
+// Steps no started consumer of this engine handles would wait, queued, for
+// ever on a transport nobody else reads: say so now, and store nothing.
+void Engine::require_executable(const std::string& what,
+                                const std::vector<StepSpec>& steps) const {
+  if (transport_->distributed()) return;
+  std::string missing;
+  std::set<std::string> named;
+  for (const StepSpec& spec : steps) {
+    const auto consumers = registry_.consumers_of(spec.topic);
+    const bool served =
+        std::any_of(consumers.begin(), consumers.end(), [&](const Consumer* c) {
+          return Worker::serves(*c, options_.services);
+        });
+    if (served || !named.insert(spec.topic).second) continue;
+    missing += (missing.empty() ? "'" : ", '") + spec.topic + "'";
+    if (!spec.name.empty() && spec.name != spec.topic) {
+      missing += " (step '" + spec.name + "')";
+    }
+  }
+  std::string why;
+  if (!missing.empty()) {
+    why = "no consumer of " + missing + " is registered" +
+          (options_.services.empty() ? std::string()
+                                     : " in this engine's services");
+  } else if (!started()) {
+    why = "the engine is not started (call start() first)";
+  } else {
+    return;
+  }
+  throw ConfigurationError(
+      "nothing in this process can execute " + what + ": " + why + "; on " +
+      transport_uri_ + " only the process that starts a run executes it");
 }
 
 bool Engine::cancel(std::string_view run_id) {

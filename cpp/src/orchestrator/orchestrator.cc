@@ -86,6 +86,28 @@ StepTransition finish(const ClaimedStep& claimed, StepStatus from,
 
 }  // namespace
 
+namespace {
+
+// A run whose first steps could not be published was never started: it is
+// left pending (not failed: nothing ran), its steps queued, for resume() to
+// publish; retrying start_run() instead starts another run, and this one
+// never executes. Returns what the caller is told.
+std::string leave_unstarted(Store& store, const Run& run, const StepSpec& spec,
+                            const std::string& why) {
+  RunTransition t;
+  t.from = {RunStatus::kRunning};
+  t.to = RunStatus::kPending;
+  t.error = "not started: step '" + spec.name + "' could not be published: " +
+            why + "; resume the run to publish it";
+  store.transition_run(run.id, t);
+  logger("orchestrator")->warn("run {} {}", run.id, *t.error);
+  return "run " + run.id + " was stored but not started, step '" + spec.name +
+         "' could not be published: " + why +
+         "; the run stays pending: resume it to publish it, or start another";
+}
+
+}  // namespace
+
 Orchestrator::Orchestrator(Store& store, Transport& transport,
                            const Registry& registry)
     : store_(store), transport_(transport), registry_(registry) {}
@@ -116,7 +138,21 @@ Run Orchestrator::start_run(const Configuration& config,
   store_.create_run(run);
   logger("orchestrator")->info("run {} of '{}' started ({} steps)", run.id,
                                run.configuration_name, run.steps.size());
-  advance(run, false);
+  const std::vector<int> first =
+      store_.queue_steps(run.id, detail::ready_steps(run));
+  for (int index : first) {
+    const StepSpec& spec = run.steps[index].spec;
+    const Topic* topic = registry_.find_topic(spec.topic);
+    try {
+      transport_.publish(topic ? topic->entity_name : kebab_case(spec.topic),
+                         step_envelope(run, index, 1));
+    } catch (const TransportError& e) {
+      throw TransportError(leave_unstarted(store_, run, spec, e.what()));
+    } catch (const Error& e) {
+      leave_unstarted(store_, run, spec, e.what());
+      throw;
+    }
+  }
   return store_.find_run(run.id).value_or(run);
 }
 
@@ -143,13 +179,15 @@ Run Orchestrator::resume(std::string_view run_id) {
   std::optional<Run> run = store_.find_run(run_id);
   if (!run) throw NotFoundError("no run with id '" + std::string(run_id) + "'");
   if (run->status != RunStatus::kFailed &&
-      run->status != RunStatus::kCancelled) {
+      run->status != RunStatus::kCancelled &&
+      run->status != RunStatus::kPending) {
     throw ConfigurationError("run " + run->id + " is " +
                              std::string(to_string(run->status)) +
-                             "; only failed or cancelled runs can be resumed");
+                             "; only failed, cancelled or pending (never "
+                             "started) runs can be resumed");
   }
   RunTransition back;
-  back.from = {RunStatus::kFailed, RunStatus::kCancelled};
+  back.from = {RunStatus::kFailed, RunStatus::kCancelled, RunStatus::kPending};
   back.to = RunStatus::kRunning;
   back.error = "";
   if (!store_.transition_run(run->id, back)) {

@@ -144,7 +144,7 @@ std::unique_ptr<Inbox> MemoryTransport::subscribe(
   {
     std::unique_lock<std::mutex> lock(mutex_);
     for (const Binding& binding : bindings) {
-      Endpoint& endpoint = endpoint_locked(binding.endpoint);
+      endpoint_locked(binding.endpoint);
       names.push_back(binding.endpoint);
       for (const std::string& entity : binding.topics) {
         auto& bound = bindings_[entity];
@@ -152,17 +152,9 @@ std::unique_ptr<Inbox> MemoryTransport::subscribe(
             bound.end()) {
           bound.push_back(binding.endpoint);
         }
-        // Messages published before anyone bound are delivered now.
-        auto kept = unrouted_.find(entity);
-        if (kept == unrouted_.end()) continue;
-        for (auto& message : kept->second) {
-          endpoint.queue.push_back({std::move(message), false});
-        }
-        unrouted_.erase(kept);
       }
     }
   }
-  has_messages_.notify_all();
   return std::make_unique<MemoryInbox>(*this, std::move(names), prefetch);
 }
 
@@ -191,13 +183,16 @@ void MemoryTransport::publish(const std::string& entity_name,
     std::unique_lock<std::mutex> lock(mutex_);
     auto bound = bindings_.find(entity_name);
     if (bound == bindings_.end()) {
-      unrouted_[entity_name].push_back(message);
-    } else {
-      // Copy: enqueue may wait, and a subscribe may add bindings meanwhile.
-      std::vector<std::string> names = bound->second;
-      for (const std::string& name : names) {
-        enqueue_locked(lock, endpoint_locked(name), name, {message, false});
-      }
+      // As RabbitMQ's mandatory publish answers (basic.return), so that a
+      // run whose topic nothing consumes fails at once on both transports.
+      throw TransportError("topic '" + entity_name +
+                           "' routed the message to no endpoint: nothing is "
+                           "subscribed to it yet, so it was not delivered");
+    }
+    // Copy: enqueue may wait, and a subscribe may add bindings meanwhile.
+    std::vector<std::string> names = bound->second;
+    for (const std::string& name : names) {
+      enqueue_locked(lock, endpoint_locked(name), name, {message, false});
     }
   }
   ++published_;

@@ -1,5 +1,8 @@
 // The in-process transport: bounded queues per endpoint, fanout by topic
-// entity, a timer thread for delayed sends. See transport.h for the URI.
+// entity, a timer thread for delayed sends. See transport.h for the URI and
+// the behaviour every transport shares (tests/cpp/transport/
+// transport_conformance.h checks it against RabbitMQ's). Endpoints and
+// bindings live as long as the transport, as durable queues do on a broker.
 #pragma once
 
 #include <atomic>
@@ -83,7 +86,6 @@ class MemoryTransport final : public Transport {
   std::condition_variable has_space_;     // publishers to full queues wait
   std::map<std::string, Endpoint, std::less<>> endpoints_;
   std::map<std::string, std::vector<std::string>> bindings_;  // entity -> eps
-  std::map<std::string, std::deque<Message>> unrouted_;  // entity -> kept
   std::priority_queue<Delayed, std::vector<Delayed>, std::greater<>> delayed_;
   std::condition_variable timer_wake_;
   bool stopping_ = false;

@@ -124,18 +124,6 @@ def is_memory_transport(engine: Any) -> bool:
     return engine.transport_uri.startswith("memory:")
 
 
-def warn_if_unprocessed(engine: Any, run_id: str, waiting: bool) -> None:
-    """On the in-process transport only this process can execute the run."""
-    if not is_memory_transport(engine):
-        return
-    if not engine.consumers():
-        warn(f"no consumers are loaded and the transport is memory://: nothing will process "
-             f"run {run_id}; pass --import/--module with --wait, or use a shared --transport")
-    elif not waiting:
-        warn(f"the transport is memory:// and this process exits now: run {run_id} will not "
-             f"be processed; add --wait, or use a shared --transport")
-
-
 def find_run(engine: Any, run_id: str) -> Any:
     """The run with that id, or with that unique id prefix."""
     try:

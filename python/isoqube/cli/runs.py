@@ -18,7 +18,6 @@ from isoqube.cli.common import (
     is_memory_transport,
     open_engine,
     parse_json_object,
-    warn_if_unprocessed,
 )
 from isoqube.cli.progress import Progress
 from isoqube.follow import event_batches
@@ -81,8 +80,10 @@ def _executing(sub: Any, common: argparse.ArgumentParser, name: str, help_text: 
     parser = sub.add_parser(
         name, parents=[common], help=help_text,
         description=f"{help_text[0].upper()}{help_text[1:]}. With --wait and --import/--module, "
-                    "this process also runs those consumers until the run ends (needed on "
-                    "the memory:// transport).")
+                    "this process also runs those consumers until the run ends. On the "
+                    "memory:// transport only this process can execute the run: --wait is "
+                    "required, and a step whose topic no loaded consumer handles is an error "
+                    "before anything is stored.")
     parser.add_argument("--wait", action="store_true", help="wait until the run ends")
     parser.add_argument("--timeout", type=float, metavar="S",
                         help="with --wait: give up after S seconds")
@@ -112,15 +113,16 @@ def _resume(args: argparse.Namespace) -> int:
 
 def _execute(args: argparse.Namespace, begin: Callable[[Any], Any]) -> int:
     engine = open_engine(args, consumers=True, concurrency=args.concurrency)
-    if args.wait and is_memory_transport(engine) and not engine.consumers():
-        raise UsageError("nothing in this process could process the run: the transport is "
-                         "memory:// and no consumers are loaded; pass --import/--module, "
-                         "or use a shared --transport")
-    engine.start()
     run = None
     try:
+        if is_memory_transport(engine) and not args.wait:
+            # Nothing would execute the run once this process exits.
+            raise UsageError("on memory:// a run is executed by the process that starts it, "
+                             "and this one would exit now: add --wait (with --import/--module "
+                             "for its consumers), or use a shared --transport")
+        engine.start()
+        # On memory:// the engine refuses a run whose consumers are missing.
         run = begin(engine)
-        warn_if_unprocessed(engine, run.id, args.wait)
         if not args.wait:
             if args.json:
                 console.print_json(run.to_dict())

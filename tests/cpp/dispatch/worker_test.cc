@@ -319,6 +319,8 @@ TEST_F(WorkerTest, DeliveryIsAckedOnlyOnceTheStepsItQueuedAreConfirmed) {
   add_consumer("Fetch", ok);
   Worker worker(transport, orchestrator, registry_, {1, {"svc"}, 0});
   worker.start();
+  // Build's endpoint: a publish that reaches no endpoint fails.
+  auto build = transport_->subscribe({{"build", {"build"}}}, 10);
   isoqube::Run run = orchestrator.start_run(pipeline(), {});
 
   // When Fetch completes and Build is published but not yet confirmed
@@ -341,9 +343,9 @@ TEST_F(WorkerTest, AFailedConfirmGivesTheDeliveryBackAndItsRedeliveryPublishesAg
   });
   Worker worker(transport, orchestrator, registry_, {1, {"svc"}, 0});
   worker.start();
+  auto build = transport_->subscribe({{"build", {"build"}}}, 10);
   isoqube::Run run = orchestrator.start_run(pipeline(), {});
   ASSERT_TRUE(wait_until([&] { return transport.held() == 1; }));
-  auto build = transport_->subscribe({{"build", {"build"}}}, 10);
   auto first = build->receive(std::chrono::milliseconds(5000));
   ASSERT_TRUE(first);
   first->ack();

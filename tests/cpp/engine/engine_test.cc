@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -36,6 +38,34 @@ void add_consumer(Engine& engine, const std::string& topic,
 void add_echo(Engine& engine, const std::string& topic) {
   add_consumer(engine, topic, [](Context& ctx) -> Json {
     return {{"step", ctx.step()}, {"payload", ctx.payload()}};
+  });
+}
+
+// Holds the handlers of a gated consumer until opened.
+class Gate {
+ public:
+  void open() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      open_ = true;
+    }
+    opened_.notify_all();
+  }
+  void pass() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    opened_.wait(lock, [&] { return open_; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable opened_;
+  bool open_ = false;
+};
+
+void add_gated(Engine& engine, const std::string& topic, Gate& gate) {
+  add_consumer(engine, topic, [&gate](Context&) -> Json {
+    gate.pass();
+    return nullptr;
   });
 }
 
@@ -127,13 +157,14 @@ TEST_F(EngineTest, UnknownConfigurationAndRunAreNotFound) {
 
 TEST_F(EngineTest, WaitGivesUpWithTimeoutErrorWhileTheRunIsUnfinished) {
   Engine engine(sqlite_options());
-  add_echo(engine, "Ingest");
-  isoqube::Run run =
-      engine.start_run(config({"Ingest"}), {});  // worker not started
+  Gate gate;
+  add_gated(engine, "Ingest", gate);
+  engine.start();
+  isoqube::Run run = engine.start_run(config({"Ingest"}), {});
 
   EXPECT_THROW(engine.wait(run.id, milliseconds(50)), TimeoutError);
 
-  engine.start();
+  gate.open();
   EXPECT_EQ(engine.wait(run.id, milliseconds(10000)).status,
             RunStatus::kCompleted);
 }
@@ -174,6 +205,96 @@ TEST_F(EngineTest, ModuleConsumersRunBesideInProcessOnes) {
   EXPECT_EQ(done.steps[1].output["echo"], (Json{{"value", 7}}));
 }
 
+// The README's form: `with isoqube.Engine() as engine:` starts the engine,
+// then engine.load_module(...). It used to be refused ("register ... before
+// start()"); now the worker starts again with the module's consumers.
+TEST_F(EngineTest, AModuleLoadedIntoAStartedEngineHasItsConsumersRun) {
+  Engine engine(sqlite_options());
+  add_echo(engine, "Ingest");
+  engine.start();
+
+  engine.load_module(ISOQUBE_TEST_MODULE);
+  isoqube::Run run = engine.start_run(config({"Ingest", "ModuleTestTopic"}),
+                                      {"", "", {{"value", 7}}});
+
+  EXPECT_TRUE(engine.started());
+  EXPECT_EQ(engine.wait(run.id, milliseconds(10000)).status,
+            RunStatus::kCompleted);
+}
+
+TEST_F(EngineTest, AMissingModuleLeavesAStartedEngineRunning) {
+  Engine engine(sqlite_options());
+  add_echo(engine, "Ingest");
+  engine.start();
+
+  EXPECT_THROW(engine.load_module((dir_ / "missing.so").string()),
+               ModuleError);
+
+  EXPECT_TRUE(engine.started());
+  isoqube::Run run = engine.start_run(config({"Ingest"}), {});
+  EXPECT_EQ(engine.wait(run.id, milliseconds(10000)).status,
+            RunStatus::kCompleted);
+}
+
+// On memory:// such a run used to be stored and wait, queued, for ever.
+TEST_F(EngineTest, ARunOfAnEngineNotStartedIsRefusedAtOnceAndNothingStored) {
+  Engine engine(sqlite_options());
+  add_echo(engine, "Ingest");
+
+  const std::string error = testing::error_message<ConfigurationError>(
+      [&] { engine.start_run(config({"Ingest"}), {}); });
+
+  EXPECT_NE(error.find("nothing in this process can execute a run of 'cfg'"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("not started"), std::string::npos) << error;
+  EXPECT_TRUE(engine.list_runs().empty());
+}
+
+TEST_F(EngineTest, ARunWhoseTopicsNothingHereConsumesIsRefusedNamingThem) {
+  Engine engine(sqlite_options());
+  add_echo(engine, "Ingest");
+  Topic publish;
+  publish.name = "Publish";
+  engine.registry().add_topic(publish);
+  Topic archive;
+  archive.name = "Archive";
+  engine.registry().add_topic(archive);
+  engine.start();
+
+  const std::string error = testing::error_message<ConfigurationError>([&] {
+    engine.start_run(config({"Ingest", "Publish", "Archive"}), {});
+  });
+
+  EXPECT_NE(error.find("no consumer of 'Publish', 'Archive' is registered"),
+            std::string::npos)
+      << error;
+  EXPECT_TRUE(engine.list_runs().empty());
+}
+
+TEST_F(EngineTest, ResumingOrRerunningWhereNothingConsumesIsRefusedToo) {
+  EngineOptions options = sqlite_options();
+  std::string run_id;
+  {
+    Engine first(options);
+    add_consumer(first, "Ingest", [](Context&) -> Json {
+      throw std::runtime_error("broken");
+    });
+    first.start();
+    run_id = first.start_run(config({"Ingest"}), {}).id;
+    ASSERT_EQ(first.wait(run_id, milliseconds(10000)).status,
+              RunStatus::kFailed);
+  }
+  Engine second(options);  // the same store, no consumers
+  second.start();
+
+  EXPECT_THROW(second.resume(run_id), ConfigurationError);
+  EXPECT_THROW(second.rerun(run_id), ConfigurationError);
+
+  EXPECT_EQ(second.list_runs().size(), 1u);
+  EXPECT_EQ(second.find_run(run_id)->status, RunStatus::kFailed);
+}
+
 TEST_F(EngineTest, MissingModuleIsAModuleErrorNamingThePath) {
   Engine engine(sqlite_options());
   try {
@@ -211,13 +332,15 @@ TEST_F(EngineTest, BadUrisAreConfigurationErrors) {
 
 TEST_F(EngineTest, CancelStopsARunAndResumeFinishesIt) {
   Engine engine(sqlite_options());
-  add_echo(engine, "Ingest");
+  Gate gate;
+  add_gated(engine, "Ingest", gate);
   add_echo(engine, "Publish");
+  engine.start();
   isoqube::Run run = engine.start_run(config({"Ingest", "Publish"}), {});
 
   EXPECT_TRUE(engine.cancel(run.id));
   EXPECT_EQ(engine.find_run(run.id)->status, RunStatus::kCancelled);
-  engine.start();
+  gate.open();
   engine.resume(run.id);
 
   EXPECT_EQ(engine.wait(run.id, milliseconds(10000)).status,
@@ -307,6 +430,65 @@ TEST_F(EngineOnBrokerTest, RestartsWhileAnotherEngineBroadcasts) {
   stop = true;
   broadcaster.join();
   EXPECT_EQ(error, "");
+}
+
+// Stops the test broker; starts it again when it goes, whatever happened.
+class StoppedBroker {
+ public:
+  StoppedBroker() { run("stop"); }
+  ~StoppedBroker() { start(); }
+  void start() {
+    if (stopped_) run("start");
+  }
+
+ private:
+  void run(const std::string& command) {
+    bool ok = false;
+    const std::string output = testing::rabbitmq_script(command, "", &ok);
+    EXPECT_TRUE(ok) << "scripts/rabbitmq " << command << ": " << output;
+    stopped_ = command == "stop";
+  }
+  bool stopped_ = false;
+};
+
+// Defect 7 of issue 13: with the broker down longer than publish_timeout_ms
+// start_run() threw and left the run it had stored failed, though nothing
+// had run; retrying made a second run. Now the run is left pending, never
+// started, and resume() publishes it once the broker is back.
+TEST_F(EngineOnBrokerTest, AStartThatCannotPublishLeavesAPendingRunResumable) {
+  require_broker_dir();
+  if (IsSkipped() || HasFatalFailure()) return;
+  const std::string topic = "Outage" + std::to_string(::getpid());
+  EngineOptions options;
+  options.transport = testing::with_options(
+      uri_, "publish_timeout_ms=1000&reconnect_max_ms=500");
+  options.store = "memory://";
+  options.concurrency = 2;
+  Engine engine(options);
+  add_echo(engine, topic);
+  engine.start();  // its endpoint is bound to the topic
+  StoppedBroker broker;
+
+  const std::string error = testing::error_message<TransportError>(
+      [&] { engine.start_run(config({topic}), {}); });
+
+  EXPECT_NE(error.find("was stored but not started"), std::string::npos)
+      << error;
+  const std::vector<isoqube::Run> runs = engine.list_runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, RunStatus::kPending);
+  EXPECT_NE(runs[0].error.find("not started"), std::string::npos)
+      << runs[0].error;
+  EXPECT_EQ(runs[0].steps[0].status, StepStatus::kQueued);
+  EXPECT_NE(error.find(runs[0].id), std::string::npos) << error;
+
+  broker.start();
+  engine.resume(runs[0].id);
+
+  const isoqube::Run done = engine.wait(runs[0].id, milliseconds(60000));
+  EXPECT_EQ(done.status, RunStatus::kCompleted);
+  EXPECT_EQ(done.error, "");
+  EXPECT_EQ(engine.list_runs().size(), 1u);
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+// The in-process transport: its options and its own limits.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -54,16 +55,9 @@ TEST(MemoryTransportTest, CompetingSubscribersOfOneEndpointShareItsMessages) {
   EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 10u);
 }
 
-TEST(MemoryTransportTest, MessagesPublishedBeforeAnyBindingAreKept) {
-  auto transport = open_transport("memory://");
-  transport->publish("early", envelope("m1"));
-
-  auto inbox = transport->subscribe({{"late", {"early"}}}, 10);
-
-  auto d = inbox->receive(milliseconds(1000));
-  ASSERT_TRUE(d);
-  EXPECT_EQ(d->envelope->message_id, "m1");
-}
+// What every transport does is specified once, for all of them, in the
+// conformance suite (transport_conformance.h); here only what is memory://'s
+// own.
 
 TEST(MemoryTransportTest, PrefetchLimitsUnacknowledgedDeliveries) {
   auto transport = open_transport("memory://");
