@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
@@ -27,6 +28,7 @@ from . import api, sse
 from .catalog import Catalog
 from .context import Context, context
 from .events import EventHub
+from .guard import Access, Guard
 from .metrics import CONTENT_TYPE, Metrics
 from .request_body import ApiError
 
@@ -34,9 +36,11 @@ STATIC = resources.files(__package__) / "static"
 _log = logger("controlcenter")
 
 
-def create_app(engine: Any, *, poll: float = 0.25) -> Starlette:
+def create_app(engine: Any, *, poll: float = 0.25, access: Access | None = None) -> Starlette:
     """The ASGI app. ``poll``: how often, at most, the store's event log is
-    read for transitions no live feed brings (other processes on memory://)."""
+    read for transitions no live feed brings (other processes on memory://);
+    ``access``: who may reach it (guard.py; default: loopback names, no
+    token)."""
     ctx = Context(engine=engine, catalog=Catalog(engine), hub=EventHub(engine, poll=poll),
                   metrics=Metrics(engine))
 
@@ -54,7 +58,9 @@ def create_app(engine: Any, *, poll: float = 0.25) -> Starlette:
         finally:
             await ctx.call(ctx.hub.close)
 
-    return Starlette(routes=_routes(), lifespan=lifespan, exception_handlers={
+    return Starlette(routes=_routes(), lifespan=lifespan,
+                     middleware=[Middleware(Guard, access=access or Access())],
+                     exception_handlers={
         ApiError: _api_error, HTTPException: _http_error, errors.Error: _isoqube_error,
         Exception: _internal_error})
 
@@ -92,7 +98,7 @@ async def _metrics(request: Request) -> Response:
 
 async def _api_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ApiError)
-    return JSONResponse(error.to_json(), status_code=error.status)
+    return JSONResponse(error.to_json(), status_code=error.status, headers=dict(error.headers))
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
