@@ -51,19 +51,23 @@ def nesting_depth(text: str) -> int:
     return max(accumulate(1 if b in "[{" else -1 for b in brackets), default=0)
 
 
-def check_depth(value: Any, limit: int = MAX_DEPTH) -> None:
+def check_value(value: Any) -> None:
     """Raises JsonInputError when an already parsed value (from TOML, say)
-    nests deeper than ``limit``. Iterative: the value may be deep."""
+    is beyond the limits ``loads`` enforces. Iterative: it may be deep."""
     pending = [(value, 1)]
     while pending:
         item, depth = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise JsonInputError(f"{item} is not a finite number; numbers must be finite")
+        elif isinstance(item, int) and not isinstance(item, bool):
+            _bounded(str(item))
         children = item.values() if isinstance(item, dict) else item \
             if isinstance(item, list) else None
         if children is None:
             continue
-        if depth > limit:
-            raise JsonInputError(f"it nests more than {limit} levels deep; at most "
-                                 f"{limit} are allowed")
+        if depth > MAX_DEPTH:
+            raise JsonInputError(f"it nests more than {MAX_DEPTH} levels deep; at most "
+                                 f"{MAX_DEPTH} are allowed")
         pending.extend((child, depth + 1) for child in children)
 
 
