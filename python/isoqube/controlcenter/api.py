@@ -13,6 +13,7 @@ detail, cancel and resume.
     POST /api/init                         publish a first topic outside any run
     GET  /api/health/ready, /api/health/live
     GET  /api/info                         versions, URIs, who executes runs
+    GET  /api/openapi.json                 all of them, as OpenAPI 3.1 (openapi.py)
 
 Errors are ApiError responses (request_body.py); isoqube's own exceptions
 are translated where the engine is called, by ``engine_errors``.

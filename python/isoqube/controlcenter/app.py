@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 from isoqube import errors, logger
 
-from . import api, sse
+from . import api, openapi, sse
 from .catalog import Catalog
 from .context import Context, context
 from .events import EventHub
@@ -83,12 +83,22 @@ def _routes() -> list:
         Route("/api/health/live", api.live),
         Route("/api/info", api.info),
         Route("/api/events", sse.events),
+        Route("/api/openapi.json", _openapi),
+        Route("/api/schema/configuration", _configuration_schema),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
 
 
 async def _index(request: Request) -> Response:
     return FileResponse(str(STATIC / "index.html"), headers={"Cache-Control": "no-cache"})
+
+
+async def _openapi(request: Request) -> Response:
+    return JSONResponse(openapi.document())
+
+
+async def _configuration_schema(request: Request) -> Response:
+    return JSONResponse(openapi.configuration_schema())
 
 
 async def _metrics(request: Request) -> Response:
