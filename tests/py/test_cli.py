@@ -10,6 +10,7 @@ import json
 import os
 import pty
 import queue
+import re
 import select
 import signal
 import struct
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 _ISOQUBE_VARIABLES = ("ISOQUBE_TRANSPORT", "ISOQUBE_STORE", "ISOQUBE_LOG_LEVEL")
 TIMEOUT = 60
@@ -424,6 +426,20 @@ class TestConfigs:
 
         assert_one_line_error(result, name, says)
         assert isoqube("configs", "list", "--json", cwd=greeter).stdout.strip() == "[]"
+
+    def test_the_toml_example_of_the_docs_is_saved_as_documented(self, tmp_path):
+        docs = (ROOT / "docs" / "configuration.md").read_text()
+        (tmp_path / "build.toml").write_text(
+            re.search(r"```toml\n(.*?)```", docs, re.DOTALL).group(1))
+
+        result = isoqube("configs", "create", "build.toml", "--json", cwd=tmp_path)
+
+        assert result.returncode == 0, result
+        steps = json.loads(result.stdout)["steps"]
+        assert [(s["name"], s["after"]) for s in steps] == [
+            ("Fetch", []), ("BuildLinux", ["Fetch"]), ("BuildWindows", ["Fetch"]),
+            ("Deploy", ["BuildLinux", "BuildWindows"])]
+        assert steps[2]["retry"] == {"attempts": 3, "intervalMs": 500, "backoff": 2.0}
 
     def test_configs_schema_prints_the_json_schema_of_configurations(self, tmp_path):
         result = isoqube("configs", "schema", cwd=tmp_path)
