@@ -166,3 +166,27 @@ def test_a_configuration_with_a_key_isoqube_does_not_know_is_refused_naming_it(c
 
     assert_refused(response, 400, "steps[0].retries", "not a known key")
     assert controlcenter.client.get("/api/configuration/all").json() == before
+
+
+def test_an_init_answer_posted_back_publishes_its_topic_again(controlcenter):
+    first = controlcenter.client.post("/api/init", json={"configuration": "fetch-build"})
+    assert first.status_code == 202, first.text
+
+    again = controlcenter.client.post("/api/init", json=first.json())
+
+    assert again.status_code == 202, again.text
+    assert again.json() == first.json()
+
+
+@pytest.mark.parametrize("action", ["cancel", "resume"])
+def test_run_control_accepts_the_run_it_answered_with_as_its_body(controlcenter, action):
+    run = controlcenter.start_run("held")
+    controlcenter.wait_for_step(run["id"], "Hold", "running")
+    cancelled = controlcenter.client.post(f"/api/configuration/run/{run['id']}/cancel",
+                                          json={}).json()
+    controlcenter.release.set()
+
+    response = controlcenter.client.post(f"/api/configuration/run/{run['id']}/{action}",
+                                         json=cancelled)
+
+    assert response.status_code == (409 if action == "cancel" else 200), response.text

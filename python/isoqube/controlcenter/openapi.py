@@ -82,7 +82,8 @@ def _query(name: str, schema: dict, description: str) -> dict:
 
 def _paths() -> dict:
     run_control = {"parameters": _id_param("the run's id"),
-                   "requestBody": _body({"type": "object", "maxProperties": 0}, required=False),
+                   "requestBody": _body({"type": "object", "description": "ignored (the run "
+                                         "itself, say); may be left out"}, required=False),
                    "responses": _responses(200, _ref("Run"), 404, 409, 503, *_WRITE)}
     return {
         "/api/registeredtopics": {"get": {
@@ -124,10 +125,10 @@ def _paths() -> dict:
             "summary": "one run", "parameters": _id_param("the run's id"),
             "responses": _responses(200, _ref("Run"), 404, 503)}},
         "/api/configuration/run/{id}/cancel": {"post": {
-            "summary": "cancel a pending or running run (no body, or {})", **run_control}},
+            "summary": "cancel a pending or running run", **run_control}},
         "/api/configuration/run/{id}/resume": {"post": {
-            "summary": "resume a failed or cancelled run from its unfinished steps (no "
-                       "body, or {})", **copy.deepcopy(run_control)}},
+            "summary": "resume a failed or cancelled run from its unfinished steps",
+            **copy.deepcopy(run_control)}},
         "/api/init": {"post": {
             "summary": "publish the first topic of a configuration, or 'topic', outside any run",
             "requestBody": _body(_ref("InitRequest")),
