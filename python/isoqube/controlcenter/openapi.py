@@ -103,9 +103,8 @@ def _paths() -> dict:
         "/api/configuration/run": {"post": {
             "summary": "start a run of a configuration, or re-run the run of 'id'",
             "requestBody": _body(_ref("RunRequest")),
-            "responses": {**_responses(201, _ref("Run"), 404, 503, *_WRITE,
-                                       description="the run, started"),
-                          }}},
+            "responses": _responses(201, _ref("Run"), 404, 503, *_WRITE,
+                                    description="the run, started")}},
         "/api/configuration/run/all": {"get": {
             "summary": "runs, newest first, a page at a time (Link: rel=next when there "
                        "are more)",
