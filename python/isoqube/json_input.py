@@ -21,7 +21,7 @@ from typing import Any
 # from the recursion limits of the parsers and converters on the way.
 MAX_DEPTH = 128
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_STRING = re.compile(r'"(?:[^"\\]+|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(r"[\[\]{}]")
 _MIN_INT = -(1 << 63)
 _MAX_INT = (1 << 64) - 1
