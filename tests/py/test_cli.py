@@ -10,6 +10,7 @@ import json
 import os
 import pty
 import queue
+import re
 import select
 import signal
 import struct
@@ -23,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import wait_until
+from conftest import ROOT, wait_until
 
 _ISOQUBE_VARIABLES = ("ISOQUBE_TRANSPORT", "ISOQUBE_STORE", "ISOQUBE_LOG_LEVEL")
 TIMEOUT = 60
@@ -347,7 +348,7 @@ class TestConfigs:
         assert [(c["name"], c["description"]) for c in listed] == [("greeting", "changed")]
 
     @pytest.mark.parametrize(("content", "fragment"), [
-        ('{"name": "broken", "steps": [', "invalid JSON at line 1"),
+        ('{"name": "broken", "steps": [', "at line 1"),
         ('["Greet", "Shout"]', "must be an object"),
         ('{"name": "x", "steps": [{"topic": "NoSuchTopic"}]}', "NoSuchTopic"),
         ('{"name": "x", "steps": [{"topic": "Greet", "after": ["Shout"]},'
@@ -366,6 +367,90 @@ class TestConfigs:
 
         assert_one_line_error(result, "bad.json", fragment)
         assert isoqube("configs", "list", "--json", cwd=greeter).stdout.strip() == "[]"
+
+    def test_a_toml_retry_interval_in_seconds_is_saved_in_milliseconds(self, greeter):
+        (greeter / "retry.toml").write_text(textwrap.dedent('''
+            name = "patient"
+            [[steps]]
+            topic = "Greet"
+            retry = { attempts = 2, interval = 0.5 }
+        '''))
+
+        created = isoqube("configs", "create", "retry.toml", "--json", "--import", "greeter.py",
+                          cwd=greeter)
+
+        assert created.returncode == 0, created
+        assert json.loads(created.stdout)["steps"][0]["retry"] == {
+            "attempts": 2, "intervalMs": 500, "backoff": 1.0}
+
+    @pytest.mark.parametrize(("step", "key", "accepted"), [
+        ('topic = "Greet"\nretries = 3', "steps[0].retries", "name, topic, after, retry"),
+        ('topic = "Greet"\nretry = { attempts = 2, delay = 5 }', "steps[0].retry.delay",
+         "attempts, interval, intervalMs, backoff"),
+        ('topic = "Greet"\nretry = { interval = 0.5, intervalMs = 500 }',
+         "steps[0].retry.interval", "both given"),
+    ], ids=["step-key", "retry-key", "both-units"])
+    def test_a_configuration_file_with_a_key_isoqube_does_not_read_is_refused_naming_it(
+            self, greeter, step, key, accepted):
+        (greeter / "stray.toml").write_text(f'name = "stray"\n[[steps]]\n{step}\n')
+
+        result = isoqube("configs", "create", "stray.toml", "--import", "greeter.py",
+                         cwd=greeter)
+
+        assert_one_line_error(result, "stray.toml", f"'{key}'")
+        assert accepted in result.stderr
+        assert isoqube("configs", "list", "--json", cwd=greeter).stdout.strip() == "[]"
+
+    def test_what_configs_show_json_prints_is_accepted_by_configs_create(self, greeter):
+        create_greeting(greeter)
+        shown = isoqube("configs", "show", "greeting", "--json", cwd=greeter).stdout
+        (greeter / "shown.json").write_text(shown.replace("hello, then loud", "again"))
+
+        result = isoqube("configs", "create", "shown.json", "--json", cwd=greeter)
+
+        assert result.returncode == 0, result
+        again = json.loads(result.stdout)
+        assert again == {**json.loads(shown), "description": "again"}
+
+    @pytest.mark.parametrize(("name", "content", "says"), [
+        ("deep.json", '{"name": "x", "steps": [{"topic": "Greet", "payload": {"a": '
+         + "[" * 200 + "]" * 200 + "}}]}", "levels deep; at most 128"),
+        ("deep.toml", 'name = "x"\n[[steps]]\ntopic = "Greet"\npayload = { a = '
+         + "[" * 200 + "]" * 200 + " }\n", "levels deep"),
+        ("nan.json", '{"name": "x", "steps": [{"topic": "Greet", "payload": {"a": NaN}}]}',
+         "NaN"),
+        ("nan.toml", 'name = "x"\n[[steps]]\ntopic = "Greet"\npayload = { a = nan }\n',
+         "nan is not a finite number"),
+    ], ids=["deep-json", "deep-toml", "nan-json", "nan-toml"])
+    def test_a_configuration_file_beyond_the_json_limits_is_refused(self, greeter, name,
+                                                                   content, says):
+        (greeter / name).write_text(content)
+
+        result = isoqube("configs", "create", name, "--import", "greeter.py", cwd=greeter)
+
+        assert_one_line_error(result, name, says)
+        assert isoqube("configs", "list", "--json", cwd=greeter).stdout.strip() == "[]"
+
+    def test_the_toml_example_of_the_docs_is_saved_as_documented(self, tmp_path):
+        docs = (ROOT / "docs" / "configuration.md").read_text()
+        (tmp_path / "build.toml").write_text(
+            re.search(r"```toml\n(.*?)```", docs, re.DOTALL).group(1))
+
+        result = isoqube("configs", "create", "build.toml", "--json", cwd=tmp_path)
+
+        assert result.returncode == 0, result
+        steps = json.loads(result.stdout)["steps"]
+        assert [(s["name"], s["after"]) for s in steps] == [
+            ("Fetch", []), ("BuildLinux", ["Fetch"]), ("BuildWindows", ["Fetch"]),
+            ("Deploy", ["BuildLinux", "BuildWindows"])]
+        assert steps[2]["retry"] == {"attempts": 3, "intervalMs": 500, "backoff": 2.0}
+
+    def test_configs_schema_prints_the_json_schema_of_configurations(self, tmp_path):
+        result = isoqube("configs", "schema", cwd=tmp_path)
+
+        schema = json.loads(result.stdout)
+        assert schema["$schema"].endswith("2020-12/schema")
+        assert schema["$defs"]["retry"]["additionalProperties"] is False
 
     def test_a_malformed_toml_file_is_one_line_naming_the_file(self, greeter):
         (greeter / "bad.toml").write_text('name = "x"\n[[steps]\n')

@@ -179,6 +179,9 @@ BAD_BODIES = [
     pytest.param(b"\xff\xfe", "application/json", 400, "UTF-8", id="not-utf8"),
     pytest.param(b"[1, 2]", "application/json", 400, "not an array", id="array"),
     pytest.param(b'{"name": "x"}', "text/plain", 415, "Content-Type", id="not-json-type"),
+    pytest.param(b'{"name": "x"}', None, 415, "Content-Type", id="no-content-type"),
+    pytest.param(b'{"name": "x"}', "application/json; charset=latin-1", 415, "Content-Type",
+                 id="not-utf8-charset"),
     pytest.param(b'{"name": "' + b"x" * (1 << 20) + b'"}', "application/json", 413,
                  "larger", id="too-large"),
 ]
@@ -189,10 +192,10 @@ BAD_BODIES = [
 @pytest.mark.parametrize(("content", "content_type", "status", "says"), BAD_BODIES)
 def test_a_body_that_is_not_a_json_object_is_refused(controlcenter, endpoint, content,
                                                      content_type, status, says):
-    response = controlcenter.client.post(endpoint, content=content,
-                                         headers={"Content-Type": content_type})
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = controlcenter.client.post(endpoint, content=content, headers=headers)
 
-    assert_refused(response, status, None, says)
+    assert_refused(response, status, "Content-Type" if status == 415 else None, says)
     assert len(controlcenter.client.get("/api/configuration/run/all").json()) == 0
 
 
@@ -367,7 +370,7 @@ def test_cancelling_a_running_run_cancels_its_unfinished_steps(controlcenter):
     run = controlcenter.start_run("held")
     controlcenter.wait_for_step(run["id"], "Hold", "running")
 
-    response = controlcenter.client.post(f"/api/configuration/run/{run['id']}/cancel")
+    response = controlcenter.client.post(f"/api/configuration/run/{run['id']}/cancel", json={})
 
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
@@ -378,19 +381,19 @@ def test_cancelling_a_finished_run_is_a_conflict(controlcenter):
     run = controlcenter.start_run("fetch-build")
     controlcenter.wait_for(run["id"], "completed")
 
-    response = controlcenter.client.post(f"/api/configuration/run/{run['id']}/cancel")
+    response = controlcenter.client.post(f"/api/configuration/run/{run['id']}/cancel", json={})
 
     assert_refused(response, 409, None, "already completed")
-    assert_refused(controlcenter.client.post("/api/configuration/run/nope/cancel"), 404)
+    assert_refused(controlcenter.client.post("/api/configuration/run/nope/cancel", json={}), 404)
 
 
 def test_resuming_a_failed_run_continues_from_the_failed_step(controlcenter):
     run = controlcenter.start_run("held")
     controlcenter.wait_for_step(run["id"], "Hold", "running")
-    controlcenter.client.post(f"/api/configuration/run/{run['id']}/cancel")
+    controlcenter.client.post(f"/api/configuration/run/{run['id']}/cancel", json={})
     controlcenter.release.set()
 
-    response = controlcenter.client.post(f"/api/configuration/run/{run['id']}/resume")
+    response = controlcenter.client.post(f"/api/configuration/run/{run['id']}/resume", json={})
 
     assert response.status_code == 200
     assert response.json()["status"] in ("running", "completed")
@@ -402,10 +405,10 @@ def test_resuming_a_run_that_did_not_fail_is_a_conflict(controlcenter):
     run = controlcenter.start_run("fetch-build")
     controlcenter.wait_for(run["id"], "completed")
 
-    response = controlcenter.client.post(f"/api/configuration/run/{run['id']}/resume")
+    response = controlcenter.client.post(f"/api/configuration/run/{run['id']}/resume", json={})
 
     assert_refused(response, 409, None, "only failed, cancelled or pending")
-    assert_refused(controlcenter.client.post("/api/configuration/run/nope/resume"), 404)
+    assert_refused(controlcenter.client.post("/api/configuration/run/nope/resume", json={}), 404)
 
 
 # /api/init: a first topic published outside any run.

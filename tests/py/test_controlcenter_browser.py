@@ -196,3 +196,30 @@ def test_topics_show_their_consumers(page):
     page.locator("table.topics").wait_for()
     text = page.locator("table.topics").inner_text()
     assert "FetchConsumer" in text and "Fetch the sources" in text
+
+
+def test_with_a_token_the_page_works_once_the_browser_has_it(browser, controlcenter):
+    # Given a controlcenter that requires a token, and a browser whose user
+    # answered its basic-authentication prompt with the token
+    from isoqube.controlcenter import Server
+
+    server = Server(controlcenter.engine, port=0, poll=0.05, token="page-token")
+    server.start()
+    context = browser.new_context(http_credentials={"username": "me", "password": "page-token"})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        # When a run is started from the page
+        page.goto(server.url)
+        page.wait_for_selector(".live.on")  # the event stream is authenticated too
+        page.click("header nav >> text=Configurations")
+        page.locator('[data-configuration="fetch-build"]').get_by_role("button",
+                                                                       name="Run").click()
+        page.click("dialog >> text=Start run")
+
+        # Then it shows completed, live
+        page.wait_for_url(re.compile(r"#/runs/[0-9a-f-]+$"))
+        page.locator(".page-head .badge.completed").wait_for()
+    finally:
+        context.close()
+        server.stop()

@@ -51,7 +51,14 @@ std::vector<int> topological_order(const Configuration& config);
 
 Json to_json(const Configuration& config);
 Json to_json(const StepSpec& step);
-// Throws ConfigurationError naming the offending field.
+// Reads what to_json writes, the seed's shape ({"name", "description",
+// "topics": [{"name": topic, ...}]}: sequential steps) or both at once, as
+// the HTTP API sends configurations: then `steps` say what runs and
+// `topics` must name the same topics in the same order. A step's retry
+// interval is `intervalMs` or `interval` in seconds, not both. Throws
+// ConfigurationError naming the offending field: a key that is not one of
+// those isoqube writes (docs/configuration.md lists them), a value of the
+// wrong type, topics that disagree with the steps.
 Configuration configuration_from_json(const Json& j);
 
 }  // namespace isoqube

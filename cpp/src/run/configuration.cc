@@ -232,6 +232,33 @@ Json to_json(const Configuration& config) {
 }
 
 namespace detail {
+namespace {
+
+// `intervalMs` (what to_json writes) or `interval` in seconds (as Python's
+// RetryPolicy(interval=0.5) and hand-written files say it), not both.
+std::chrono::milliseconds read_interval(const JsonReader& retry,
+                                        std::chrono::milliseconds fallback) {
+  if (!retry.has("interval")) {
+    return std::chrono::milliseconds(
+        retry.integer64("intervalMs", fallback.count()));
+  }
+  if (retry.has("intervalMs")) {
+    retry.fail(retry.path_of("interval"),
+               "and 'intervalMs' are both given; give the interval once, in "
+               "seconds ('interval') or in milliseconds ('intervalMs')");
+  }
+  const double seconds = retry.number("interval", 0.0);
+  // A year of milliseconds is far beyond any useful retry interval and far
+  // below where the conversion to an integer could overflow.
+  constexpr double kMaxSeconds = 366.0 * 24 * 3600;
+  if (!(std::abs(seconds) <= kMaxSeconds)) {
+    retry.fail(retry.path_of("interval"),
+               "is out of range: " + Json(seconds).dump() + " seconds");
+  }
+  return std::chrono::milliseconds(std::llround(seconds * 1000.0));
+}
+
+}  // namespace
 
 StepSpec read_step_spec(const Json& value, const std::string& what,
                         const std::string& path) {
@@ -247,8 +274,7 @@ StepSpec read_step_spec(const Json& value, const std::string& what,
   if (reader.has("retry")) {
     const JsonReader retry = reader.child("retry");
     step.retry.attempts = retry.integer("attempts", step.retry.attempts);
-    step.retry.interval = std::chrono::milliseconds(
-        retry.integer64("intervalMs", step.retry.interval.count()));
+    step.retry.interval = read_interval(retry, step.retry.interval);
     step.retry.backoff = retry.number("backoff", step.retry.backoff);
   }
   step.payload = reader.object("payload");
@@ -256,6 +282,71 @@ StepSpec read_step_spec(const Json& value, const std::string& what,
 }
 
 }  // namespace detail
+
+namespace {
+
+// The keys each object of a configuration may have: what isoqube writes
+// (to_json, the HTTP API's configurations with the seed's `topics` beside
+// `steps`, /api/registeredtopics' topics, which the seed's Configurator put
+// into a configuration) and what users write (`retry.interval`).
+void check_keys(const detail::JsonReader& config) {
+  config.only({"id", "name", "description", "steps", "topics"});
+  const Json& steps = config.array("steps");
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (!steps[i].is_object()) continue;  // a name; read_step_spec says more
+    const detail::JsonReader step(steps[i], config.what(),
+                                  "steps[" + std::to_string(i) + "]");
+    step.only({"name", "topic", "after", "retry", "payload"});
+    if (step.has("retry") && step.find("retry")->is_object()) {
+      step.child("retry").only(
+          {"attempts", "interval", "intervalMs", "backoff"});
+    }
+  }
+  const Json& topics = config.array("topics");
+  for (size_t i = 0; i < topics.size(); ++i) {
+    if (!topics[i].is_object()) continue;
+    detail::JsonReader(topics[i], config.what(),
+                       "topics[" + std::to_string(i) + "]")
+        .only({"name", "description", "type", "version", "entityName",
+               "namespace", "schema", "consumers"});
+  }
+}
+
+// The topic named by the seed's topics[i]: a name, or {"name": ...}.
+std::string seed_topic(const Json& topic, const std::string& what,
+                       const std::string& path) {
+  if (topic.is_string()) return topic.get<std::string>();
+  return detail::JsonReader(topic, what, path).required_string("name");
+}
+
+// When a configuration has both (as every configuration isoqube sends
+// does), the steps say what runs and the seed's topics must name the same
+// topics in the same order: a client that edited one of them only would
+// otherwise have half its change dropped.
+void check_topics_agree(const detail::JsonReader& reader,
+                        const std::vector<StepSpec>& steps) {
+  const Json& topics = reader.array("topics");
+  if (topics.size() != steps.size()) {
+    reader.fail("topics", "has " + std::to_string(topics.size()) +
+                              " entries but 'steps' has " +
+                              std::to_string(steps.size()) +
+                              "; when both are given, 'topics' must list the "
+                              "steps' topics in order (or leave 'topics' out)");
+  }
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const std::string path = "topics[" + std::to_string(i) + "]";
+    const std::string topic = seed_topic(topics[i], reader.what(), path);
+    if (topic != steps[i].topic) {
+      reader.fail(path + (topics[i].is_string() ? "" : ".name"),
+                  "is '" + topic + "' but 'steps[" + std::to_string(i) +
+                      "].topic' is '" + steps[i].topic +
+                      "'; when both are given, 'topics' must list the steps' "
+                      "topics in order (or leave 'topics' out)");
+    }
+  }
+}
+
+}  // namespace
 
 // Also reads the seed's shape, {"name", "description", "topics": [{"name":
 // topic, ...}]}, where the topics run one after another.
@@ -265,26 +356,25 @@ Configuration configuration_from_json(const Json& j) {
     what += " '" + j["name"].get<std::string>() + "'";
   }
   const detail::JsonReader reader(j, what);
+  check_keys(reader);
   Configuration config;
   config.id = reader.string("id");
   config.name = reader.string("name");
   config.description = reader.string("description");
-  if (reader.has("steps") && reader.has("topics")) {
-    reader.fail("", "has both 'steps' and 'topics'; give only 'steps'");
-  }
   const Json& steps = reader.array("steps");
   for (size_t i = 0; i < steps.size(); ++i) {
     config.steps.push_back(detail::read_step_spec(
         steps[i], what, "steps[" + std::to_string(i) + "]"));
   }
   const Json& topics = reader.array("topics");
+  if (reader.has("steps")) {
+    if (reader.has("topics")) check_topics_agree(reader, config.steps);
+    return config;
+  }
   for (size_t i = 0; i < topics.size(); ++i) {
-    const std::string path = "topics[" + std::to_string(i) + "]";
     StepSpec step;
-    step.topic = topics[i].is_string()
-                     ? topics[i].get<std::string>()
-                     : detail::JsonReader(topics[i], what, path)
-                           .required_string("name");
+    step.topic =
+        seed_topic(topics[i], what, "topics[" + std::to_string(i) + "]");
     config.steps.push_back(std::move(step));
   }
   return config;

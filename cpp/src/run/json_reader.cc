@@ -1,5 +1,6 @@
 #include "run/json_reader.h"
 
+#include <algorithm>
 #include <limits>
 #include <utility>
 
@@ -135,6 +136,19 @@ const Json& JsonReader::array(const char* key) const {
                            value->type_name());
   }
   return *value;
+}
+
+void JsonReader::only(std::initializer_list<std::string_view> known) const {
+  for (const auto& item : value_.items()) {
+    const std::string& key = item.key();
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string accepted;
+    for (std::string_view name : known) {
+      accepted += (accepted.empty() ? "" : ", ") + std::string(name);
+    }
+    fail(path_of(key.c_str()), "is not a known key; the keys here are " +
+                                   accepted);
+  }
 }
 
 }  // namespace isoqube::detail

@@ -2,8 +2,10 @@
 // configuration.h and run.h. Internal to the core.
 #pragma once
 
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "isoqube/configuration.h"
@@ -40,6 +42,10 @@ class JsonReader {
   JsonReader child(const char* key) const;
   // An array field (empty when not given), elements named "key[i]".
   const Json& array(const char* key) const;
+  // Throws naming the first key of the object that is not one of `known`
+  // (even with a null value), and listing those that are: a misspelt key
+  // is an error, never silently a default.
+  void only(std::initializer_list<std::string_view> known) const;
 
   std::string path_of(const char* key) const;
   const std::string& what() const { return what_; }

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from isoqube import console, errors
+from isoqube import console, errors, json_input
 from isoqube.cli.common import UsageError, add_consumer_options, open_engine, warn
 
 
@@ -36,11 +37,29 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         "create", parents=[common], help="create or replace a configuration from a file",
         description="Saves the configuration in FILE (JSON, or TOML when it ends in .toml), "
                     "replacing one of the same name. Topics are checked against those of "
-                    "--import/--module and those saved in the store.")
+                    "--import/--module and those saved in the store. The format: "
+                    "docs/configuration.md in isoqube's sources; its JSON Schema: "
+                    "isoqube configs schema. What configs show --json prints is accepted.")
     create.add_argument("file", metavar="FILE", help="a .json or .toml file")
     add_consumer_options(create)
     create.add_argument("--json", action="store_true", help="print the saved configuration")
     create.set_defaults(handler=create_configuration)
+    schema = sub.add_parser("schema", parents=[common],
+                            help="print the JSON Schema of configuration files",
+                            description="Prints the JSON Schema of a configuration (files, "
+                                        "the HTTP API): docs/configuration.md explains it.")
+    schema.set_defaults(handler=print_schema)
+
+
+def configuration_schema() -> dict:
+    """The JSON Schema of a configuration, shipped in the package."""
+    return json.loads(resources.files("isoqube").joinpath(
+        "configuration.schema.json").read_text(encoding="utf-8"))
+
+
+def print_schema(args: argparse.Namespace) -> int:
+    console.print_json(configuration_schema())
+    return 0
 
 
 def list_topics(args: argparse.Namespace) -> int:
@@ -130,10 +149,9 @@ def read_configuration_file(path: str) -> dict:
         data = _parse_toml(raw, path)
     else:
         try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise UsageError(f"{path}: invalid JSON at line {e.lineno} column {e.colno}: "
-                             f"{e.msg}") from None
+            data = json_input.loads(raw.decode("utf-8"))
+        except json_input.JsonInputError as e:
+            raise UsageError(f"{path}: invalid JSON: {e}") from None
         except UnicodeDecodeError as e:
             raise UsageError(f"{path}: not UTF-8 text ({e.reason})") from None
     if not isinstance(data, dict):
@@ -151,11 +169,19 @@ def _parse_toml(raw: bytes, path: str) -> dict:
             raise UsageError(f"{path}: reading TOML needs Python 3.11+ or the 'tomli' package "
                              "(pip install tomli); or write the configuration as JSON") from None
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
+        # As JSON from anywhere: TOML has nan and inf, and nests too.
+        json_input.check_value(data)
     except UnicodeDecodeError as e:
         raise UsageError(f"{path}: not UTF-8 text ({e.reason})") from None
     except tomllib.TOMLDecodeError as e:
         raise UsageError(f"{path}: invalid TOML: {e}") from None
+    except RecursionError:  # tomllib recurses into nested arrays and tables
+        raise UsageError(f"{path}: invalid TOML: it nests more than "
+                         f"{json_input.MAX_DEPTH} levels deep") from None
+    except json_input.JsonInputError as e:
+        raise UsageError(f"{path}: invalid TOML: {e}") from None
+    return data
 
 
 def _check_topics(engine: Any, data: dict) -> None:

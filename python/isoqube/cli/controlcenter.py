@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 from typing import Any
 
 from isoqube import errors
@@ -35,6 +36,21 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
                         help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=_port, default=None, metavar="N",
                         help="port (default 8765; 0: any free port)")
+    parser.add_argument("--token", default=None, metavar="TOKEN",
+                        help="require this secret on every request: 'Authorization: Bearer "
+                             "TOKEN', or as the password of HTTP basic authentication (what "
+                             "the browser asks for; any user name). Default: the variable "
+                             "ISOQUBE_TOKEN, which other users cannot read in the process "
+                             "list. Required with a --host beyond this machine")
+    parser.add_argument("--allowed-host", dest="allowed_hosts", action="append", default=[],
+                        metavar="NAME",
+                        help="a name clients reach this server by (its Host header), beside "
+                             "the listening address, localhost, 127.0.0.1 and [::1]; "
+                             "repeatable; '*' allows any")
+    parser.add_argument("--allowed-origin", dest="allowed_origins", action="append",
+                        default=[], metavar="ORIGIN",
+                        help="another origin (https://ops.example.com) whose pages may "
+                             "start, cancel and resume runs here; repeatable")
     add_consumer_options(parser)
     parser.add_argument("--demo", action="store_true",
                         help="host the build-server demo's services and save its "
@@ -61,6 +77,10 @@ def run_controlcenter(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     host = args.host or controlcenter.DEFAULT_HOST
     port = controlcenter.DEFAULT_PORT if args.port is None else args.port
+    token = args.token or os.environ.get("ISOQUBE_TOKEN") or None
+    if token is None and not _is_loopback(host):
+        raise UsageError(f"--host {host} reaches beyond this machine: give a token "
+                         f"(--token or ISOQUBE_TOKEN) that requests must carry")
     if args.demo:
         _add_demo_services(args)
     engine = open_engine(args, consumers=True, concurrency=args.concurrency)
@@ -70,13 +90,12 @@ def run_controlcenter(args: argparse.Namespace) -> int:
             _save_demo_configuration(engine)
         _say_who_executes(engine)
         try:
-            server = controlcenter.Server(engine, host, port)
+            server = controlcenter.Server(engine, host, port, token=token,
+                                          allowed_hosts=args.allowed_hosts,
+                                          allowed_origins=args.allowed_origins)
         except OSError as e:
             raise errors.Error(f"cannot listen on {host}:{port}: {e.strerror or e}; "
                                f"choose another --port (0: any free one)") from None
-        if not _is_loopback(host):
-            warn(f"listening on {host}: the controlcenter has no authentication, anyone who "
-                 f"reaches this address can start and cancel runs")
         note(f"store {mask_uri(engine.store_uri)}, transport {mask_uri(engine.transport_uri)}")
         print(f"isoqube controlcenter on {server.url}", flush=True)
         server.run()

@@ -13,6 +13,7 @@ detail, cancel and resume.
     POST /api/init                         publish a first topic outside any run
     GET  /api/health/ready, /api/health/live
     GET  /api/info                         versions, URIs, who executes runs
+    GET  /api/openapi.json                 all of them, as OpenAPI 3.1 (openapi.py)
 
 Errors are ApiError responses (request_body.py); isoqube's own exceptions
 are translated where the engine is called, by ``engine_errors``.
@@ -29,13 +30,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 import isoqube
-from isoqube import errors
+from isoqube import _core, errors
 from isoqube.model import RUN_STATUSES, Configuration
 from isoqube.uris import mask_uri
 
 from .configuration_errors import error_field, problem
 from .context import context
-from .request_body import ApiError, bad_request, int_param, object_field, read_object, string_field
+from .request_body import (
+    ApiError,
+    bad_request,
+    id_field,
+    int_param,
+    object_field,
+    read_object,
+    string_field,
+)
 from .shapes import configuration_json, json_bytes, run_json, run_summary_json
 
 DEFAULT_PAGE = 100
@@ -90,6 +99,8 @@ async def _one(request: Request, find: Callable[[Any], Callable], to_json: Calla
 async def save_configuration(request: Request) -> JSONResponse:
     ctx = context(request)
     body = await read_object(request)
+    if "id" in body:
+        body["id"] = id_field(body, "id")  # a new one: no id, null or the empty Guid
     await _check_topics(ctx, body)
     with engine_errors(config=body):
         saved = await ctx.call(ctx.engine.save_configuration, body)
@@ -113,7 +124,7 @@ async def start_run(request: Request) -> JSONResponse:
     ctx = context(request)
     body = await read_object(request)
     description = string_field(body, "description")
-    rerun_of = string_field(body, "id")
+    rerun_of = id_field(body, "id")
     if rerun_of:
         with engine_errors():
             run = await ctx.call(ctx.engine.rerun, rerun_of, description)
@@ -140,7 +151,7 @@ async def _run_target(ctx: Any, body: dict) -> str | dict:
         await _check_topics(ctx, config, "runConfiguration.")
         return config
     for key in ("id", "name"):
-        if isinstance(config.get(key), str) and config[key]:
+        if id_field(config, key):
             return config[key]
     raise bad_request("'runConfiguration' has no steps and no id or name of a saved "
                       "configuration", "runConfiguration")
@@ -195,6 +206,7 @@ async def run(request: Request) -> JSONResponse:
 
 async def cancel_run(request: Request) -> JSONResponse:
     ctx = context(request)
+    await read_object(request, optional=True)  # nothing to say but {}
     run_id = request.path_params["id"]
     with engine_errors():
         cancelled = await ctx.call(ctx.engine.cancel, run_id)
@@ -206,6 +218,7 @@ async def cancel_run(request: Request) -> JSONResponse:
 
 async def resume_run(request: Request) -> JSONResponse:
     ctx = context(request)
+    await read_object(request, optional=True)
     try:
         with engine_errors():
             resumed = await ctx.call(ctx.engine.resume, request.path_params["id"])
@@ -242,7 +255,9 @@ async def _first_topic(ctx: Any, body: dict) -> str:
     target = await _run_target(ctx, body)
     with engine_errors("runConfiguration.", target if isinstance(target, dict) else None):
         if isinstance(target, dict):
-            config = Configuration.from_dict(target).normalized()
+            # Read by the core, as a run of it would be (steps and the seed's
+            # topics must agree, unknown keys are refused).
+            config = Configuration.from_dict(_core.normalize_configuration(target))
         else:
             config = await ctx.call(ctx.engine.configuration, target)
     # The first step that waits for nothing (steps[0] unless told otherwise).

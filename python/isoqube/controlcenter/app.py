@@ -16,6 +16,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
@@ -23,10 +24,11 @@ from starlette.staticfiles import StaticFiles
 
 from isoqube import errors, logger
 
-from . import api, sse
+from . import api, openapi, sse
 from .catalog import Catalog
 from .context import Context, context
 from .events import EventHub
+from .guard import Access, Guard
 from .metrics import CONTENT_TYPE, Metrics
 from .request_body import ApiError
 
@@ -34,9 +36,11 @@ STATIC = resources.files(__package__) / "static"
 _log = logger("controlcenter")
 
 
-def create_app(engine: Any, *, poll: float = 0.25) -> Starlette:
+def create_app(engine: Any, *, poll: float = 0.25, access: Access | None = None) -> Starlette:
     """The ASGI app. ``poll``: how often, at most, the store's event log is
-    read for transitions no live feed brings (other processes on memory://)."""
+    read for transitions no live feed brings (other processes on memory://);
+    ``access``: who may reach it (guard.py; default: loopback names, no
+    token)."""
     ctx = Context(engine=engine, catalog=Catalog(engine), hub=EventHub(engine, poll=poll),
                   metrics=Metrics(engine))
 
@@ -54,7 +58,9 @@ def create_app(engine: Any, *, poll: float = 0.25) -> Starlette:
         finally:
             await ctx.call(ctx.hub.close)
 
-    return Starlette(routes=_routes(), lifespan=lifespan, exception_handlers={
+    return Starlette(routes=_routes(), lifespan=lifespan,
+                     middleware=[Middleware(Guard, access=access or Access())],
+                     exception_handlers={
         ApiError: _api_error, HTTPException: _http_error, errors.Error: _isoqube_error,
         Exception: _internal_error})
 
@@ -77,12 +83,22 @@ def _routes() -> list:
         Route("/api/health/live", api.live),
         Route("/api/info", api.info),
         Route("/api/events", sse.events),
+        Route("/api/openapi.json", _openapi),
+        Route("/api/schema/configuration", _configuration_schema),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
 
 
 async def _index(request: Request) -> Response:
     return FileResponse(str(STATIC / "index.html"), headers={"Cache-Control": "no-cache"})
+
+
+async def _openapi(request: Request) -> Response:
+    return JSONResponse(openapi.document())
+
+
+async def _configuration_schema(request: Request) -> Response:
+    return JSONResponse(openapi.configuration_schema())
 
 
 async def _metrics(request: Request) -> Response:
@@ -92,7 +108,7 @@ async def _metrics(request: Request) -> Response:
 
 async def _api_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ApiError)
-    return JSONResponse(error.to_json(), status_code=error.status)
+    return JSONResponse(error.to_json(), status_code=error.status, headers=dict(error.headers))
 
 
 async def _http_error(request: Request, error: Exception) -> Response:

@@ -4,15 +4,19 @@ the address (with the port the system chose for port 0) is known at once."""
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import signal
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import uvicorn
 
+from isoqube import errors
+
 from .app import create_app
+from .guard import Access
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -28,14 +32,31 @@ class Server:
         print(server.url)
         server.run()              # until SIGINT/SIGTERM; or start()/stop()
 
-    Raises OSError when the address cannot be bound.
+    Who may reach it (guard.py): requests whose Host names the listening
+    address, localhost, 127.0.0.1, [::1] or one of ``allowed_hosts`` ("*":
+    any); writes from pages of its own origin or of ``allowed_origins``; and
+    with a ``token``, only requests that carry it. A token is required when
+    the address is not a loopback one.
+
+    Raises OSError when the address cannot be bound, ConfigurationError
+    when it is beyond loopback and there is no token.
     """
 
     def __init__(self, engine: Any, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 *, poll: float = 0.25) -> None:
+                 *, poll: float = 0.25, token: str | None = None,
+                 allowed_hosts: Iterable[str] = (), allowed_origins: Iterable[str] = ()
+                 ) -> None:
         self._socket = _bind(host, port)
+        bound = self._socket.getsockname()[0]
+        if not token and not ipaddress.ip_address(bound).is_loopback:
+            self._socket.close()
+            raise errors.ConfigurationError(
+                f"{host} ({bound}) is reachable from other machines: the controlcenter "
+                f"needs a token there (--token or ISOQUBE_TOKEN)")
+        access = Access.for_address((host, bound), hosts=allowed_hosts,
+                                    origins=allowed_origins, token=token)
         self._server = _Uvicorn(uvicorn.Config(
-            create_app(engine, poll=poll), log_config=None, access_log=False,
+            create_app(engine, poll=poll, access=access), log_config=None, access_log=False,
             timeout_graceful_shutdown=_GRACEFUL_SECONDS))
         self._thread: threading.Thread | None = None
 

@@ -354,11 +354,106 @@ TEST(ConfigurationJsonTest, PayloadMustBeAnObject) {
               HasSubstr("'steps[0].payload' must be an object, got number"));
 }
 
-TEST(ConfigurationJsonTest, StepsAndTopicsTogetherAreRejected) {
+// The HTTP API sends every configuration with the seed's topics beside its
+// steps; what it sends must be accepted back unchanged.
+Json with_seed_topics(Json config) {
+  Json topics = Json::array();
+  for (const Json& step : config["steps"]) {
+    const std::string topic = step["topic"].get<std::string>();
+    topics.push_back({{"name", topic},
+                      {"description", ""},
+                      {"type", "Isoqube.Topics." + topic},
+                      {"version", "1.0"}});
+  }
+  config["topics"] = std::move(topics);
+  return config;
+}
+
+TEST(ConfigurationJsonTest, StepsWithTheSeedsTopicsBesideThemReadAsTheSteps) {
+  Configuration c = config_of({step("Ingest", Names{}),
+                               step("Build", Names{"Ingest"}, "BuildIt")});
+  c.steps[1].retry = RetryPolicy{3, milliseconds(5000), 2.0};
+  const Json sent = with_seed_topics(to_json(normalize(c, nullptr)));
+
+  const Configuration back = configuration_from_json(sent);
+
+  EXPECT_EQ(to_json(back), to_json(normalize(c, nullptr)));
+}
+
+TEST(ConfigurationJsonTest, TopicsThatNameOtherTopicsThanTheStepsAreRejected) {
+  Json sent = with_seed_topics(to_json(config_of({step("A"), step("B")})));
+  sent["topics"][1]["name"] = "C";
+  EXPECT_EQ(from_json_error(sent),
+            "invalid configuration 'build': 'topics[1].name' is 'C' but "
+            "'steps[1].topic' is 'B'; when both are given, 'topics' must list "
+            "the steps' topics in order (or leave 'topics' out)");
+}
+
+TEST(ConfigurationJsonTest, TopicsOfAnotherLengthThanTheStepsAreRejected) {
   EXPECT_THAT(from_json_error({{"name", "b"},
-                               {"steps", {"A"}},
-                               {"topics", {"B"}}}),
-              HasSubstr("has both 'steps' and 'topics'"));
+                               {"steps", {"A", "B"}},
+                               {"topics", {"A"}}}),
+              HasSubstr("'topics' has 1 entries but 'steps' has 2"));
+}
+
+TEST(ConfigurationJsonTest, UnknownKeysAreRejectedNamingTheAcceptedOnes) {
+  const Json step = {{"topic", "A"}, {"retries", 3}};
+  EXPECT_EQ(from_json_error({{"name", "b"}, {"steps", {step}}}),
+            "invalid configuration 'b': 'steps[0].retries' is not a known "
+            "key; the keys here are name, topic, after, retry, payload");
+  EXPECT_THAT(from_json_error({{"name", "b"}, {"steps", {"A"}}, {"stpes", 1}}),
+              HasSubstr("'stpes' is not a known key; the keys here are id, "
+                        "name, description, steps, topics"));
+  const Json retry = {{"attempts", 2}, {"delay", 5}};
+  EXPECT_THAT(
+      from_json_error({{"name", "b"},
+                       {"steps", {{{"topic", "A"}, {"retry", retry}}}}}),
+      HasSubstr("'steps[0].retry.delay' is not a known key; the keys here are "
+                "attempts, interval, intervalMs, backoff"));
+  const Json topic = {{"name", "A"}, {"verison", "1"}};
+  EXPECT_THAT(from_json_error({{"name", "b"}, {"topics", {topic}}}),
+              HasSubstr("'topics[0].verison' is not a known key"));
+}
+
+TEST(ConfigurationJsonTest, RegisteredTopicsAreAcceptedAsTheSeedsTopics) {
+  // What GET /api/registeredtopics sends, which the seed's Configurator put
+  // into a configuration's topics as they came.
+  const Json topic = {{"name", "A"},          {"description", "d"},
+                      {"entityName", "a"},    {"namespace", "Isoqube.Topics"},
+                      {"schema", nullptr},    {"type", "Isoqube.Topics.A"},
+                      {"version", "1.0"},     {"consumers", Json::array()}};
+  const Configuration c =
+      configuration_from_json({{"name", "b"}, {"topics", {topic}}});
+  ASSERT_EQ(c.steps.size(), 1u);
+  EXPECT_EQ(c.steps[0].topic, "A");
+}
+
+TEST(ConfigurationJsonTest, RetryIntervalIsReadInSecondsOrMilliseconds) {
+  const Json seconds = {{"attempts", 2}, {"interval", 0.5}};
+  const Json millis = {{"attempts", 2}, {"intervalMs", 250}};
+  const Configuration c = configuration_from_json(
+      {{"name", "b"},
+       {"steps", {{{"topic", "A"}, {"retry", seconds}},
+                  {{"topic", "B"}, {"retry", millis}}}}});
+  EXPECT_EQ(c.steps[0].retry.interval, milliseconds(500));
+  EXPECT_EQ(c.steps[1].retry.interval, milliseconds(250));
+  EXPECT_EQ(to_json(c)["steps"][0]["retry"]["intervalMs"], 500);
+}
+
+TEST(ConfigurationJsonTest, RetryIntervalInBothUnitsIsRejected) {
+  const Json retry = {{"interval", 0.5}, {"intervalMs", 500}};
+  EXPECT_THAT(
+      from_json_error({{"name", "b"},
+                       {"steps", {{{"topic", "A"}, {"retry", retry}}}}}),
+      HasSubstr("'steps[0].retry.interval' and 'intervalMs' are both given"));
+}
+
+TEST(ConfigurationJsonTest, RetryIntervalBeyondAYearIsOutOfRange) {
+  const Json retry = {{"interval", 1e300}};
+  EXPECT_THAT(
+      from_json_error({{"name", "b"},
+                       {"steps", {{{"topic", "A"}, {"retry", retry}}}}}),
+      HasSubstr("'steps[0].retry.interval' is out of range"));
 }
 
 TEST(ConfigurationJsonTest, NameOfTheWrongTypeIsRejected) {
