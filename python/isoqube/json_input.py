@@ -1,7 +1,7 @@
 """Reading JSON that comes from outside (HTTP bodies, configuration files)
 within the limits every path of isoqube shares.
 
-JSON nested deeper than ``MAX_DEPTH`` levels, the non-JSON constants
+A document nested deeper than ``MAX_TEXT_DEPTH`` levels, the non-JSON constants
 ``NaN``, ``Infinity`` and ``-Infinity`` that Python's json module accepts,
 numbers beyond a double (``1e400``) and integers beyond 64 bits are refused
 with the reason, so that a hostile document fails where it enters, as a
@@ -17,9 +17,13 @@ import re
 from itertools import accumulate
 from typing import Any
 
-# The same limit as the C++ core's: deep enough for any real document, far
-# from the recursion limits of the parsers and converters on the way.
-MAX_DEPTH = 128
+# The C++ core's limits (isoqube/json.h, common/json_depth.h): a value
+# (payload, output) nests at most MAX_DEPTH levels; a document that carries
+# values (a request body, a configuration file, a message) may wrap them in a
+# few levels of its own, MAX_TEXT_DEPTH in all. The core refuses a value past
+# MAX_DEPTH where it enters.
+MAX_DEPTH = 64
+MAX_TEXT_DEPTH = MAX_DEPTH + 8
 
 _STRING = re.compile(r'"(?:[^"\\]+|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(r"[\[\]{}]")
@@ -35,8 +39,9 @@ def loads(text: str) -> Any:
     """The value of the JSON document ``text``. Raises JsonInputError naming
     what is wrong (and where, for a syntax error)."""
     depth = nesting_depth(text)
-    if depth > MAX_DEPTH:
-        raise JsonInputError(f"it nests {depth} levels deep; at most {MAX_DEPTH} are allowed")
+    if depth > MAX_TEXT_DEPTH:
+        raise JsonInputError(f"it nests {depth} levels deep; at most {MAX_TEXT_DEPTH} are "
+                             "allowed")
     try:
         return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite,
                           parse_int=_bounded)
@@ -65,9 +70,9 @@ def check_value(value: Any) -> None:
             if isinstance(item, list) else None
         if children is None:
             continue
-        if depth > MAX_DEPTH:
-            raise JsonInputError(f"it nests more than {MAX_DEPTH} levels deep; at most "
-                                 f"{MAX_DEPTH} are allowed")
+        if depth > MAX_TEXT_DEPTH:
+            raise JsonInputError(f"it nests more than {MAX_TEXT_DEPTH} levels deep; at most "
+                                 f"{MAX_TEXT_DEPTH} are allowed")
         pending.extend((child, depth + 1) for child in children)
 
 

@@ -9,33 +9,9 @@
 #include "fuzz_check.h"
 #include "isoqube/errors.h"
 #include "message/plain_json.h"
+#include "support/same_json.h"
 
 using isoqube::Json;
-
-namespace {
-
-// Equal, and of the same types all the way down (== treats 1 and 1u alike).
-bool same(const Json& a, const Json& b) {
-  if (a.type() != b.type()) return false;
-  if (a.is_object()) {
-    if (a.size() != b.size()) return false;
-    for (auto it = a.begin(); it != a.end(); ++it) {
-      const auto other = b.find(it.key());
-      if (other == b.end() || !same(*it, *other)) return false;
-    }
-    return true;
-  }
-  if (a.is_array()) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      if (!same(a[i], b[i])) return false;
-    }
-    return true;
-  }
-  return a == b;
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -46,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } catch (const Json::exception&) {
       FUZZ_CHECK(false, "the plain reader read text nlohmann refuses");
     }
-    FUZZ_CHECK(same(*plain, reference), "the plain reader reads as nlohmann");
+    FUZZ_CHECK(isoqube::testing::same_json(*plain, reference),
+               "the plain reader reads as nlohmann");
   }
   try {
     (void)isoqube::detail::read_json_text(text, "fuzz", size % 2 == 0);

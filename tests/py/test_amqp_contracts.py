@@ -94,7 +94,7 @@ def seed_service(
         namespace=SEED_NAMESPACE,
         entity_name=f"default-source-ingestion-{suffix}",
     )(type("DefaultSourceIngestion", (), {}))
-    build = registry.topic(f"Build{suffix}")(type("Build", (), {}))
+    registry.topic(f"Build{suffix}", entity_name=f"seed-build-{suffix}")(type("Build", (), {}))
     seen: list[dict] = []
 
     @registry.consumer(ingestion, endpoint=f"seed-ingestion-{suffix}")
@@ -102,7 +102,7 @@ def seed_service(
         seen.append({"run_id": ctx.run_id, "step": ctx.step, "payload": ctx.payload})
         return {"fetched": True}
 
-    @registry.consumer(build, endpoint=f"seed-build-{suffix}")
+    @registry.consumer(f"Build{suffix}", endpoint=f"seed-build-endpoint-{suffix}")
     def compile_(ctx: Any) -> None:
         pass
 
@@ -114,7 +114,7 @@ def seed_service(
             "seen": seen,
             "exchange": f"default-source-ingestion-{suffix}",
             "queue": f"seed-ingestion-{suffix}",
-            "build": build,
+            "build_exchange": f"seed-build-{suffix}",
             "config": isoqube.Configuration(
                 f"seed-{suffix}", ["DefaultSourceIngestion", f"Build{suffix}"]
             ),
@@ -133,7 +133,7 @@ def test_the_seeds_contract_advances_the_waiting_step_of_the_run_it_names(
     run = engine.start_run(seed_service["config"].name, "started by Isoqube")
     # Isoqube's own first message is taken away: only the seed's is left.
     broker.channel().queue_purge(seed_service["queue"])
-    channel, builds = watch(broker, seed_service["build"].entity_name)
+    channel, builds = watch(broker, seed_service["build_exchange"])
     contract = json.loads(data("seed/default_source_ingestion.json"))
     contract["message"]["correlationId"] = run.id
 
@@ -151,7 +151,7 @@ def test_the_seeds_contract_advances_the_waiting_step_of_the_run_it_names(
     assert successor["initiatorId"] == contract["messageId"]
     assert successor["sourceAddress"] == address(amqp_uri, seed_service["queue"])
     assert successor["destinationAddress"] == address(
-        amqp_uri, seed_service["build"].entity_name
+        amqp_uri, seed_service["build_exchange"]
     )
     assert set(successor["host"]) == HOST_FIELDS
     uuid.UUID(successor["messageId"])

@@ -414,7 +414,7 @@ class TestConfigs:
 
     @pytest.mark.parametrize(("name", "content", "says"), [
         ("deep.json", '{"name": "x", "steps": [{"topic": "Greet", "payload": {"a": '
-         + "[" * 200 + "]" * 200 + "}}]}", "levels deep; at most 128"),
+         + "[" * 200 + "]" * 200 + "}}]}", "levels deep; at most 72"),
         ("deep.toml", 'name = "x"\n[[steps]]\ntopic = "Greet"\npayload = { a = '
          + "[" * 200 + "]" * 200 + " }\n", "levels deep"),
         ("nan.json", '{"name": "x", "steps": [{"topic": "Greet", "payload": {"a": NaN}}]}',

@@ -1,5 +1,6 @@
 """Bodies beyond what the API reads are refused with the reason (400),
-never a 500, and nothing is written: JSON nested deeper than 128 levels,
+never a 500, and nothing is written: a body nested deeper than 72 levels
+or a payload deeper than 64,
 the non-JSON constants NaN and Infinity, and numbers no double or 64-bit
 integer holds."""
 
@@ -13,13 +14,15 @@ ENDPOINTS = ["/api/configuration", "/api/configuration/run", "/api/init"]
 
 
 def nested(levels: int) -> bytes:
-    """A run request whose payload nests ``levels`` levels in all."""
+    """A run request nesting ``levels`` levels in all: its payload nests
+    ``levels`` - 1."""
     inner = "[" * (levels - 2) + "]" * (levels - 2)
     return f'{{"configuration": "fetch-build", "payload": {{"deep": {inner}}}}}'.encode()
 
 
 HOSTILE_BODIES = [
-    pytest.param(nested(129), "nests 129 levels deep; at most 128", id="nested-129"),
+    pytest.param(nested(73), "nests 73 levels deep; at most 72", id="nested-73"),
+    pytest.param(nested(66), "nested deeper than 64 levels", id="payload-nested-65"),
     pytest.param(nested(30_000), "nests 30000 levels deep", id="nested-30000"),
     pytest.param(b'{"configuration": "fetch-build", "payload": {"x": NaN}}', "NaN",
                  id="nan"),
@@ -50,8 +53,8 @@ def test_a_hostile_body_is_refused_with_the_reason_and_writes_nothing(controlcen
     assert controlcenter.client.get("/api/configuration/all").json() == configurations
 
 
-def test_a_payload_nested_128_levels_deep_is_accepted(controlcenter):
-    response = controlcenter.client.post("/api/configuration/run", content=nested(128),
+def test_a_payload_nested_64_levels_deep_is_accepted(controlcenter):
+    response = controlcenter.client.post("/api/configuration/run", content=nested(65),
                                          headers={"Content-Type": "application/json"})
 
     assert response.status_code == 201, response.text

@@ -84,10 +84,6 @@ StepTransition finish(const ClaimedStep& claimed, StepStatus from,
   return t;
 }
 
-}  // namespace
-
-namespace {
-
 // A run whose first steps could not be published was never started: it is
 // left pending (not failed: nothing ran), its steps queued, for resume() to
 // publish; retrying start_run() instead starts another run, and this one
@@ -142,9 +138,8 @@ Run Orchestrator::start_run(const Configuration& config,
       store_.queue_steps(run.id, detail::ready_steps(run));
   for (int index : first) {
     const StepSpec& spec = run.steps[index].spec;
-    const Topic* topic = registry_.find_topic(spec.topic);
     try {
-      transport_.publish(topic ? topic->entity_name : kebab_case(spec.topic),
+      transport_.publish(entity_of(spec, registry_.find_topic(spec.topic)),
                          step_envelope(run, index, 1));
     } catch (const TransportError& e) {
       throw TransportError(leave_unstarted(store_, run, spec, e.what()));
@@ -374,7 +369,7 @@ std::optional<ClaimedStep> Orchestrator::claim(const StepRef& ref,
   if (ref.attempt == 1) t.invoked_on = now();
   t.detail = claimed_by();
   if (std::optional<Run> run = store_.transition_step(ref.run_id, t)) {
-    return ClaimedStep{std::move(*run), ref.step, ref.attempt};
+    return ClaimedStep{std::move(*run), ref.step, ref.attempt, {}};
   }
   std::optional<Run> run = store_.find_run(ref.run_id);
   if (!run) throw NotFoundError("no run with id '" + ref.run_id + "'");
@@ -398,7 +393,7 @@ std::optional<ClaimedStep> Orchestrator::claim(const StepRef& ref,
     take.to = StepStatus::kRunning;
     take.detail = "taken over after redelivery " + claimed_by();
     if (std::optional<Run> taken = store_.transition_step(ref.run_id, take)) {
-      return ClaimedStep{std::move(*taken), ref.step, ref.attempt};
+      return ClaimedStep{std::move(*taken), ref.step, ref.attempt, {}};
     }
   }
   return std::nullopt;

@@ -178,7 +178,7 @@ def _parse_toml(raw: bytes, path: str) -> dict:
         raise UsageError(f"{path}: invalid TOML: {e}") from None
     except RecursionError:  # tomllib recurses into nested arrays and tables
         raise UsageError(f"{path}: invalid TOML: it nests more than "
-                         f"{json_input.MAX_DEPTH} levels deep") from None
+                         f"{json_input.MAX_TEXT_DEPTH} levels deep") from None
     except json_input.JsonInputError as e:
         raise UsageError(f"{path}: invalid TOML: {e}") from None
     return data

@@ -60,7 +60,9 @@ def engine_errors(field_prefix: str = "", config: dict | None = None) -> Iterato
         yield
     except errors.NotFoundError as e:
         raise ApiError(404, str(e)) from e
-    except (errors.ConfigurationError, errors.MessageError) as e:
+    except (errors.ConfigurationError, errors.MessageError, ValueError, TypeError) as e:
+        # ValueError and TypeError: a value the core cannot take as JSON
+        # (nested past its limit, say), raised where it is converted.
         field = error_field(str(e), config) if config is not None else None
         if field is None:
             raise ApiError(400, str(e)) from e

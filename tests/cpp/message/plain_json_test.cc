@@ -11,31 +11,12 @@
 
 #include "isoqube/message.h"
 #include "isoqube/time.h"
+#include "support/same_json.h"
 
 namespace isoqube::detail {
 namespace {
 
-// Equal with the same types all the way down: nlohmann's operator== holds
-// 1 (unsigned) and 1 (signed) equal, the reader must not.
-bool same(const Json& a, const Json& b) {
-  if (a.type() != b.type()) return false;
-  if (a.is_object()) {
-    if (a.size() != b.size()) return false;
-    for (auto it = a.begin(); it != a.end(); ++it) {
-      auto other = b.find(it.key());
-      if (other == b.end() || !same(*it, *other)) return false;
-    }
-    return true;
-  }
-  if (a.is_array()) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      if (!same(a[i], b[i])) return false;
-    }
-    return true;
-  }
-  return a == b;
-}
+using isoqube::testing::same_json;
 
 // nlohmann's reading, with comments allowed as codec.cc reads envelopes
 // (out_of_range: a number past a double's range).
@@ -250,8 +231,9 @@ TEST(PlainJsonTest, WhatItReadsIsWhatNlohmannReadsAndItReadsNothingInvalid) {
     if (got) {
       ++read;
       ASSERT_TRUE(expected.has_value()) << "read invalid JSON: " << text;
-      ASSERT_TRUE(same(*got, *expected)) << text << "\nread: " << got->dump()
-                                         << "\nnlohmann: " << expected->dump();
+      ASSERT_TRUE(same_json(*got, *expected))
+          << text << "\nread: " << got->dump()
+          << "\nnlohmann: " << expected->dump();
     } else if (expected) {
       ++given_up_valid;
     }
@@ -321,7 +303,7 @@ TEST(PlainJsonTest, ReadsTheEnvelopesIsoqubeWrites) {
   const std::string text = encode(envelope);
   const std::optional<Json> read = read_plain_json(text);
   ASSERT_TRUE(read.has_value()) << text;
-  EXPECT_TRUE(same(*read, Json::parse(text)));
+  EXPECT_TRUE(same_json(*read, Json::parse(text)));
 }
 
 }  // namespace
