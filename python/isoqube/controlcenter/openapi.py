@@ -240,7 +240,8 @@ def document() -> dict:
         "info": {"title": "isoqube controlcenter", "version": isoqube.__version__,
                  "description": "The seed's HTTP API and isoqube's run control. Limits: "
                                 f"bodies up to {MAX_BODY_BYTES} bytes, JSON nested at most "
-                                "72 levels (64 in a payload), finite numbers, 64-bit integers (else 400)."},
+                                "72 levels (64 in a payload), finite numbers, 64-bit "
+                                "integers (else 400)."},
         "paths": _paths(),
         "components": _components(),
         "security": [{}, {"token": []}, {"basic": []}],
