@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
       {"step envelope", plain},
       {"step envelope, non-ASCII payload", accented},
       {"step envelope, \\u escape (falls back)", escaped}};
-  for (const auto& [name, envelope] : cases) {
+  for (const auto& [name, each] : cases) {
+    const isoqube::Envelope& envelope = each;  // a lambda may capture it
     const std::string text = isoqube::encode(envelope);
     const double decode = micros_per_call(
         rounds, [&] { isoqube::Envelope e = isoqube::decode(text); });

@@ -6,11 +6,20 @@ type, version}]}, a run request {id?, description, runConfiguration})."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from test_controlcenter_api import assert_refused
 
 # How a .NET HttpClient labels JSON.
 DOTNET_JSON = {"Content-Type": "application/json; charset=utf-8"}
+SEED_HTTP = Path(__file__).resolve().parents[1] / "data" / "seed" / "http"
+
+
+def seed_body(name: str) -> dict:
+    """A body the seed's Configurator posts (tests/data/seed/http/)."""
+    return json.loads((SEED_HTTP / name).read_text())
 
 
 def listed(controlcenter, name: str) -> dict:
@@ -66,11 +75,7 @@ def test_a_saved_configurations_answer_posted_back_is_saved_as_it_was(controlcen
 
 
 def test_the_seeds_new_configuration_is_saved_as_sequential_steps(controlcenter):
-    body = {"id": None, "name": "seed-made", "description": "from the Configurator",
-            "topics": [{"name": "Fetch", "description": "Fetch the sources",
-                        "type": "Isoqube.Topics.Fetch", "version": "1.0"},
-                       {"name": "Build", "description": "Build them",
-                        "type": "Isoqube.Topics.Build", "version": "1.0"}]}
+    body = seed_body("new_configuration.json")
 
     response = controlcenter.client.post("/api/configuration", json=body, headers=DOTNET_JSON)
 
@@ -113,13 +118,9 @@ def test_registered_topics_put_into_a_configuration_as_listed_are_accepted(contr
 
 
 def test_the_seeds_run_request_runs_its_configuration(controlcenter):
-    config = {"id": None, "name": "adhoc", "description": "",
-              "topics": [{"name": "Fetch", "description": "Fetch the sources",
-                          "type": "Isoqube.Topics.Fetch", "version": "1.0"}]}
-
-    response = controlcenter.client.post("/api/configuration/run", json={
-        "id": None, "description": "from the seed", "runConfiguration": config},
-        headers=DOTNET_JSON)
+    response = controlcenter.client.post("/api/configuration/run",
+                                         json=seed_body("run_request.json"),
+                                         headers=DOTNET_JSON)
 
     assert response.status_code == 201, response.text
     controlcenter.wait_for(response.json()["id"], "completed")
