@@ -249,7 +249,7 @@ TEST_F(WorkerTest, MessageOfAnotherTypeOnTheEndpointGoesToTheErrorQueue) {
   ASSERT_TRUE(wait_until([&] {
     return !transport_->error_messages("fetch").empty();
   }));
-  const Fault& fault = transport_->error_messages("fetch")[0].fault;
+  const Fault fault = transport_->error_messages("fetch")[0].fault;
   EXPECT_NE(fault.message.find("urn:message:Company.Project:SubmitOrder"),
             std::string::npos);
   EXPECT_NE(fault.message.find("urn:message:Isoqube.Topics:Fetch"),
