@@ -13,31 +13,13 @@
 #include "isoqube/transport.h"
 #include "support/wait.h"
 #include "transport/amqp_broadcast.h"
+#include "transport_conformance.h"
 
 namespace isoqube {
 namespace {
 
+using testing::Heard;
 using testing::unique_name;
-
-// Collects what a listener hears, from the transport's thread.
-class Heard {
- public:
-  std::function<void(const Json&)> callback() {
-    return [this](const Json& message) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      messages_.push_back(message);
-    };
-  }
-  std::vector<Json> messages() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return messages_;
-  }
-  std::size_t count() const { return messages().size(); }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<Json> messages_;
-};
 
 class AmqpBroadcastTest : public testing::AmqpBrokerTest {
  protected:
