@@ -1,5 +1,5 @@
 // Every BSON document of the MongoDB store is built and read here, in the
-// seed's collections and field names (../shared/SEED.md), with Isoqube's
+// seed's collections and field names (docs/mongodb.md), with Isoqube's
 // additions beside them:
 //
 //   Configurations  { _id, Name, Description,

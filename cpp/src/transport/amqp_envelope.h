@@ -1,5 +1,5 @@
 // Envelopes and faults on the AMQP wire, as MassTransit writes and reads
-// them (../shared/MASSTRANSIT-WIRE.md sections 1, 2 and 5). Internal.
+// them (README.md, "Reference: what each boundary accepts"). Internal.
 //
 // Written: the body is the JSON envelope (message.h's encode()), content
 // type application/vnd.masstransit+json in the property and in a

@@ -1,5 +1,5 @@
 // The broker entities of the RabbitMQ transport, laid out as MassTransit
-// lays them out (../shared/MASSTRANSIT-WIRE.md section 3), and their
+// lays them out (the README's RabbitMQ section), and their
 // declaration on one connection. Internal.
 //
 //   topic `t`         durable fanout exchange `t`

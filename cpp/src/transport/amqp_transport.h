@@ -1,5 +1,5 @@
 // The RabbitMQ transport, through rabbitmq-c, on MassTransit's wire
-// conventions (../shared/MASSTRANSIT-WIRE.md; DESIGN.md sections 4 and 5).
+// conventions (README.md, "Reference: what each boundary accepts").
 //
 // URI:  amqp://user:password@host[:port][,host2[:port]...]/vhost[?options]
 //       amqps://...   (TLS; default port 5671 instead of 5672)
