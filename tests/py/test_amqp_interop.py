@@ -269,6 +269,16 @@ def test_message_isoqube_cannot_handle_ends_in_the_error_queue_and_the_worker_go
     assert properties.headers["MT-Fault-RetryCount"] == 0
     assert properties.headers["MT-Fault-Timestamp"]
     assert properties.headers["MT-Host-ProcessId"] > 0
+    # Every fault header MassTransit writes on any fault (its own, in
+    # fault_submit_order.json) is there; the consumer and message types
+    # only come with a consumer's failure.
+    masstransit = sample("fault_submit_order.json")["properties"]["headers"]
+    always = {name for name in masstransit
+              if name.startswith(("MT-Fault-", "MT-Reason"))} - {
+        "MT-Fault-ConsumerType", "MT-Fault-MessageType"}
+    assert always <= properties.headers.keys()
+    assert properties.headers["MT-Fault-InputAddress"].endswith(f"/{service.endpoint}")
+    assert properties.headers["MT-Fault-InputAddress"].startswith("rabbitmq://")
     assert properties.delivery_mode == 2
     if make is malformed_json_with_huge_headers:
         # Left out, rather than the message stuck: its headers and the

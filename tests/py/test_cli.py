@@ -383,6 +383,27 @@ class TestConfigs:
         assert json.loads(created.stdout)["steps"][0]["retry"] == {
             "attempts": 2, "intervalMs": 500, "backoff": 1.0}
 
+    def test_toml_dates_and_times_are_saved_as_iso_8601_text(self, greeter):
+        (greeter / "dated.toml").write_text(textwrap.dedent('''
+            name = "dated"
+            [[steps]]
+            topic = "Greet"
+            [steps.payload]
+            at = 1979-05-27T07:32:00Z
+            local = 1979-05-27T07:32:00.5
+            day = 1979-05-27
+            time = 07:32:00
+            in = [1979-05-28]
+        '''))
+
+        created = isoqube("configs", "create", "dated.toml", "--json", "--import", "greeter.py",
+                          cwd=greeter)
+
+        assert created.returncode == 0, created
+        assert json.loads(created.stdout)["steps"][0]["payload"] == {
+            "at": "1979-05-27T07:32:00+00:00", "local": "1979-05-27T07:32:00.500000",
+            "day": "1979-05-27", "time": "07:32:00", "in": ["1979-05-28"]}
+
     @pytest.mark.parametrize(("step", "key", "accepted"), [
         ('topic = "Greet"\nretries = 3', "steps[0].retries", "name, topic, after, retry"),
         ('topic = "Greet"\nretry = { attempts = 2, delay = 5 }', "steps[0].retry.delay",

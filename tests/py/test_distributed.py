@@ -174,6 +174,9 @@ def test_a_consumer_that_always_raises_is_retried_then_fails_the_run(
     assert "always fails (attempt 3)" in headers["MT-Fault-Message"]
     assert headers["MT-Fault-RetryCount"] == 3
     assert headers["MT-Reason"] == "fault"
+    assert headers["MT-Fault-InputAddress"].endswith("/dist-always-fails")
+    assert headers["MT-Fault-ConsumerType"] == "DistAlwaysFailsConsumer"
+    assert headers["MT-Fault-MessageType"] == config.steps[0].topic
 
 
 def test_events_of_other_processes_arrive_live_over_the_broker(

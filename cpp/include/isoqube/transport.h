@@ -40,14 +40,23 @@
 namespace isoqube {
 
 // Why a message went to an error queue. On RabbitMQ these travel as
-// MassTransit's fault headers (MT-Reason, MT-Fault-ExceptionType,
-// MT-Fault-Message, MT-Fault-Timestamp, MT-Fault-RetryCount) so the cause
-// shows in the broker's UI.
+// MassTransit's fault headers (MT-Reason, MT-Fault-*) so the cause shows in
+// the broker's UI, and a fault a MassTransit service wrote reads back into
+// the same fields.
 struct Fault {
   std::string message;  // what went wrong, for people
   std::string exception_type = "isoqube.MessageError";
   std::string reason = "fault";  // MT-Reason
   int retry_count = 0;           // attempts made before giving up
+  std::string stack_trace;       // MT-Fault-StackTrace, when there is one
+  // The rest is filled by the transport when the message is rejected and
+  // read back as written: the endpoint's address (Transport::address), the
+  // time (ISO 8601), and the consumer and message types a MassTransit
+  // service names.
+  std::string input_address;  // MT-Fault-InputAddress
+  std::string timestamp;      // MT-Fault-Timestamp
+  std::string consumer_type;  // MT-Fault-ConsumerType
+  std::string message_type;   // MT-Fault-MessageType
 };
 
 // A message in an error queue, as error_messages() reads it back.

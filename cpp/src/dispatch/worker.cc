@@ -23,6 +23,17 @@ Fault fault_of(std::string message, std::string exception_type,
   return fault;
 }
 
+// A consumer that failed, named as MassTransit's fault headers name the
+// consumer and message types.
+Fault consumer_fault(const Consumer& consumer, const std::string& error,
+                     int retry_count) {
+  Fault fault = fault_of(consumer.name + " failed: " + error,
+                         "isoqube.ConsumerError", retry_count);
+  fault.consumer_type = consumer.name;
+  fault.message_type = consumer.topic;
+  return fault;
+}
+
 std::string what(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
@@ -135,8 +146,7 @@ void Worker::handle(Delivery delivery) {
       if (!error.empty()) {
         log->error("{} failed on {}: {}", consumer.name, consumer.topic, error);
         ++rejected_;
-        delivery.reject(fault_of(consumer.name + " failed: " + error,
-                                 "isoqube.ConsumerError"));
+        delivery.reject(consumer_fault(consumer, error, 0));
         return;
       }
     } else if (error.empty()) {
@@ -147,8 +157,7 @@ void Worker::handle(Delivery delivery) {
       // Out of attempts: the message goes where MassTransit puts it, with
       // the cause, once the failure is recorded.
       ++rejected_;
-      delivery.reject(fault_of(consumer.name + " failed: " + error,
-                               "isoqube.ConsumerError", claimed->attempt));
+      delivery.reject(consumer_fault(consumer, error, claimed->attempt));
       return;
     }
     delivery.ack();

@@ -125,16 +125,26 @@ Json fault_headers(const Fault& fault) {
     message.resize(cut);
     message += "...";
   }
-  return {
+  Json headers = {
       {"MT-Reason", fault.reason},
       {"MT-Fault-ExceptionType", escape_invalid_utf8(fault.exception_type)},
       {"MT-Fault-Message", message},
-      {"MT-Fault-Timestamp", format_time(now())},
+      {"MT-Fault-Timestamp",
+       fault.timestamp.empty() ? format_time(now()) : fault.timestamp},
       {"MT-Fault-RetryCount", fault.retry_count},
       {"MT-Host-MachineName", host.machine_name},
       {"MT-Host-ProcessName", host.process_name},
       {"MT-Host-ProcessId", static_cast<int64_t>(host.process_id)},
   };
+  auto optional = [&](const char* name, const std::string& value) {
+    if (!value.empty()) headers[name] = escape_invalid_utf8(value);
+  };
+  // Written even when empty, as MassTransit does.
+  headers["MT-Fault-StackTrace"] = escape_invalid_utf8(fault.stack_trace);
+  optional("MT-Fault-InputAddress", fault.input_address);
+  optional("MT-Fault-ConsumerType", fault.consumer_type);
+  optional("MT-Fault-MessageType", fault.message_type);
+  return headers;
 }
 
 Fault read_fault(const Json& headers) {
@@ -147,6 +157,11 @@ Fault read_fault(const Json& headers) {
   text("MT-Reason", fault.reason);
   text("MT-Fault-ExceptionType", fault.exception_type);
   text("MT-Fault-Message", fault.message);
+  text("MT-Fault-StackTrace", fault.stack_trace);
+  text("MT-Fault-InputAddress", fault.input_address);
+  text("MT-Fault-Timestamp", fault.timestamp);
+  text("MT-Fault-ConsumerType", fault.consumer_type);
+  text("MT-Fault-MessageType", fault.message_type);
   const auto retries = headers.find("MT-Fault-RetryCount");
   if (retries != headers.end() && retries->is_number_integer()) {
     fault.retry_count = retries->get<int>();

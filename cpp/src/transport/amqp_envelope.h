@@ -33,8 +33,11 @@ AmqpProperties envelope_properties(const Envelope& envelope);
 Envelope read_envelope(const AmqpProperties& properties, std::string_view body);
 
 // The headers MassTransit puts on a message it moves to an error queue:
-// MT-Reason, MT-Fault-ExceptionType, MT-Fault-Message, MT-Fault-Timestamp,
-// MT-Fault-RetryCount, and MT-Host-MachineName/ProcessName/ProcessId.
+// MT-Reason, MT-Fault-ExceptionType, MT-Fault-Message, MT-Fault-Timestamp
+// (now, unless the fault has one), MT-Fault-RetryCount, MT-Fault-StackTrace
+// (empty when there is none, as MassTransit writes it),
+// MT-Host-MachineName/ProcessName/ProcessId, and those of
+// MT-Fault-InputAddress, -ConsumerType and -MessageType the fault has.
 Json fault_headers(const Fault& fault);
 // The fault read back from those headers; missing ones stay default.
 Fault read_fault(const Json& headers);

@@ -39,7 +39,10 @@ void AmqpSettler::requeue(const AmqpIncoming& message) {
 }
 
 void AmqpSettler::reject(const AmqpIncoming& message,
-                         const std::string& endpoint, const Fault& fault) {
+                         const std::string& endpoint, Fault fault) {
+  if (fault.input_address.empty()) {
+    fault.input_address = endpoint_address(publisher_->options(), endpoint);
+  }
   try {
     try {
       publisher_->publish(error_publish(message, endpoint, fault));

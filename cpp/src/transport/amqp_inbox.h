@@ -50,12 +50,13 @@ class AmqpSettler {
 
   void ack(const AmqpIncoming& message);
   void requeue(const AmqpIncoming& message);
-  // Publishes the message to `<endpoint>_error` with the fault (confirmed),
+  // Publishes the message to `<endpoint>_error` with the fault (confirmed;
+  // its input address is the endpoint's unless it names one),
   // then acks it; without the message's own headers when they and the
   // fault's do not fit in one frame. If that publish fails, requeues it
   // instead and logs why: the message is never lost.
   void reject(const AmqpIncoming& message, const std::string& endpoint,
-              const Fault& fault);
+              Fault fault);
 
   AmqpLink& consumer() { return *consumer_; }
   AmqpCounters& counters() { return *counters_; }

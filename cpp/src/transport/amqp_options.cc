@@ -1,5 +1,6 @@
 #include "transport/amqp_options.h"
 
+#include <cctype>
 #include <functional>
 #include <limits>
 #include <map>
@@ -186,6 +187,24 @@ void check_consistency(const AmqpOptions& options, const OptionReader& reader) {
   if (options.user.empty()) reader.fail("the user name is empty");
 }
 
+// Percent-encodes what may not stand in a URI path segment.
+std::string path_segment(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || c == '-' || c == '.' || c == '_' || c == '~' ||
+        c == ':') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xF];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string AmqpHost::to_string() const {
@@ -219,6 +238,22 @@ AmqpOptions parse_amqp_uri(std::string_view text) {
   }
   check_consistency(options, reader);
   return options;
+}
+
+// MassTransit's RabbitMqEndpointAddress: the default port and the default
+// vhost are left out.
+std::string endpoint_address(const AmqpOptions& options,
+                             std::string_view name) {
+  const AmqpHost& host = options.hosts.front();
+  std::string out = options.tls ? "rabbitmqs://" : "rabbitmq://";
+  out += host.name.find(':') != std::string::npos ? "[" + host.name + "]"
+                                                  : host.name;
+  if (host.port != (options.tls ? kAmqpsPort : kAmqpPort)) {
+    out += ":" + std::to_string(host.port);
+  }
+  out += '/';
+  if (options.vhost != "/") out += path_segment(options.vhost) + "/";
+  return out + path_segment(name);
 }
 
 }  // namespace isoqube::detail

@@ -53,4 +53,9 @@ struct AmqpOptions {
 // what is wrong: a bad host list, port or number, or an unknown option.
 AmqpOptions parse_amqp_uri(std::string_view uri);
 
+// The address MassTransit gives the endpoint (queue) `name` on this broker:
+// rabbitmq[s]://host[:port]/[vhost/]name, the default port and vhost left
+// out, as its RabbitMqEndpointAddress writes it.
+std::string endpoint_address(const AmqpOptions& options, std::string_view name);
+
 }  // namespace isoqube::detail

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <limits>
 
 #include "isoqube/log.h"
@@ -12,24 +11,6 @@
 
 namespace isoqube::detail {
 namespace {
-
-// Percent-encodes what may not stand in a URI path segment.
-std::string path_segment(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (std::isalnum(byte) || c == '-' || c == '.' || c == '_' || c == '~' ||
-        c == ':') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xF];
-    }
-  }
-  return out;
-}
 
 class AmqpListening final : public Listening {
  public:
@@ -197,19 +178,8 @@ std::unique_ptr<Listening> AmqpTransport::listen(
   return std::make_unique<AmqpListening>(consumer_, id, std::move(active));
 }
 
-// MassTransit's RabbitMqEndpointAddress: the default port and the default
-// vhost are left out.
 std::string AmqpTransport::address(std::string_view name) const {
-  const AmqpHost& host = options_.hosts.front();
-  std::string out = options_.tls ? "rabbitmqs://" : "rabbitmq://";
-  out += host.name.find(':') != std::string::npos ? "[" + host.name + "]"
-                                                  : host.name;
-  if (host.port != (options_.tls ? 5671 : 5672)) {
-    out += ":" + std::to_string(host.port);
-  }
-  out += '/';
-  if (options_.vhost != "/") out += path_segment(options_.vhost) + "/";
-  return out + path_segment(name);
+  return endpoint_address(options_, name);
 }
 
 TransportStats AmqpTransport::stats() const {

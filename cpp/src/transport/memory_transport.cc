@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "isoqube/errors.h"
+#include "isoqube/time.h"
 
 namespace isoqube::detail {
 namespace {
@@ -89,13 +90,18 @@ class MemoryInbox final : public Inbox {
       ++transport->acked_;
       transport->has_messages_.notify_all();
     };
-    d.reject = [transport, settle, name, message = queued.message](
-                   const Fault& fault) {
+    d.reject = [transport, settle, name,
+                message = queued.message](Fault fault) {
       settle();
+      // Filled as the AMQP transport's fault headers are.
+      if (fault.input_address.empty()) {
+        fault.input_address = transport->address(name);
+      }
+      if (fault.timestamp.empty()) fault.timestamp = format_time(now());
       {
         std::lock_guard<std::mutex> lock(transport->mutex_);
         transport->endpoint_locked(name).errors.push_back(
-            {*message, std::string(), fault});
+            {*message, std::string(), std::move(fault)});
       }
       ++transport->rejected_;
       transport->has_messages_.notify_all();

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 from importlib import resources
@@ -122,14 +123,9 @@ def configuration_table(config: Any) -> str:
 
 
 def create_configuration(args: argparse.Namespace) -> int:
-    data = read_configuration_file(args.file)
+    raw = _read_file(args.file)
     engine = open_engine(args, consumers=True)
-    try:
-        _check_topics(engine, data)
-        # The core reads the dict itself: its errors name the offending field.
-        saved = engine.save_configuration(data)
-    except (ValueError, TypeError, LookupError) as e:
-        raise UsageError(f"{args.file}: {_reason(e)}") from e
+    saved = save_configuration_text(engine, raw, args.file)
     if args.json:
         console.print_json(saved.to_dict())
     else:
@@ -137,15 +133,31 @@ def create_configuration(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_configuration_file(path: str) -> dict:
-    """The configuration in a JSON or TOML file, as a dict. Raises UsageError
-    naming the file and where it is malformed."""
-    file = Path(path)
+def save_configuration_text(engine: Any, raw: bytes, path: str) -> Any:
+    """Reads a configuration from the bytes of the file `path` (TOML when it
+    ends in .toml, else JSON), checks its topics and saves it. Raises
+    UsageError naming `path` and what is wrong; nothing is saved then."""
+    data = parse_configuration(raw, path)
     try:
-        raw = file.read_bytes()
+        _check_topics(engine, data)
+        # The core reads the dict itself: its errors name the offending field.
+        return engine.save_configuration(data)
+    except (ValueError, TypeError, LookupError) as e:
+        raise UsageError(f"{path}: {_reason(e)}") from e
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
-    if file.suffix.lower() == ".toml":
+
+
+def parse_configuration(raw: bytes, path: str) -> dict:
+    """The configuration in the bytes of the file `path`, as a dict: TOML when
+    `path` ends in .toml, else JSON. Raises UsageError naming `path` and where
+    it is malformed."""
+    if Path(path).suffix.lower() == ".toml":
         data = _parse_toml(raw, path)
     else:
         try:
@@ -172,6 +184,7 @@ def _parse_toml(raw: bytes, path: str) -> dict:
         data = tomllib.loads(raw.decode("utf-8"))
         # As JSON from anywhere: TOML has nan and inf, and nests too.
         json_input.check_value(data)
+        _dates_as_text(data)
     except UnicodeDecodeError as e:
         raise UsageError(f"{path}: not UTF-8 text ({e.reason})") from None
     except tomllib.TOMLDecodeError as e:
@@ -182,6 +195,22 @@ def _parse_toml(raw: bytes, path: str) -> dict:
     except json_input.JsonInputError as e:
         raise UsageError(f"{path}: invalid TOML: {e}") from None
     return data
+
+
+def _dates_as_text(data: dict) -> None:
+    """TOML's dates and times become the ISO 8601 text a JSON configuration
+    would hold ("1979-05-27T07:32:00+00:00", "1979-05-27", "07:32:00").
+    In place, iteratively (check_value bounded the depth already)."""
+    pending: list[Any] = [data]
+    while pending:
+        item = pending.pop()
+        keys = item.keys() if isinstance(item, dict) else range(len(item))
+        for key in keys:
+            value = item[key]
+            if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+                item[key] = value.isoformat()
+            elif isinstance(value, (dict, list)):
+                pending.append(value)
 
 
 def _check_topics(engine: Any, data: dict) -> None:

@@ -86,6 +86,14 @@ inline Envelope test_envelope(const std::string& id = new_uuid()) {
   return e;
 }
 
+inline Fault test_fault(std::string message, int retry_count = 0) {
+  Fault fault;
+  fault.message = std::move(message);
+  fault.exception_type = "isoqube.ConsumerError";
+  fault.retry_count = retry_count;
+  return fault;
+}
+
 // A transport with an inbox on a fresh endpoint bound to a fresh topic.
 struct Subscribed {
   Subscribed(const std::string& uri, std::size_t prefetch = 10)

@@ -9,7 +9,9 @@
 #include "amqp_broker.h"
 #include "amqp_raw_client.h"
 #include "isoqube/errors.h"
+#include "isoqube/time.h"
 #include "isoqube/transport.h"
+#include "support/test_data.h"
 
 namespace isoqube {
 namespace {
@@ -67,7 +69,7 @@ TEST_F(AmqpErrorQueueTest, ErrorQueueCarriesMassTransitFaultHeaders) {
   transport_->publish(topic_, test_envelope());
   auto delivery = inbox_->receive(kWait);
   ASSERT_TRUE(delivery);
-  delivery->reject(Fault{"boom", "isoqube.ConsumerError", "fault", 2});
+  delivery->reject(testing::test_fault("boom", 2));
 
   EXPECT_EQ(broker.ready(endpoint_ + "_error"), 1u);
   const auto errors = transport_->error_messages(endpoint_);
@@ -83,7 +85,7 @@ TEST_F(AmqpErrorQueueTest, ReadingTheErrorQueueLeavesItsMessagesThere) {
     transport_->publish(topic_, test_envelope("m" + std::to_string(i)));
     auto d = inbox_->receive(kWait);
     ASSERT_TRUE(d);
-    d->reject(Fault{"bad " + std::to_string(i)});
+    d->reject(testing::test_fault("bad " + std::to_string(i)));
   }
 
   const auto first = transport_->error_messages(endpoint_);
@@ -96,6 +98,49 @@ TEST_F(AmqpErrorQueueTest, ReadingTheErrorQueueLeavesItsMessagesThere) {
     EXPECT_EQ(second[i].envelope->message_id, "m" + std::to_string(i));
   }
   EXPECT_EQ(broker.ready(endpoint_ + "_error"), 3u);
+}
+
+// A message a MassTransit service moved to its error queue, headers and
+// body as MassTransit writes them (tests/data/masstransit/README.md), reads
+// back whole: the envelope and every fault field.
+TEST_F(AmqpErrorQueueTest, AFaultMassTransitWroteReadsBack) {
+  const Json file = Json::parse(
+      testing::read_test_data("masstransit/fault_submit_order.json"));
+  const Json& headers = file["properties"]["headers"];
+  detail::AmqpProperties properties;
+  properties.content_type = file["properties"]["contentType"];
+  properties.message_id = file["properties"]["messageId"];
+  properties.headers = headers;
+  const std::string body = file["body"].dump();
+  testing::RawClient masstransit(uri_);
+  const std::string queue = endpoint_ + "_error";
+  masstransit.declare_masstransit_queue(queue);
+
+  masstransit.publish(queue, properties, body);
+
+  const auto errors = transport_->error_messages(endpoint_);
+  ASSERT_EQ(errors.size(), 1u);
+  const ErrorMessage& error = errors[0];
+  EXPECT_EQ(error.body, body);
+  ASSERT_TRUE(error.envelope);
+  EXPECT_EQ(error.envelope->message_id, file["body"]["messageId"]);
+  EXPECT_EQ(
+      error.envelope->message_type,
+      (std::vector<std::string>{"urn:message:Company.Project:SubmitOrder"}));
+  EXPECT_EQ(error.envelope->message, file["body"]["message"]);
+  const Fault& fault = error.fault;
+  EXPECT_EQ(fault.reason, headers["MT-Reason"]);
+  EXPECT_EQ(fault.exception_type, headers["MT-Fault-ExceptionType"]);
+  EXPECT_EQ(fault.message, headers["MT-Fault-Message"]);
+  EXPECT_EQ(fault.stack_trace, headers["MT-Fault-StackTrace"]);
+  EXPECT_EQ(fault.input_address, headers["MT-Fault-InputAddress"]);
+  EXPECT_EQ(fault.timestamp, headers["MT-Fault-Timestamp"]);
+  EXPECT_TRUE(parse_time(fault.timestamp)) << fault.timestamp;
+  EXPECT_EQ(fault.consumer_type, headers["MT-Fault-ConsumerType"]);
+  EXPECT_EQ(fault.message_type, headers["MT-Fault-MessageType"]);
+  EXPECT_EQ(fault.retry_count, 3);
+  // Read, not taken: the message stays for MassTransit's own tools.
+  EXPECT_EQ(masstransit.ready(queue), 1u);
 }
 
 TEST_F(AmqpErrorQueueTest, AnEndpointWithoutRejectsHasNoErrors) {

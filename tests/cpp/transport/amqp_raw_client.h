@@ -37,6 +37,12 @@ class RawClient {
     properties.content_type = content_type;
     properties.message_id = new_uuid();
     properties.headers = headers;
+    publish(exchange, properties, body);
+  }
+
+  void publish(const std::string& exchange,
+               const detail::AmqpProperties& properties,
+               const std::string& body) {
     detail::AmqpPropertiesBuilder builder;
     const amqp_basic_properties_t amqp_properties = builder.build(properties);
     connection_->check_status(
@@ -49,6 +55,22 @@ class RawClient {
         amqp_simple_wait_frame(connection_->state(), &frame), "confirm");
     ASSERT_EQ(frame.frame_type, AMQP_FRAME_METHOD);
     ASSERT_EQ(frame.payload.method.id, AMQP_BASIC_ACK_METHOD);
+  }
+
+  // A durable fanout exchange and a durable queue of the same name, bound:
+  // how MassTransit declares an endpoint's `_error` and `_skipped` queues.
+  void declare_masstransit_queue(const std::string& name) {
+    amqp_exchange_declare(
+        connection_->state(), kChannel, detail::amqp_bytes(name),
+        amqp_cstring_bytes("fanout"), 0, /*durable=*/1, 0, 0, amqp_empty_table);
+    connection_->check_reply(kChannel, "declare exchange " + name);
+    amqp_queue_declare(connection_->state(), kChannel, detail::amqp_bytes(name),
+                       0, /*durable=*/1, 0, 0, amqp_empty_table);
+    connection_->check_reply(kChannel, "declare queue " + name);
+    amqp_queue_bind(connection_->state(), kChannel, detail::amqp_bytes(name),
+                    detail::amqp_bytes(name), amqp_empty_bytes,
+                    amqp_empty_table);
+    connection_->check_reply(kChannel, "bind queue " + name);
   }
 
   // Messages ready in `queue` (not delivered to a consumer).

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "isoqube/errors.h"
+#include "isoqube/time.h"
 #include "support/wait.h"
 #include "transport_conformance.h"
 
@@ -70,6 +71,10 @@ TEST_P(TransportConformanceTest,
   EXPECT_EQ(errors[0].fault.exception_type, fault.exception_type);
   EXPECT_EQ(errors[0].fault.reason, fault.reason);
   EXPECT_EQ(errors[0].fault.retry_count, 3);
+  // Where and when, as MassTransit's MT-Fault-InputAddress and -Timestamp.
+  EXPECT_EQ(errors[0].fault.input_address, transport().address(endpoint_));
+  EXPECT_TRUE(parse_time(errors[0].fault.timestamp))
+      << errors[0].fault.timestamp;
   EXPECT_EQ(transport().stats().rejected, 1u);
   // Rejected, not delivered again.
   EXPECT_FALSE(inbox->receive(kNothingWait));
@@ -80,7 +85,7 @@ TEST_P(TransportConformanceTest, ReadingTheErrorQueueLeavesItsMessagesThere) {
   transport().publish(topic_, test_envelope());
   auto d = inbox->receive(kDeliveryWait);
   ASSERT_TRUE(d);
-  d->reject(Fault{"bad"});
+  d->reject(testing::test_fault("bad"));
 
   ASSERT_TRUE(wait_until(
       [&] { return transport().error_messages(endpoint_).size() == 1; }));
@@ -163,7 +168,7 @@ TEST_P(TransportConformanceTest, CountersFollowWhatHappened) {
   ASSERT_TRUE(first && second);
 
   first->ack();
-  second->reject(Fault{"bad"});
+  second->reject(testing::test_fault("bad"));
 
   ASSERT_TRUE(wait_until([&] {
     const TransportStats s = transport().stats();
