@@ -58,7 +58,13 @@ void register_errors() {
     try {
       if (error) std::rethrow_exception(error);
     } catch (const ConfigurationError& e) {
-      PyErr_SetString(c.configuration, e.what());
+      // With its field and problem as attributes (isoqube.errors).
+      PyObject* instance = PyObject_CallFunction(
+          c.configuration, "sss", e.what(),
+          e.field().empty() ? nullptr : e.field().c_str(), e.problem().c_str());
+      if (instance == nullptr) return;  // the call's own error is set
+      PyErr_SetObject(c.configuration, instance);
+      Py_DECREF(instance);
     } catch (const RegistrationError& e) {
       PyErr_SetString(c.registration, e.what());
     } catch (const NotFoundError& e) {

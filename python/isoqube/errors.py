@@ -31,7 +31,22 @@ class Error(Exception):
 
 
 class ConfigurationError(Error, ValueError):
-    """An invalid configuration, option, URI or argument given by the caller."""
+    """An invalid configuration, option, URI or argument given by the caller.
+
+    ``field`` is the path of the configuration field the error is about
+    (``"steps[2].retry.attempts"``, ``"name"``), or None; ``problem`` is the
+    message without the configuration it is about, for showing next to that
+    field. Fields read from a dict are named in the dict as given; the
+    checks after reading name them as ``Configuration.to_dict()`` writes
+    them (``steps[i]``), which is the seed's ``topics[i]`` when only
+    ``topics`` was given.
+    """
+
+    def __init__(self, message: str = "", field: str | None = None,
+                 problem: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field or None
+        self.problem = problem if problem is not None else message
 
 
 class RegistrationError(Error, ValueError):

@@ -38,6 +38,32 @@ def test_each_cpp_exception_becomes_the_python_class_of_the_same_name(name, buil
     assert getattr(isoqube, name) is getattr(errors, name)
 
 
+@pytest.mark.parametrize(("config", "field", "problem"), [
+    ({"name": "x", "steps": [{"topic": "Greet", "retry": {"attempts": "3"}}]},
+     "steps[0].retry.attempts", "'steps[0].retry.attempts' must be an integer, got string"),
+    ({"name": "x", "steps": [{"topic": "Greet", "retry": {"attempts": 0}}]},
+     "steps[0].retry.attempts", "step 'Greet' has retry attempts 0; expected 1 to 100"),
+    ({"name": "x", "steps": ["Greet", "Greet"]},
+     "steps[1].name", "duplicate step name 'Greet' (steps 1 and 2); give one of them its own name"),
+    ({"steps": ["Greet"]}, "name", "configuration has no name"),
+], ids=["type", "range", "duplicate", "no-name"])
+def test_a_configuration_error_carries_its_field_and_problem_as_data(config, field, problem):
+    registry = isoqube.Registry()
+    registry.topic("Greet")(type("Greet", (), {}))
+    engine = isoqube.Engine("memory://", "memory://", registry=registry)
+
+    with pytest.raises(isoqube.ConfigurationError) as raised:
+        engine.save_configuration(config)
+
+    assert (raised.value.field, raised.value.problem) == (field, problem)
+    assert problem in str(raised.value)
+
+
+def test_a_configuration_error_raised_in_python_has_no_field():
+    error = isoqube.ConfigurationError("concurrency must be at least 1")
+    assert (error.field, error.problem) == (None, "concurrency must be at least 1")
+
+
 def test_a_bad_store_uri_raises_configuration_error_naming_it():
     with pytest.raises(isoqube.ConfigurationError, match="nosuchdb://somewhere"):
         isoqube.Engine("memory://", "nosuchdb://somewhere", registry=isoqube.Registry())

@@ -9,6 +9,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace isoqube {
 
@@ -18,9 +19,31 @@ class Error : public std::runtime_error {
 };
 
 // An invalid configuration, option, URI or argument given by the caller.
+// An error about one field of a configuration carries that field's path and
+// what is wrong with it as data, for showing the problem next to the field:
+// field() is the path ("steps[2].retry.attempts", "topics[0].name",
+// "name"), empty when the error is about no one field; problem() is the
+// message without the configuration it is about ("'steps[2].retry.attempts'
+// must be an integer, got string"). Reading JSON (configuration_from_json)
+// names the field in the document as given; normalize() in the shape
+// to_json() writes, which is the document's unless it gave only the seed's
+// `topics` (then steps[i] is topics[i], its topic the entry's name).
 class ConfigurationError : public Error {
  public:
-  using Error::Error;
+  explicit ConfigurationError(const std::string& message)
+      : Error(message), problem_(message) {}
+  ConfigurationError(const std::string& message, std::string field,
+                     std::string problem)
+      : Error(message),
+        field_(std::move(field)),
+        problem_(std::move(problem)) {}
+
+  const std::string& field() const noexcept { return field_; }
+  const std::string& problem() const noexcept { return problem_; }
+
+ private:
+  std::string field_;
+  std::string problem_;
 };
 
 // A topic or consumer that cannot be registered (bad name, duplicate).

@@ -16,29 +16,38 @@ namespace {
 
 constexpr int kMaxAttempts = 100;
 
-[[noreturn]] void fail(const Configuration& config,
+// `field`: the path of what is wrong, in the shape of Configuration's JSON
+// ("steps[1].after"); the caller maps it to the document's shape.
+[[noreturn]] void fail(const Configuration& config, std::string field,
                        const std::string& problem) {
-  throw ConfigurationError("configuration '" + config.name + "': " + problem);
+  throw ConfigurationError("configuration '" + config.name + "': " + problem,
+                           std::move(field), problem);
 }
 
 std::string in_quotes(const std::string& text) { return "'" + text + "'"; }
 
-void check_retry(const Configuration& config, const StepSpec& step) {
+std::string step_field(size_t index, const char* field) {
+  return "steps[" + std::to_string(index) + "]." + field;
+}
+
+void check_retry(const Configuration& config, size_t index) {
+  const StepSpec& step = config.steps[index];
   const RetryPolicy& retry = step.retry;
   const std::string subject = "step " + in_quotes(step.name);
   if (retry.attempts < 1 || retry.attempts > kMaxAttempts) {
-    fail(config, subject + " has retry attempts " +
-                     std::to_string(retry.attempts) + "; expected 1 to " +
-                     std::to_string(kMaxAttempts));
+    fail(config, step_field(index, "retry.attempts"),
+         subject + " has retry attempts " + std::to_string(retry.attempts) +
+             "; expected 1 to " + std::to_string(kMaxAttempts));
   }
   if (retry.interval.count() < 0) {
-    fail(config, subject + " has a negative retry interval (" +
-                     std::to_string(retry.interval.count()) + " ms)");
+    fail(config, step_field(index, "retry.intervalMs"),
+         subject + " has a negative retry interval (" +
+             std::to_string(retry.interval.count()) + " ms)");
   }
   if (!(retry.backoff >= 1.0) || !std::isfinite(retry.backoff)) {
-    fail(config, subject + " has retry backoff " +
-                     std::to_string(retry.backoff) +
-                     "; expected a finite number >= 1.0");
+    fail(config, step_field(index, "retry.backoff"),
+         subject + " has retry backoff " + std::to_string(retry.backoff) +
+             "; expected a finite number >= 1.0");
   }
 }
 
@@ -63,12 +72,14 @@ std::vector<std::vector<int>> dependencies(const Configuration& config) {
     }
     for (const std::string& wanted : *step.after) {
       if (wanted == name) {
-        fail(config, "step " + in_quotes(name) + " waits for itself");
+        fail(config, step_field(i, "after"),
+             "step " + in_quotes(name) + " waits for itself");
       }
       const auto it = index.find(wanted);
       if (it == index.end()) {
-        fail(config, "step " + in_quotes(name) +
-                         " waits for unknown step " + in_quotes(wanted));
+        fail(config, step_field(i, "after"),
+             "step " + in_quotes(name) + " waits for unknown step " +
+                 in_quotes(wanted));
       }
       deps[i].push_back(it->second);
     }
@@ -112,8 +123,9 @@ void check_acyclic(const Configuration& config,
     names += in_quotes(effective_name(config.steps[step])) + " -> ";
   }
   names += in_quotes(effective_name(config.steps[cycle.front()]));
-  fail(config, "steps wait for each other in a cycle: " + names +
-                   " (each waits for the next)");
+  fail(config, step_field(static_cast<size_t>(cycle.front()), "after"),
+       "steps wait for each other in a cycle: " + names +
+           " (each waits for the next)");
 }
 
 void fill_and_check_step(Configuration& config, size_t index,
@@ -121,25 +133,28 @@ void fill_and_check_step(Configuration& config, size_t index,
                          const Registry* registry) {
   StepSpec& step = config.steps[index];
   if (step.topic.empty()) {
-    fail(config, "step " + std::to_string(index + 1) + " has no topic");
+    fail(config, step_field(index, "topic"),
+         "step " + std::to_string(index + 1) + " has no topic");
   }
   if (step.name.empty()) step.name = step.topic;
   const auto [it, inserted] = names.emplace(step.name, index);
   if (!inserted) {
-    fail(config, "duplicate step name " + in_quotes(step.name) + " (steps " +
-                     std::to_string(it->second + 1) + " and " +
-                     std::to_string(index + 1) +
-                     "); give one of them its own name");
+    fail(config, step_field(index, "name"),
+         "duplicate step name " + in_quotes(step.name) + " (steps " +
+             std::to_string(it->second + 1) + " and " +
+             std::to_string(index + 1) + "); give one of them its own name");
   }
   if (registry != nullptr && registry->find_topic(step.topic) == nullptr) {
-    fail(config, "step " + in_quotes(step.name) + " uses unknown topic " +
-                     in_quotes(step.topic));
+    fail(config, step_field(index, "topic"),
+         "step " + in_quotes(step.name) + " uses unknown topic " +
+             in_quotes(step.topic));
   }
-  check_retry(config, step);
+  check_retry(config, index);
   if (!step.payload.is_object()) {
-    fail(config, "step " + in_quotes(step.name) +
-                     " has a payload that is not a JSON object (got " +
-                     step.payload.type_name() + ")");
+    fail(config, step_field(index, "payload"),
+         "step " + in_quotes(step.name) +
+             " has a payload that is not a JSON object (got " +
+             step.payload.type_name() + ")");
   }
   if (!step.after) {
     step.after = std::vector<std::string>();
@@ -176,11 +191,12 @@ std::chrono::milliseconds RetryPolicy::delay_before(int next_attempt) const {
 
 Configuration normalize(Configuration config, const Registry* registry) {
   if (config.name.find_first_not_of(" \t\r\n") == std::string::npos) {
-    throw ConfigurationError("configuration has no name");
+    throw ConfigurationError("configuration has no name", "name",
+                             "configuration has no name");
   }
   if (config.steps.empty()) {
-    throw ConfigurationError("configuration '" + config.name +
-                             "' has no steps");
+    throw ConfigurationError("configuration '" + config.name + "' has no steps",
+                             "steps", "has no steps");
   }
   std::map<std::string, size_t> names;
   for (size_t i = 0; i < config.steps.size(); ++i) {

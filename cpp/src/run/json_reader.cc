@@ -19,7 +19,9 @@ JsonReader::JsonReader(const Json& value, std::string what, std::string path)
 void JsonReader::fail(const std::string& path,
                       const std::string& problem) const {
   const std::string subject = path.empty() ? "" : "'" + path + "' ";
-  throw ConfigurationError("invalid " + what_ + ": " + subject + problem);
+  throw ConfigurationError(
+      "invalid " + what_ + ": " + subject + problem, path,
+      path.empty() ? problem : "'" + path + "' " + problem);
 }
 
 std::string JsonReader::path_of(const char* key) const {

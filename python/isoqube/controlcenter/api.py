@@ -63,11 +63,11 @@ def engine_errors(field_prefix: str = "", config: dict | None = None) -> Iterato
     except (errors.ConfigurationError, errors.MessageError, ValueError, TypeError) as e:
         # ValueError and TypeError: a value the core cannot take as JSON
         # (nested past its limit, say), raised where it is converted.
-        field = error_field(str(e), config) if config is not None else None
+        field = error_field(e, config) if config is not None else None
         if field is None:
             raise ApiError(400, str(e)) from e
         raise ApiError(400, str(e), errors=[{"field": field_prefix + field,
-                                             "message": problem(str(e))}]) from e
+                                             "message": problem(e)}]) from e
     except (errors.StoreError, errors.TransportError) as e:
         raise ApiError(503, str(e)) from e
 

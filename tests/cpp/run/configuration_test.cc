@@ -461,5 +461,83 @@ TEST(ConfigurationJsonTest, NameOfTheWrongTypeIsRejected) {
               HasSubstr("'name' must be a string, got number"));
 }
 
+// The field an error is about, as data: the path and the problem alone.
+struct FieldError {
+  std::string field;
+  std::string problem;
+};
+
+FieldError field_error(const Json& j, const Registry* registry = nullptr) {
+  try {
+    normalize(configuration_from_json(j), registry);
+  } catch (const ConfigurationError& e) {
+    return {e.field(), e.problem()};
+  }
+  ADD_FAILURE() << "accepted " << j.dump();
+  return {};
+}
+
+Json one_step(Json step) {
+  return {{"name", "build"}, {"steps", Json::array({std::move(step)})}};
+}
+
+TEST(ConfigurationErrorTest, NamesTheFieldItIsAboutAsData) {
+  Registry registry;
+  registry.add_topic(Topic{"A", "", "", "Isoqube.Topics", nullptr});
+  const Json a = {{"topic", "A"}};
+  const Json retry_of = {{"topic", "A"}, {"retry", {{"attempts", 0}}}};
+  struct Case {
+    Json config;
+    std::string field;
+    std::string problem;
+  };
+  const std::vector<Case> cases = {
+      {{{"steps", {"A"}}}, "name", "configuration has no name"},
+      {{{"name", 3}, {"steps", {"A"}}},
+       "name",
+       "'name' must be a string, got number"},
+      {{{"name", "build"}, {"steps", Json::array()}}, "steps", "has no steps"},
+      {one_step({{"topic", "A"}, {"retry", {{"attempts", "x"}}}}),
+       "steps[0].retry.attempts",
+       "'steps[0].retry.attempts' must be an integer, got string"},
+      {one_step(retry_of), "steps[0].retry.attempts",
+       "step 'A' has retry attempts 0; expected 1 to 100"},
+      {one_step({{"topic", "A"}, {"retry", {{"intervalMs", -1}}}}),
+       "steps[0].retry.intervalMs",
+       "step 'A' has a negative retry interval (-1 ms)"},
+      {one_step({{"topic", "A"}, {"after", {"A"}}}), "steps[0].after",
+       "step 'A' waits for itself"},
+      {{{"name", "build"}, {"steps", {a, {{"topic", "B"}}}}},
+       "steps[1].topic",
+       "step 'B' uses unknown topic 'B'"},
+      {{{"name", "build"}, {"steps", {a, a}}},
+       "steps[1].name",
+       "duplicate step name 'A' (steps 1 and 2); give one of them its own "
+       "name"},
+      {{{"name", "build"},
+        {"steps",
+         {{{"name", "x"}, {"topic", "A"}, {"after", {"y"}}},
+          {{"name", "y"}, {"topic", "A"}, {"after", {"x"}}}}}},
+       "steps[0].after",
+       "steps wait for each other in a cycle: 'x' -> 'y' -> 'x' (each waits "
+       "for the next)"},
+      {{{"name", "build"},
+        {"topics", {{{"name", "A"}}, {{"description", ""}}}}},
+       "topics[1].name",
+       "'topics[1].name' is missing"},
+  };
+  for (const Case& c : cases) {
+    const FieldError error = field_error(c.config, &registry);
+    EXPECT_EQ(error.field, c.field) << c.config.dump();
+    EXPECT_EQ(error.problem, c.problem) << c.config.dump();
+  }
+}
+
+TEST(ConfigurationErrorTest, AnErrorAboutNoFieldHasItsMessageAsTheProblem) {
+  const ConfigurationError error("concurrency must be at least 1, not 0");
+  EXPECT_EQ(error.field(), "");
+  EXPECT_EQ(error.problem(), "concurrency must be at least 1, not 0");
+}
+
 }  // namespace
 }  // namespace isoqube
