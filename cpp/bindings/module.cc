@@ -1,4 +1,4 @@
-// isoqube._core: the pybind11 module. Thin by design (README.md, "Layout"):
+// isoqube._core: the pybind11 module. Thin by design (docs/architecture.md):
 // it converts types, releases and takes the GIL, and translates exceptions;
 // everything else lives in the core or in the isoqube Python package.
 #include <pybind11/pybind11.h>

@@ -86,7 +86,8 @@ void AmqpLink::post(Command command) {
 
 // Spares a wake-up of the link's thread per publish and per ack: one run
 // at a time, a step took 0.654 -> 0.591 ms (p50) on 2 cores, and 200 runs
-// at once made 5-8 % more steps a second (BENCHMARKS.md).
+// at once made 5-8 % more steps a second (benchmarks/HISTORY.md, "After
+// sending on the calling thread").
 bool AmqpLink::send_here(Command& command) {
   auto* publish = std::get_if<std::shared_ptr<PendingPublish>>(&command);
   auto* settle = std::get_if<SettleCommand>(&command);
