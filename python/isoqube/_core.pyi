@@ -1,7 +1,7 @@
 # Type stub of the compiled module isoqube._core (cpp/bindings/). Use the
 # isoqube package instead: it wraps these in dataclasses and friendlier calls.
 # Configurations and events cross as dicts in the core's camelCase JSON; runs
-# as isoqube.model.Run objects (built without __init__, `_engine` None).
+# as isoqube.model.Run objects (built without __init__).
 from typing import Any, Callable
 
 from .model import Run

@@ -5,7 +5,7 @@ The store's event log has every transition, from every process, numbered by
 process's on a broker transport. So the log is read, from where the reader
 left off, whenever the live feed says something happened, and at least
 every ``poll`` seconds for what no live feed brings (other processes on the
-memory:// transport sharing a SQLite store). Used by ``Run.watch()``,
+memory:// transport sharing a SQLite store). Used by ``Engine.watch()``,
 ``isoqube runs watch`` and the controlcenter.
 """
 
