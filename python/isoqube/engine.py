@@ -23,6 +23,7 @@ from typing import Any
 from . import _core
 from .display import RunList
 from .errors import NotFoundError, RegistrationError
+from .follow import Follower
 from .model import Configuration, ConsumerInfo, Event, Run, Topic
 from .registry import ConsumerDef, Registry, TopicDef, default_registry
 from .uris import mask_uri
@@ -376,8 +377,6 @@ class EventIterator(Iterator[Event]):
     committed after the call is missed; close() (or leaving a ``with``
     block) unsubscribes."""
 
-    _PAGE = 1000
-
     def __init__(self, engine: Engine, run_id: str | None, timeout: float | None) -> None:
         self._run_id = run_id
         self._timeout = timeout
@@ -393,14 +392,8 @@ class EventIterator(Iterator[Event]):
     def _load_history(self, engine: Engine) -> None:
         # Subscribed first, read the log second: an event committed in
         # between is in both, and dropped from the live feed by its seq.
-        after = 0
-        while True:
-            page = engine.event_log(self._run_id, after_seq=after, limit=self._PAGE)
-            self._pending.extend(page)
-            self._seen.update(e.seq for e in page)
-            if len(page) < self._PAGE:
-                break
-            after = page[-1].seq
+        self._pending.extend(Follower(engine, self._run_id).read())
+        self._seen.update(e.seq for e in self._pending)
         run_events = [e for e in self._pending if e.is_run_event]
         # Only the latest run event tells whether the run is over: a failed
         # run may have been resumed since.

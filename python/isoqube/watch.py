@@ -15,7 +15,7 @@ from typing import Any
 
 from . import console
 from .display import run_html
-from .follow import event_batches
+from .follow import Follower
 from .model import Run
 
 # The cell is redrawn at most this often; a busy run would otherwise
@@ -33,7 +33,7 @@ def watch(engine: Any, run_id: str, timeout: float | None = None) -> Run:
     display, html = notebook
     handle = display(html(run_html(engine.run(run_id))), display_id=True)
     shown = time.monotonic()
-    for _batch in event_batches(engine, run_id, timeout=timeout):
+    for _batch in Follower(engine, run_id).until_run_ends(timeout):
         if time.monotonic() - shown >= _REDRAW_SECONDS:
             handle.update(html(run_html(engine.run(run_id))))
             shown = time.monotonic()
@@ -46,7 +46,7 @@ def _print_lines(engine: Any, run_id: str, timeout: float | None) -> Run:
     run = engine.run(run_id)
     width = console.name_width(run)
     print(f"watching run {run.id} of {run.configuration_name} ({run.status})")
-    for batch in event_batches(engine, run_id, timeout=timeout):
+    for batch in Follower(engine, run_id).until_run_ends(timeout):
         for event in batch:
             print(console.event_line(event, width))
         sys.stdout.flush()
