@@ -29,7 +29,6 @@ enum Field {
   kError,
   kPayload,
   kSteps,
-  kEngine,
   kName,
   kTopic,
   kAfter,
@@ -50,11 +49,11 @@ enum Field {
 constexpr const char* kFieldNames[kFieldCount] = {
     "id",           "configuration_id", "configuration_name", "description",
     "ingestion_id", "status",           "created_on",         "modified_on",
-    "error",        "payload",          "steps",              "_engine",
-    "name",         "topic",            "after",              "attempts",
-    "invoked_on",   "completed_on",     "succeeded_on",       "failed_on",
-    "retried_on",   "cancelled_on",     "output",             "retry",
-    "interval",     "backoff"};
+    "error",        "payload",          "steps",              "name",
+    "topic",        "after",            "attempts",           "invoked_on",
+    "completed_on", "succeeded_on",     "failed_on",          "retried_on",
+    "cancelled_on", "output",           "retry",              "interval",
+    "backoff"};
 
 constexpr RunStatus kRunStatuses[] = {RunStatus::kPending, RunStatus::kRunning,
                                       RunStatus::kCompleted, RunStatus::kFailed,
@@ -249,7 +248,6 @@ py::object run_to_model(const Run& run) {
   set(object, kError, text(run.error));
   set(object, kPayload, payload_dict(run.payload));
   set(object, kSteps, steps);
-  set(object, kEngine, py::none());
   return object;
 }
 

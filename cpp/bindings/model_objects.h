@@ -13,9 +13,9 @@ namespace isoqube::bindings {
 
 namespace py = pybind11;
 
-// An isoqube.model.Run equal to Run.from_dict(<the core's to_json(run)>),
-// with `_engine` None: aware UTC datetimes, lowercase statuses, steps as
-// StepState objects. Builds the objects without running their __init__.
+// An isoqube.model.Run equal to Run.from_dict(<the core's to_json(run)>):
+// aware UTC datetimes, lowercase statuses, steps as StepState objects.
+// Builds the objects without running their __init__.
 py::object run_to_model(const Run& run);
 
 }  // namespace isoqube::bindings

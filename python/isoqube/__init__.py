@@ -14,7 +14,7 @@ configurations of steps, and run them with an Engine:
 
     with isoqube.Engine(store="memory://") as engine:
         run = engine.start_run(isoqube.Configuration("hello", ["Hello"]))
-        print(run.wait(timeout=10).steps[0].output)
+        print(engine.wait(run, timeout=10).steps[0].output)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 # Type stub of the compiled module isoqube._core (cpp/bindings/). Use the
 # isoqube package instead: it wraps these in dataclasses and friendlier calls.
 # Configurations and events cross as dicts in the core's camelCase JSON; runs
-# as isoqube.model.Run objects (built without __init__, `_engine` None).
+# as isoqube.model.Run objects (built without __init__).
 from typing import Any, Callable
 
 from .model import Run
@@ -52,7 +52,7 @@ class LogCollection:
     def close(self) -> None: ...
     def stats(self) -> dict[str, int]: ...
     def __enter__(self) -> LogCollection: ...
-    def __exit__(self, *exc_info: object) -> None: ...
+    def __exit__(self, *args: object) -> None: ...
 
 class Context:
     """What a consumer knows about the message it handles (docs/context.md).
@@ -193,4 +193,6 @@ class Engine:
     def event_log(
         self, run_id: str = "", after_seq: int = 0, limit: int = 1000
     ) -> list[dict[str, Any]]: ...
+    def read_event_feed(self, feed: EventFeed, limit: int = 1000) -> list[dict[str, Any]]:
+        """The feed's events not delivered yet (store.h, EventFeed)."""
     def last_event_seq(self) -> int: ...

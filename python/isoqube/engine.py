@@ -2,7 +2,7 @@
 
     with isoqube.Engine() as engine:           # memory:// + sqlite://isoqube.db
         run = engine.start_run("build", "nightly")
-        run.wait(timeout=60)
+        run = engine.wait(run, timeout=60)    # a Run is data: the ended one
 
 Python consumers run on the engine's C++ worker threads, taking the GIL only
 while Python code runs. Every call that may block (start, stop, runs,
@@ -23,9 +23,11 @@ from typing import Any
 from . import _core
 from .display import RunList
 from .errors import NotFoundError, RegistrationError
+from .follow import Follower
 from .model import Configuration, ConsumerInfo, Event, Run, Topic
 from .registry import ConsumerDef, Registry, TopicDef, default_registry
 from .uris import mask_uri
+from .watch import watch
 
 __all__ = ["Engine", "EventIterator"]
 
@@ -49,6 +51,14 @@ def _topic_name(topic: Any) -> str:
     raise TypeError(
         f"topic must be a name or a class decorated with @isoqube.topic, not {type(topic).__name__}"
     )
+
+
+def _run_id(run: Run | str) -> str:
+    if isinstance(run, Run):
+        return run.id
+    if isinstance(run, str):
+        return run
+    raise TypeError(f"run must be a Run or a run id, not {type(run).__name__}")
 
 
 def _configuration_arg(configuration: Any) -> str | dict:
@@ -278,29 +288,30 @@ class Engine:
         stored. Raises TransportError when the first steps cannot be
         published (broker unreachable, nothing bound to the topic): the run
         then stays "pending", never started; resume() publishes it."""
-        data = self._core.start_run(
+        return self._core.start_run(
             _configuration_arg(configuration), description, ingestion_id or "", payload
         )
-        return self._run(data)
 
     def rerun(self, run_id: str, description: str = "") -> Run:
         """A new run of the same configuration snapshot."""
-        return self._run(self._core.rerun(run_id, description))
+        return self._core.rerun(run_id, description)
 
     def resume(self, run_id: str) -> Run:
         """Re-executes a failed or cancelled run from its unfinished steps,
         or starts a pending one whose first steps could not be published."""
-        return self._run(self._core.resume(run_id))
+        return self._core.resume(run_id)
 
     def cancel(self, run_id: str) -> bool:
         """Cancels a pending or running run; False when it already finished."""
         return self._core.cancel(run_id)
 
-    def run(self, run_id: str) -> Run:
-        found = self._core.find_run(run_id)
+    def run(self, run: Run | str) -> Run:
+        """The run as stored now (of that id, or a newer reading of a Run).
+        Raises NotFoundError when there is none."""
+        found = self._core.find_run(_run_id(run))
         if found is None:
-            raise NotFoundError(f"no run with id {run_id!r}")
-        return self._run(found)
+            raise NotFoundError(f"no run with id {_run_id(run)!r}")
+        return found
 
     def runs(
         self,
@@ -312,18 +323,19 @@ class Engine:
     ) -> RunList:
         """Runs, newest first (a list, shown as a table in Jupyter)."""
         found = self._core.runs(limit, offset, status, configuration or "")
-        return RunList(self._run(r) for r in found)
+        return RunList(found)
 
-    def wait(self, run_id: str, timeout: float | None = None) -> Run:
-        """Blocks, without the GIL, until the run is completed, failed or
-        cancelled. Raises TimeoutError after `timeout` seconds (None: none)."""
-        return self._run(self._core.wait(run_id, timeout))
+    def wait(self, run: Run | str, timeout: float | None = None) -> Run:
+        """Blocks, without the GIL, until the run (a Run or its id) is
+        completed, failed or cancelled; returns it as it ended. Raises
+        TimeoutError after `timeout` seconds (None: none)."""
+        return self._core.wait(_run_id(run), timeout)
 
-    def _run(self, run: Run) -> Run:
-        # _core builds Run objects itself (equal to Run.from_dict of the
-        # core's JSON, without its cost); they only lack their engine.
-        run._engine = self
-        return run
+    def watch(self, run: Run | str, timeout: float | None = None) -> Run:
+        """Like wait(), showing the run as it goes: in Jupyter a table that
+        updates in place, elsewhere a line per transition. Follows runs
+        that other processes execute too."""
+        return watch(self, _run_id(run), timeout)
 
     # Messages and events.
 
@@ -365,8 +377,6 @@ class EventIterator(Iterator[Event]):
     committed after the call is missed; close() (or leaving a ``with``
     block) unsubscribes."""
 
-    _PAGE = 1000
-
     def __init__(self, engine: Engine, run_id: str | None, timeout: float | None) -> None:
         self._run_id = run_id
         self._timeout = timeout
@@ -382,14 +392,8 @@ class EventIterator(Iterator[Event]):
     def _load_history(self, engine: Engine) -> None:
         # Subscribed first, read the log second: an event committed in
         # between is in both, and dropped from the live feed by its seq.
-        after = 0
-        while True:
-            page = engine.event_log(self._run_id, after_seq=after, limit=self._PAGE)
-            self._pending.extend(page)
-            self._seen.update(e.seq for e in page)
-            if len(page) < self._PAGE:
-                break
-            after = page[-1].seq
+        self._pending.extend(Follower(engine, self._run_id).read())
+        self._seen.update(e.seq for e in self._pending)
         run_events = [e for e in self._pending if e.is_run_event]
         # Only the latest run event tells whether the run is over: a failed
         # run may have been resumed since.

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, NoReturn
 
-if TYPE_CHECKING:
-    from .engine import Engine
+from . import _core
+from .display import configuration_html, run_html
+from .errors import Error
 
 __all__ = [
     "RUN_STATUSES",
@@ -173,8 +174,6 @@ class Configuration:
         ``after`` from the previous step), checked as the engine checks it
         except for topics being registered. Raises ConfigurationError naming
         the first problem."""
-        from . import _core
-
         return Configuration.from_dict(_core.normalize_configuration(self.to_dict()))
 
     def to_dict(self) -> dict:
@@ -186,8 +185,6 @@ class Configuration:
         }
 
     def _repr_html_(self) -> str:
-        from .display import configuration_html
-
         return configuration_html(self)
 
     @classmethod
@@ -330,8 +327,9 @@ class StepState:
 
 @dataclass
 class Run:
-    """A run of a configuration. Runs returned by an Engine keep a reference
-    to it, for ``wait()`` and ``refresh()``."""
+    """A run of a configuration, as read at one moment: plain data, holding
+    no engine. ``engine.wait(run)``, ``engine.watch(run)`` and
+    ``engine.run(run.id)`` give a newer reading."""
 
     id: str
     configuration_id: str = ""
@@ -344,7 +342,6 @@ class Run:
     error: str = ""
     payload: dict = field(default_factory=dict)
     steps: list[StepState] = field(default_factory=list)
-    _engine: Engine | None = field(default=None, repr=False, compare=False)
 
     @property
     def done(self) -> bool:
@@ -358,35 +355,22 @@ class Run:
                 return step
         raise KeyError(f"run {self.id} has no step named {name!r}")
 
-    def refresh(self) -> Run:
-        """Re-reads the run from the engine's store; returns itself."""
-        self._update(self._attached().run(self.id))
-        return self
+    # Runs held their engine once; these say what to call now.
 
-    def wait(self, timeout: float | None = None) -> Run:
-        """Blocks until the run is done (TimeoutError after `timeout`
-        seconds); updates this object and returns it."""
-        self._update(self._attached().wait(self.id, timeout))
-        return self
+    def refresh(self) -> NoReturn:
+        """Gone (a run holds no engine): raises isoqube.Error naming
+        ``engine.run(run.id)``."""
+        _moved("refresh()", "run = engine.run(run.id)")
 
-    def watch(self, timeout: float | None = None) -> Run:
-        """Like wait(), showing the run as it goes: in Jupyter a table that
-        updates in place, elsewhere a line per transition."""
-        from .watch import watch
+    def wait(self, timeout: float | None = None) -> NoReturn:
+        """Gone (a run holds no engine): raises isoqube.Error naming
+        ``engine.wait(run)``."""
+        _moved("wait()", "run = engine.wait(run, timeout=...)")
 
-        return watch(self, timeout)
-
-    def _attached(self) -> Engine:
-        if self._engine is None:
-            from .errors import Error
-
-            raise Error(f"run {self.id} is not attached to an engine (it was built from data)")
-        return self._engine
-
-    def _update(self, other: Run) -> None:
-        for name in self.__dataclass_fields__:
-            if name != "_engine":
-                setattr(self, name, getattr(other, name))
+    def watch(self, timeout: float | None = None) -> NoReturn:
+        """Gone (a run holds no engine): raises isoqube.Error naming
+        ``engine.watch(run)``."""
+        _moved("watch()", "run = engine.watch(run, timeout=...)")
 
     def to_dict(self) -> dict:
         return {
@@ -404,7 +388,7 @@ class Run:
         }
 
     @classmethod
-    def from_dict(cls, data: dict, engine: Engine | None = None) -> Run:
+    def from_dict(cls, data: dict) -> Run:
         return cls(
             id=data["id"],
             configuration_id=data.get("configurationId", ""),
@@ -417,7 +401,6 @@ class Run:
             error=data.get("error", ""),
             payload=dict(data.get("payload") or {}),
             steps=[StepState.from_dict(s) for s in data.get("steps", [])],
-            _engine=engine,
         )
 
     def __repr__(self) -> str:
@@ -428,9 +411,11 @@ class Run:
         )
 
     def _repr_html_(self) -> str:
-        from .display import run_html
-
         return run_html(self)
+
+
+def _moved(method: str, instead: str) -> NoReturn:
+    raise Error(f"Run.{method} is gone: a run is data and holds no engine; call {instead}")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""``Run.watch()``: a run followed until it ends, in a Jupyter cell or as
-text.
+"""``Engine.watch()``: a run followed until it ends, in a Jupyter cell or
+as text.
 
 In a notebook (an IPython kernel) the cell shows the run's table and
 updates it in place (a display handle) as the run's events come; anywhere
@@ -15,40 +15,42 @@ from typing import Any
 
 from . import console
 from .display import run_html
-from .follow import event_batches
+from .follow import Follower
+from .model import Run
 
 # The cell is redrawn at most this often; a busy run would otherwise
 # redraw it for every event.
 _REDRAW_SECONDS = 0.2
 
 
-def watch(run: Any, timeout: float | None = None) -> Any:
-    """Follows ``run`` (attached to an engine) until it is completed, failed
-    or cancelled; updates it and returns it. Raises isoqube.TimeoutError
-    after ``timeout`` seconds (None: no limit)."""
-    engine = run._attached()
+def watch(engine: Any, run_id: str, timeout: float | None = None) -> Run:
+    """Follows the run until it is completed, failed or cancelled; returns
+    it as it ended. Raises isoqube.TimeoutError after ``timeout`` seconds
+    (None: no limit)."""
     notebook = _notebook_display()
     if notebook is None:
-        return _print_lines(engine, run, timeout)
+        return _print_lines(engine, run_id, timeout)
     display, html = notebook
-    handle = display(html(run_html(run)), display_id=True)
+    handle = display(html(run_html(engine.run(run_id))), display_id=True)
     shown = time.monotonic()
-    for _batch in event_batches(engine, run.id, timeout=timeout):
+    for _batch in Follower(engine, run_id).until_run_ends(timeout):
         if time.monotonic() - shown >= _REDRAW_SECONDS:
-            handle.update(html(run_html(run.refresh())))
+            handle.update(html(run_html(engine.run(run_id))))
             shown = time.monotonic()
-    handle.update(html(run_html(run.refresh())))
+    run = engine.run(run_id)
+    handle.update(html(run_html(run)))
     return run
 
 
-def _print_lines(engine: Any, run: Any, timeout: float | None) -> Any:
+def _print_lines(engine: Any, run_id: str, timeout: float | None) -> Run:
+    run = engine.run(run_id)
     width = console.name_width(run)
     print(f"watching run {run.id} of {run.configuration_name} ({run.status})")
-    for batch in event_batches(engine, run.id, timeout=timeout):
+    for batch in Follower(engine, run_id).until_run_ends(timeout):
         for event in batch:
             print(console.event_line(event, width))
         sys.stdout.flush()
-    run.refresh()
+    run = engine.run(run_id)
     print(console.run_summary(run))
     return run
 

@@ -31,7 +31,7 @@ def test_attempt_counts_from_one_and_grows_with_each_retry(registry, make_engine
     engine.start()
     # When a step of it runs with two attempts
     config = Configuration("flaky", [Step("Flaky", name="Try", retry=RetryPolicy(attempts=2))])
-    run = engine.start_run(config).wait(timeout=WAIT)
+    run = engine.wait(engine.start_run(config), timeout=WAIT)
     # Then the handler saw attempt 1, then 2, with the step's name, topic
     # and consumer
     assert run.status == "completed"
@@ -50,7 +50,7 @@ def test_payload_is_the_runs_with_the_steps_own_keys_replacing_it(registry, make
     engine.start()
     config = Configuration("merge", [Step("Show", payload={"b": {"y": 2}, "c": 3})])
     # When it runs
-    engine.start_run(config, payload={"a": 1, "b": {"x": 1}}).wait(timeout=WAIT)
+    engine.wait(engine.start_run(config, payload={"a": 1, "b": {"x": 1}}), timeout=WAIT)
     # Then the step's top-level keys replace the run's, whole (no deep merge)
     assert payloads == [{"a": 1, "b": {"y": 2}, "c": 3}]
 
@@ -63,7 +63,7 @@ def test_inputs_hold_only_the_outputs_of_the_steps_waited_for(registry, make_eng
     config = Configuration("diamond", [Step("A"), Step("B", after=["A"]), Step("C", after=["A"]),
                                        Step("D", after=["B", "C"])])
     # When it runs
-    run = engine.start_run(config).wait(timeout=WAIT)
+    run = engine.wait(engine.start_run(config), timeout=WAIT)
     # Then D got B's and C's outputs, keyed by step name, and not A's
     a, b, c, d = run.steps
     assert d.output == {"step": "D", "inputs": ["B", "C"]}
@@ -85,7 +85,7 @@ def test_inputs_of_a_sequence_hold_the_previous_step_only(registry, make_engine)
     config = Configuration("sequence", [Step("Seq", name="One"), Step("Seq", name="Two"),
                                         Step("Seq", name="Three")])
     # When it runs
-    engine.start_run(config).wait(timeout=WAIT)
+    engine.wait(engine.start_run(config), timeout=WAIT)
     # Then the third step sees the second's output, not the first's
     assert got == {"One": {}, "Two": {"One": {"from": "One"}},
                    "Three": {"Two": {"from": "Two"}}}
@@ -130,8 +130,8 @@ def test_run_id_and_ingestion_id_come_from_the_run(registry, make_engine):
     engine = make_engine()
     engine.start()
     run = engine.start_run(Configuration("ids", ["Ids"]), ingestion_id="ingest-7")
-    run.wait(timeout=WAIT)
-    plain = engine.start_run(Configuration("ids", ["Ids"])).wait(timeout=WAIT)
+    engine.wait(run, timeout=WAIT)
+    plain = engine.wait(engine.start_run(Configuration("ids", ["Ids"])), timeout=WAIT)
     # Without one, the run has a fresh ingestion id of its own
     assert seen == [(run.id, "ingest-7"), (plain.id, plain.ingestion_id)]
     assert plain.ingestion_id and plain.ingestion_id != plain.id
@@ -157,7 +157,7 @@ def test_publish_runs_a_topic_outside_the_run_with_the_same_ingestion_id(registr
     engine.start()
     # When the step runs
     run = engine.start_run(Configuration("announce", ["Announce"]), ingestion_id="ing-1")
-    run.wait(timeout=WAIT)
+    engine.wait(run, timeout=WAIT)
     # Then the published topic's consumer ran outside any run: no run id,
     # no step, no step recorded for it
     assert done.wait(WAIT)
@@ -175,7 +175,7 @@ def test_log_is_an_isoqube_logger_of_the_consumers_service(registry, make_engine
 
     engine = make_engine()
     engine.start()
-    engine.start_run(Configuration("logs", ["Logs"])).wait(timeout=WAIT)
+    engine.wait(engine.start_run(Configuration("logs", ["Logs"])), timeout=WAIT)
     assert names == ["isoqube.builder"]
 
 
@@ -188,6 +188,6 @@ def test_a_context_kept_after_its_handler_returned_raises(registry, make_engine)
 
     engine = make_engine()
     engine.start()
-    engine.start_run(Configuration("keep", ["Keep"])).wait(timeout=WAIT)
+    engine.wait(engine.start_run(Configuration("keep", ["Keep"])), timeout=WAIT)
     with pytest.raises(isoqube.errors.Error, match="no longer valid"):
         kept[0].payload  # noqa: B018

@@ -21,10 +21,10 @@ def test_sequential_run_completes_with_outputs_and_ordered_times(registry, make_
 
     # When a sequential configuration of them runs
     run = engine.start_run(Configuration("pipeline", ["Ingest", "Download", "Build"]), "nightly")
-    done = run.wait(timeout=WAIT)
+    run = engine.wait(run, timeout=WAIT)
 
     # Then it completed, every step's output is stored
-    assert done is run and run.done
+    assert run.done
     assert run.status == "completed" and run.description == "nightly"
     assert [s.status for s in run.steps] == ["completed"] * 3
     assert [s.output for s in run.steps] == [
@@ -57,7 +57,7 @@ def test_fan_out_and_fan_in_steps_run_after_their_dependencies(registry, make_en
     )
 
     # When it runs
-    run = engine.start_run(config).wait(timeout=WAIT)
+    run = engine.wait(engine.start_run(config), timeout=WAIT)
 
     # Then every step completed, D after both of its inputs, which it received
     assert run.status == "completed"
@@ -81,7 +81,7 @@ def test_failing_consumer_is_retried_then_fails_the_run_naming_the_error(registr
     config = Configuration("flaky", [Step("Flaky", retry=RetryPolicy(attempts=3, interval=0.01))])
 
     # When a run of it is waited for
-    run = engine.start_run(config).wait(timeout=WAIT)
+    run = engine.wait(engine.start_run(config), timeout=WAIT)
 
     # Then three attempts were made and the run failed with the last error
     assert calls == [1, 2, 3]
@@ -105,7 +105,7 @@ def test_an_exception_whose_message_cannot_be_read_still_fails_the_step(registry
     engine = make_engine()
     engine.start()
 
-    run = engine.start_run(Configuration("odd", ["Odd"])).wait(timeout=WAIT)
+    run = engine.wait(engine.start_run(Configuration("odd", ["Odd"])), timeout=WAIT)
 
     assert run.status == "failed"
     assert run.steps[0].error == "Unprintable: (its message could not be read)"
@@ -125,7 +125,7 @@ def test_resuming_a_failed_run_after_fixing_the_consumer_completes_it(registry, 
 
     engine = make_engine()
     engine.start()
-    run = engine.start_run(Configuration("release", ["Fetch", "Deploy"])).wait(timeout=WAIT)
+    run = engine.wait(engine.start_run(Configuration("release", ["Fetch", "Deploy"])), timeout=WAIT)
     assert run.status == "failed"
     assert run.steps[1].error == "RuntimeError: target unreachable"
     first_fetch = run.steps[0].completed_on
@@ -133,7 +133,7 @@ def test_resuming_a_failed_run_after_fixing_the_consumer_completes_it(registry, 
     # When the consumer is fixed and the run resumed
     broken.clear()
     resumed = engine.resume(run.id)
-    run.wait(timeout=WAIT)
+    run = engine.wait(run, timeout=WAIT)
 
     # Then the same run completes, without repeating its completed step
     assert resumed.id == run.id
@@ -166,7 +166,7 @@ def test_cancelling_a_running_run_cancels_it_and_tells_the_handler(registry, mak
     assert engine.cancel(run.id) is True
 
     # Then the run ends cancelled, the handler noticed, later steps never ran
-    run.wait(timeout=WAIT)
+    run = engine.wait(run, timeout=WAIT)
     assert run.status == "cancelled"
     assert saw_cancel.wait(WAIT)
     assert run.steps[1].status == "cancelled" and run.steps[1].invoked_on is None
@@ -179,9 +179,9 @@ def test_rerun_starts_a_new_run_of_the_same_configuration(registry, make_engine,
     engine = make_engine(sqlite_store)
     engine.start()
     saved = engine.save_configuration(Configuration("ci", ["Ingest", "Build"], "the CI"))
-    first = engine.start_run("ci").wait(timeout=WAIT)
+    first = engine.wait(engine.start_run("ci"), timeout=WAIT)
 
-    second = engine.rerun(first.id, "again").wait(timeout=WAIT)
+    second = engine.wait(engine.rerun(first.id, "again"), timeout=WAIT)
 
     assert second.id != first.id
     assert second.status == "completed" and second.description == "again"
@@ -197,7 +197,7 @@ def test_consumer_returning_a_non_json_value_fails_with_a_type_error(registry, m
     engine = make_engine()
     engine.start()
 
-    run = engine.start_run(Configuration("odd", ["Odd"])).wait(timeout=WAIT)
+    run = engine.wait(engine.start_run(Configuration("odd", ["Odd"])), timeout=WAIT)
 
     assert run.status == "failed"
     error = run.steps[0].error
@@ -241,7 +241,7 @@ def test_live_events_of_all_runs_end_after_a_silence(registry, make_engine):
     feed = engine.events(timeout=0.5)
 
     # When a run completes
-    run = engine.start_run(Configuration("one", ["Only"])).wait(timeout=WAIT)
+    run = engine.wait(engine.start_run(Configuration("one", ["Only"])), timeout=WAIT)
 
     # Then the feed has its events and ends once nothing more happens
     with feed:
@@ -291,7 +291,7 @@ def test_a_handler_can_publish_a_topic_to_other_consumers(registry, make_engine)
     engine = make_engine()
     engine.start()
 
-    run = engine.start_run(Configuration("work", ["Work"])).wait(timeout=WAIT)
+    run = engine.wait(engine.start_run(Configuration("work", ["Work"])), timeout=WAIT)
 
     assert run.status == "completed" and run.steps[0].output == "done"
     assert delivered.wait(WAIT)
@@ -321,7 +321,8 @@ def test_the_context_describes_the_message_and_expires_with_the_call(registry, m
     config = Configuration("inspect", [Step("Inspect", name="look", payload={"depth": 2})])
 
     # When a run gives it a payload
-    run = engine.start_run(config, ingestion_id="ing-1", payload={"who": "me"}).wait(timeout=WAIT)
+    run = engine.wait(engine.start_run(config, ingestion_id="ing-1", payload={"who": "me"}),
+                      timeout=WAIT)
 
     # Then the context described the step, with run and step payloads merged
     assert run.steps[0].output == {
@@ -356,7 +357,7 @@ def test_configurations_are_saved_listed_and_started_by_name(registry, make_engi
     assert [s.after for s in saved.steps] == [[], ["Ingest"]]
     assert engine.configuration("ci") == saved == engine.configuration(saved.id)
     assert engine.configurations() == [saved]
-    run = engine.start_run("ci").wait(timeout=WAIT)
+    run = engine.wait(engine.start_run("ci"), timeout=WAIT)
     assert run.configuration_name == "ci" and run.status == "completed"
     assert engine.runs(status="completed")[0].id == run.id
     assert engine.runs(status="failed") == []
@@ -375,7 +376,8 @@ def test_a_run_renders_as_an_html_table_of_its_steps(registry, make_engine):
     engine = make_engine()
     engine.start()
 
-    run = engine.start_run(Configuration("html", [Step("Ingest", name="in<gest>")])).wait(WAIT)
+    config = Configuration("html", [Step("Ingest", name="in<gest>")])
+    run = engine.wait(engine.start_run(config), WAIT)
 
     page = run._repr_html_()
     assert "<table" in page and "in&lt;gest&gt;" in page and "completed" in page
@@ -388,7 +390,7 @@ def test_worker_stats_count_handled_messages(registry, make_engine):
     assert engine.worker_stats() is None
 
     with engine:
-        engine.start_run(Configuration("stats", ["Ingest", "Build"])).wait(WAIT)
+        engine.wait(engine.start_run(Configuration("stats", ["Ingest", "Build"])), WAIT)
         assert wait_until(lambda: engine.worker_stats()["handled"] == 2)
         assert engine.started
 

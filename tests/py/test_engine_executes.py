@@ -30,7 +30,7 @@ def test_the_readme_form_loads_a_module_into_a_started_engine(
         engine.save_configuration(isoqube.Configuration(
             "fetch-and-build", ["Fetch", "LinuxUbuntu2004Build"]))
         run = engine.start_run("fetch-and-build", "first try", payload={"work_ms": 0})
-        run.wait(timeout=WAIT)
+        run = engine.wait(run, timeout=WAIT)
 
         # Then the module's consumer ran beside the Python one
         assert run.status == "completed", run.error
@@ -47,7 +47,7 @@ def test_consumers_registered_into_a_started_engine_run(registry, make_engine):
         return {"late": True}
 
     engine.register(handle)
-    run = engine.start_run({"name": "late", "steps": ["Late"]}).wait(timeout=WAIT)
+    run = engine.wait(engine.start_run({"name": "late", "steps": ["Late"]}), timeout=WAIT)
 
     assert run.status == "completed", run.error
     assert run.steps[0].output == {"late": True}

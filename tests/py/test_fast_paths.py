@@ -9,17 +9,21 @@ each call still starts with empty context variables.
 from __future__ import annotations
 
 import contextvars
+import copy
 import dataclasses
 import datetime as dt
+import pickle
+import re
 import threading
 
 import isoqube
+import pytest
 from conftest import WAIT, wait_until
 from isoqube import Configuration, RetryPolicy, Run, Step, StepState
 
 
 def assert_same_as_from_json(engine: isoqube.Engine, run: Run) -> None:
-    expected = Run.from_dict(engine._core.find_run_json(run.id), engine=engine)
+    expected = Run.from_dict(engine._core.find_run_json(run.id))
     assert run == expected
     for built, parsed in zip([run, *run.steps], [expected, *expected.steps]):
         # Same types too (1 == 1.0 == True would hide a wrong one), in the
@@ -127,7 +131,7 @@ def test_failed_and_cancelled_runs_equal_their_json_form(registry, make_engine):
         assert_same_as_from_json(engine, run)
 
 
-def test_runs_from_the_engine_are_attached_to_it(registry, make_engine):
+def test_runs_from_the_engine_are_plain_data_holding_no_engine(registry, make_engine):
     # Given an engine and a run started on it
     registry.topic("Quick")(type("Quick", (), {}))
     registry.consumer("Quick", name="QuickConsumer")(lambda ctx: 1)
@@ -135,15 +139,28 @@ def test_runs_from_the_engine_are_attached_to_it(registry, make_engine):
     engine.start()
     run = engine.start_run(Configuration("quick", ["Quick"]))
 
-    # When the run object is waited for through itself
-    assert run.wait(timeout=WAIT) is run
+    # When the run is waited for through the engine
+    done = engine.wait(run, timeout=WAIT)
 
-    # Then it was updated in place, and every way to get a run attaches it
-    assert run.status == "completed" and isinstance(run.steps[0], StepState)
-    assert run.steps[0].duration is not None and run.steps[0].duration >= dt.timedelta(0)
-    for other in (engine.run(run.id), engine.runs()[0], engine.rerun(run.id)):
-        assert other._engine is engine
-    assert repr(run).startswith("Run(id=")
+    # Then the engine returns the ended run, a new reading of the same one
+    assert done.id == run.id and done is not run
+    assert done.status == "completed" and isinstance(done.steps[0], StepState)
+    assert done.steps[0].duration is not None and done.steps[0].duration >= dt.timedelta(0)
+    assert repr(done).startswith("Run(id=")
+    # and every way to get a run gives data: it copies and pickles whole
+    for other in (run, done, engine.run(run), engine.runs()[0], engine.rerun(run.id)):
+        assert not [name for name in vars(other) if "engine" in name]
+        assert pickle.loads(pickle.dumps(other)) == other == copy.deepcopy(other)
+
+
+def test_the_run_methods_that_needed_an_engine_name_the_engine_call_instead():
+    run = Run("r-1", status="running")
+
+    for call, instead in ((run.refresh, "engine.run(run.id)"),
+                          (lambda: run.wait(timeout=1), "engine.wait(run, timeout=...)"),
+                          (lambda: run.watch(timeout=1), "engine.watch(run, timeout=...)")):
+        with pytest.raises(isoqube.Error, match=re.escape(instead)):
+            call()
 
 
 def test_each_handler_call_starts_with_empty_context_variables(registry, make_engine):

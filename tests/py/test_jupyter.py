@@ -1,5 +1,5 @@
 """isoqube in Jupyter: runs, steps, configurations and lists of runs as
-HTML tables, ``Run.watch()`` with and without a notebook display, and the
+HTML tables, ``Engine.watch()`` with and without a notebook display, and the
 example notebook executed end to end by nbclient in a real kernel."""
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ def engine(registry, make_engine):
 
 
 def test_runs_are_a_list_that_renders_as_a_table_with_a_row_per_run(engine):
-    first = engine.start_run(Configuration("one", ["Fetch"]), "first").wait(WAIT)
-    second = engine.start_run(Configuration("two", ["Fetch", "Break"]), "second").wait(WAIT)
+    first = engine.wait(engine.start_run(Configuration("one", ["Fetch"]), "first"), WAIT)
+    second = engine.wait(engine.start_run(Configuration("two", ["Fetch", "Break"]), "second"),
+                         WAIT)
 
     runs = engine.runs()
 
@@ -51,8 +52,8 @@ def test_runs_are_a_list_that_renders_as_a_table_with_a_row_per_run(engine):
 
 
 def test_a_failed_run_renders_its_error_escaped_with_durations(engine):
-    run = engine.start_run(Configuration("broken", ["Fetch", Step("Break", retry=RetryPolicy(
-        attempts=1))]), "<b>bold</b>").wait(WAIT)
+    run = engine.wait(engine.start_run(Configuration("broken", ["Fetch", Step(
+        "Break", retry=RetryPolicy(attempts=1))]), "<b>bold</b>"), WAIT)
 
     page = run._repr_html_()
 
@@ -81,9 +82,9 @@ def test_watch_without_a_notebook_prints_each_transition_and_the_end(
     run = engine.start_run(Configuration("held", ["Fetch", "Hold"]))
     threading.Timer(0.2, release.set).start()
 
-    watched = run.watch(timeout=WAIT)
+    watched = engine.watch(run, timeout=WAIT)
 
-    assert watched is run and run.status == "completed"
+    assert watched.id == run.id and watched.status == "completed"
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"watching run {run.id} of held (running)"
     assert any("Hold   running -> completed" in line for line in lines)
@@ -99,7 +100,7 @@ def test_watch_gives_up_after_its_timeout(registry, make_engine):
     started = time.monotonic()
     try:
         with pytest.raises(isoqube.TimeoutError, match="still running"):
-            run.watch(timeout=0.3)
+            engine.watch(run, timeout=0.3)
     finally:
         release.set()
     assert time.monotonic() - started < WAIT
@@ -131,7 +132,7 @@ def test_the_example_notebook_runs_the_build_server_end_to_end(tmp_path, monkeyp
     assert watched.count("completed") >= 16 and "BroadcastRelease" in watched
     failed = html_of(outputs["failed = engine.start_run(\"build-server\", \"with a failure\","])
     assert "simulated failure of Windows2022Build" in failed
-    listed = html_of(outputs["again = engine.rerun(run.id).wait(timeout=120)"])
+    listed = html_of(outputs["again = engine.wait(engine.rerun(run.id), timeout=120)"])
     assert listed.count("<tr>") == 4  # the header and three runs
     assert (tmp_path / "isoqube.db").exists()
 

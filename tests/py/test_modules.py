@@ -58,7 +58,7 @@ def mixed_configuration() -> Configuration:
 def run_mixed(engine) -> isoqube.Run:
     engine.start()
     run = engine.start_run(mixed_configuration(), payload={"work_ms": 0})
-    return run.wait(timeout=WAIT)
+    return engine.wait(run, timeout=WAIT)
 
 
 def assert_mixed_run_completed(run, releases):
@@ -100,10 +100,10 @@ def test_a_cpp_failure_fails_the_step_with_its_message(registry, make_engine):
     engine = make_engine(modules=[shipped_linux_pool()])
     engine.start()
 
-    run = engine.start_run(
+    run = engine.wait(engine.start_run(
         Configuration("fails", ["Ingest", "LinuxUbuntu2204Build"]),
         payload={"work_ms": 0, "fail": "LinuxUbuntu2204Build"},
-    ).wait(timeout=WAIT)
+    ), timeout=WAIT)
 
     assert run.status == "failed"
     assert run.steps[1].error == "simulated failure of LinuxUbuntu2204Build"

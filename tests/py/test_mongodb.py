@@ -291,9 +291,9 @@ def test_the_controlcenter_feed_gets_an_event_committed_late_below_a_seq_it_read
         try:
             # and two runs whose events it has delivered
             first = engine.start_run(isoqube.Configuration("late-a", ["LateA"]))
-            first.wait(timeout=RUN_TIMEOUT)
+            engine.wait(first, timeout=RUN_TIMEOUT)
             second = engine.start_run(isoqube.Configuration("late-b", ["LateB"]))
-            second.wait(timeout=RUN_TIMEOUT)
+            engine.wait(second, timeout=RUN_TIMEOUT)
             newest = engine.last_event_seq()
             assert wait_until(lambda: any(e.seq == newest for e in got))
             # When another writer, whose clock is behind, commits an event of
@@ -311,7 +311,7 @@ def test_the_controlcenter_feed_gets_an_event_committed_late_below_a_seq_it_read
                 [(e.seq, e.run_id) for e in got]
             # and only once, however often the hub reads again
             third = engine.start_run(isoqube.Configuration("late-c", ["LateB"]))
-            third.wait(timeout=RUN_TIMEOUT)
+            engine.wait(third, timeout=RUN_TIMEOUT)
             last = engine.last_event_seq()
             assert wait_until(lambda: any(e.seq == last for e in got))
             assert [e.seq for e in got].count(late) == 1

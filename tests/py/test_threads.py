@@ -89,7 +89,7 @@ def test_a_context_cannot_be_used_from_another_thread(registry, make_engine):
     engine = make_engine()
     engine.start()
 
-    run = engine.start_run(Configuration("spawn", ["Spawn"])).wait(timeout=WAIT)
+    run = engine.wait(engine.start_run(Configuration("spawn", ["Spawn"])), timeout=WAIT)
 
     assert run.steps[0].output == "Spawn"
     assert errors == ["this Context may be used only on the thread running its handler"]
@@ -100,7 +100,7 @@ def test_an_engine_dropped_while_running_stops_its_worker(registry):
     declare(registry, "Once")
     engine = isoqube.Engine("memory://", "memory://", registry=registry)
     engine.start()
-    run = engine.start_run(Configuration("once", ["Once"])).wait(timeout=WAIT)
+    run = engine.wait(engine.start_run(Configuration("once", ["Once"])), timeout=WAIT)
     assert run.status == "completed"
     alive = weakref.ref(engine)
 

@@ -20,7 +20,7 @@ from isoqube.cli.common import (
     parse_json_object,
 )
 from isoqube.cli.progress import Progress
-from isoqube.follow import event_batches
+from isoqube.follow import Follower
 from isoqube.model import RUN_STATUSES
 
 # The terminal display of `runs watch` is redrawn at most this often.
@@ -207,7 +207,7 @@ def _watch(args: argparse.Namespace) -> int:
     width = console.name_width(run)
     shown = 0.0
     try:
-        for batch in event_batches(engine, run.id, timeout=args.timeout):
+        for batch in Follower(engine, run.id).until_run_ends(args.timeout):
             if progress is None:
                 for event in batch:
                     print(console.event_line(event, width, colour), flush=True)

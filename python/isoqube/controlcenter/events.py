@@ -1,7 +1,7 @@
 """EventHub: every run event of the store, as it happens, for the page's
 live updates (server-sent events) and the metrics.
 
-The store's event log is the source, read as isoqube.follow describes:
+The store's event log is the source, read by an isoqube.follow.Follower:
 whenever a live event arrives, and at least every ``poll`` seconds.
 Reading the log rather than passing the live events on keeps the order,
 fills gaps and skips duplicates for free.
@@ -14,8 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from isoqube import logger
-from isoqube._core import EventFeed
-from isoqube.follow import feed_events, wait_for_events
+from isoqube.follow import Follower
 from isoqube.model import Event
 
 _log = logger("controlcenter")
@@ -38,7 +37,7 @@ class EventHub:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._feed = EventFeed(0)
+        self._follower = Follower(engine, poll=poll)
         self.seq = 0
         """The seq of the last event handed to the listeners."""
 
@@ -56,7 +55,7 @@ class EventHub:
 
     def start(self) -> None:
         self.seq = latest_seq(self._engine)
-        self._feed = EventFeed(self.seq)
+        self._follower = Follower(self._engine, after_seq=self.seq, poll=self._poll)
         self._thread = threading.Thread(target=self._follow, name="isoqube-event-hub",
                                         daemon=True)
         self._thread.start()
@@ -70,14 +69,14 @@ class EventHub:
     def _follow(self) -> None:
         while not self._stop.is_set():
             try:
-                wait_for_events(self._engine, self._poll)
+                self._follower.wait()
                 self._read_log()
             except Exception as e:  # a store that failed may come back: keep going
                 _log.error("reading run events failed, retrying: %s", e)
                 self._stop.wait(self._poll)
 
     def _read_log(self) -> None:
-        for event in feed_events(self._engine, self._feed):
+        for event in self._follower.read():
             if self._stop.is_set():
                 return
             # Moving seq and taking the listeners together is what makes

@@ -21,7 +21,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from isoqube.follow import stored_events
+from isoqube.follow import Follower
 from isoqube.model import Event
 
 from .context import Context, context
@@ -107,7 +107,7 @@ async def _stream(ctx: Context, run_id: str | None, after: int | None) -> AsyncI
 
 def _missed(engine: Any, run_id: str | None, after: int, until: int) -> list[Event]:
     missed: list[Event] = []
-    for event in stored_events(engine, run_id, after):
+    for event in Follower(engine, run_id, after_seq=after).read():
         if event.seq > until:
             break
         missed.append(event)
