@@ -9,7 +9,8 @@
 // timestamp, step (name), stepIndex, attempt and payload. A message published
 // outside any run carries the same fields with a null correlationId and
 // stepIndex -1. Both are what the seed's contracts (TopicBase: timestamp,
-// correlationId, ingestionId) read, with Isoqube's fields beside them.
+// correlationId, ingestionId) read, with Isoqube's fields beside them
+// (cpp/src/message/step_message.h writes them and reads a consumer's input).
 //
 // A message without `stepIndex` is a contract of another system (a
 // MassTransit or seed service): its `message` object is the consumer's

@@ -83,15 +83,24 @@ class Worker {
     std::optional<ClaimedStep> claimed;
   };
 
+  // What the handler made of the delivery: its output, or why it failed.
+  struct Attempt {
+    Json output;
+    std::string error;  // empty: succeeded
+  };
+
   void loop();
+  // route -> run -> settle; each below.
   void handle(Delivery delivery);
+  const Consumer& consumer_of(const Delivery& delivery) const;
   Route route(const Consumer& consumer, const Delivery& delivery);
-  // Calls the handler; returns the output, or sets `error` to why the
-  // attempt failed.
-  Json run(const Consumer& consumer, const Envelope& envelope,
-           const Route& routed, std::string& error);
+  Attempt run(const Consumer& consumer, const Envelope& envelope,
+              const Route& routed);
+  void settle(const Consumer& consumer, const Route& routed, Attempt attempt,
+              const Delivery& delivery);
   void complete(const ClaimedStep& claimed, Json output,
                 const Delivery& delivery);
+  void reject(const Delivery& delivery, const Fault& fault, bool log);
   void check_message_type(const std::string& urn, const Envelope& envelope,
                           const std::string& endpoint) const;
 

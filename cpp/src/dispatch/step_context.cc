@@ -1,6 +1,9 @@
 #include "dispatch/step_context.h"
 
+#include <utility>
+
 #include "isoqube/log.h"
+#include "message/step_message.h"
 
 namespace isoqube::detail {
 
@@ -12,18 +15,9 @@ StepContext::StepContext(Orchestrator& orchestrator, const Consumer& consumer,
       cause_{envelope.message_id, envelope.conversation_id, consumer.endpoint},
       logger_(consumer.service.empty() ? logger("consumer")
                                        : service_logger(consumer.service)) {
-  const Json& m = envelope.message;
-  const auto ingestion = m.find("ingestionId");
-  if (ingestion != m.end() && ingestion->is_string()) {
-    ingestion_id_ = ingestion->get<std::string>();
-  }
-  if (contract) {
-    payload_ = m;
-  } else {
-    const auto payload = m.find("payload");
-    payload_ =
-        payload != m.end() && payload->is_object() ? *payload : Json::object();
-  }
+  MessageInput input = message_input(envelope, contract);
+  payload_ = std::move(input.payload);
+  ingestion_id_ = std::move(input.ingestion_id);
   if (!claimed) return;
   const Run& run = claimed->run;
   const Step& step = run.steps[claimed->step];

@@ -120,65 +120,85 @@ void Worker::loop() {
 // handled goes to the error queue; a failure of the store or transport
 // gives the message back.
 void Worker::handle(Delivery delivery) {
-  auto log = logger("dispatch");
-  auto found = std::find_if(consumers_.begin(), consumers_.end(),
-                            [&](const Consumer* c) {
-                              return c->endpoint == delivery.endpoint;
-                            });
-  const Envelope& envelope = *delivery.envelope;
   try {
-    if (found == consumers_.end()) {
-      throw MessageError("no consumer on endpoint '" + delivery.endpoint + "'");
-    }
-    const Consumer& consumer = **found;
-    check_message_type(message_types_[found - consumers_.begin()], envelope,
-                       delivery.endpoint);
-    Route routed = route(consumer, delivery);
+    const Consumer& consumer = consumer_of(delivery);
+    const Route routed = route(consumer, delivery);
     if (routed.stale) {
       ++skipped_;
       delivery.ack();
       return;
     }
-    const std::optional<ClaimedStep>& claimed = routed.claimed;
-    std::string error;
-    Json output = run(consumer, envelope, routed, error);
-    if (!claimed) {
-      if (!error.empty()) {
-        log->error("{} failed on {}: {}", consumer.name, consumer.topic, error);
-        ++rejected_;
-        delivery.reject(consumer_fault(consumer, error, 0));
-        return;
-      }
-    } else if (error.empty()) {
-      complete(*claimed, std::move(output), delivery);
-      return;
-    } else if (orchestrator_.fail(*claimed, error, consumer.endpoint) ==
-               Orchestrator::FailOutcome::kFailed) {
-      // Out of attempts: the message goes where MassTransit puts it, with
-      // the cause, once the failure is recorded.
-      ++rejected_;
-      delivery.reject(consumer_fault(consumer, error, claimed->attempt));
-      return;
-    }
-    delivery.ack();
+    settle(consumer, routed, run(consumer, *delivery.envelope, routed),
+           delivery);
   } catch (const MessageError& e) {
-    log->error("message {} on '{}' rejected: {}", envelope.message_id,
-               delivery.endpoint, e.what());
-    ++rejected_;
-    delivery.reject(fault_of(e.what(), "isoqube.MessageError"));
+    reject(delivery, fault_of(e.what(), "isoqube.MessageError"), true);
   } catch (const NotFoundError& e) {
-    log->error("message {} on '{}' rejected: {}", envelope.message_id,
-               delivery.endpoint, e.what());
-    ++rejected_;
-    delivery.reject(fault_of(e.what(), "isoqube.NotFoundError"));
+    reject(delivery, fault_of(e.what(), "isoqube.NotFoundError"), true);
   } catch (const std::exception& e) {
-    log->error("message {} on '{}' given back after an error: {}",
-               envelope.message_id, delivery.endpoint, e.what());
+    logger("dispatch")
+        ->error("message {} on '{}' given back after an error: {}",
+                delivery.envelope->message_id, delivery.endpoint, e.what());
     // Store or transport trouble: pause this thread a little so a lasting
     // outage is not a hot loop of redeliveries.
     std::this_thread::sleep_for(kRequeuePause);
     delivery.requeue();
   }
+}
+
+// The endpoint's consumer, when the message is of its topic's type.
+const Consumer& Worker::consumer_of(const Delivery& delivery) const {
+  const auto found = std::find_if(
+      consumers_.begin(), consumers_.end(),
+      [&](const Consumer* c) { return c->endpoint == delivery.endpoint; });
+  if (found == consumers_.end()) {
+    throw MessageError("no consumer on endpoint '" + delivery.endpoint + "'");
+  }
+  check_message_type(message_types_[found - consumers_.begin()],
+                     *delivery.envelope, delivery.endpoint);
+  return **found;
+}
+
+// What the attempt's outcome means for the delivery: a step that succeeded
+// is completed (acked once its successors are confirmed); one that failed
+// is retried or failed for good (then the message goes to the error queue,
+// as MassTransit puts it there after its last retry); a message outside
+// any run is acked, or rejected when its consumer failed.
+void Worker::settle(const Consumer& consumer, const Route& routed,
+                    Attempt attempt, const Delivery& delivery) {
+  if (!routed.claimed) {
+    if (attempt.error.empty()) {
+      delivery.ack();
+      return;
+    }
+    logger("dispatch")
+        ->error("{} failed on {}: {}", consumer.name, consumer.topic,
+                attempt.error);
+    reject(delivery, consumer_fault(consumer, attempt.error, 0), false);
+    return;
+  }
+  const ClaimedStep& claimed = *routed.claimed;
+  if (attempt.error.empty()) {
+    complete(claimed, std::move(attempt.output), delivery);
+  } else if (orchestrator_.fail(claimed, attempt.error, consumer.endpoint) ==
+             Orchestrator::FailOutcome::kFailed) {
+    // The failure is recorded before the message leaves.
+    reject(delivery, consumer_fault(consumer, attempt.error, claimed.attempt),
+           false);
+  } else {
+    delivery.ack();  // a retry of the step is scheduled
+  }
+}
+
+// `log`: say why here (a consumer's failure was logged where it happened).
+void Worker::reject(const Delivery& delivery, const Fault& fault, bool log) {
+  if (log) {
+    logger("dispatch")
+        ->error("message {} on '{}' rejected: {}",
+                delivery.envelope->message_id, delivery.endpoint,
+                fault.message);
+  }
+  ++rejected_;
+  delivery.reject(fault);
 }
 
 // An Isoqube step message claims the step it names. A contract of another
@@ -207,27 +227,27 @@ Worker::Route Worker::route(const Consumer& consumer,
   return routed;
 }
 
-Json Worker::run(const Consumer& consumer, const Envelope& envelope,
-                 const Route& routed, std::string& error) {
+Worker::Attempt Worker::run(const Consumer& consumer, const Envelope& envelope,
+                            const Route& routed) {
   detail::StepContext context(orchestrator_, consumer, envelope,
                               routed.claimed ? &*routed.claimed : nullptr,
                               routed.contract);
-  Json output;
+  Attempt attempt;
   try {
-    output = consumer.handler(context);
-    error = detail::unstorable(output);
+    attempt.output = consumer.handler(context);
+    attempt.error = detail::unstorable(attempt.output);
   } catch (const std::exception& e) {
     // Any bytes; shown, stored and sent as text from here on.
-    error = detail::valid_utf8(e.what());
+    attempt.error = detail::valid_utf8(e.what());
   } catch (...) {
-    error = "unknown exception";
+    attempt.error = "unknown exception";
   }
-  if (error.empty()) {
+  if (attempt.error.empty()) {
     ++handled_;
   } else {
     ++failed_;
   }
-  return output;
+  return attempt;
 }
 
 // Acks once the steps that the completion made ready are confirmed, from

@@ -6,6 +6,7 @@
 #include "isoqube/errors.h"
 #include "isoqube/log.h"
 #include "message/host_info.h"
+#include "message/step_message.h"
 #include "orchestrator/confirm_countdown.h"
 #include "orchestrator/step_outcome.h"
 
@@ -48,24 +49,18 @@ bool all_completed(const Run& run) {
   });
 }
 
-// The envelope of a step message, without what Orchestrator::address()
-// fills; `topic` is the step's registered topic, or nullptr when this
-// process does not know it.
-Envelope make_step_envelope(const Run& run, int step, int attempt,
-                            const Topic* topic) {
+// What a step message says: the run's payload under the step's.
+detail::StepMessage step_message(const Run& run, int step, int attempt) {
   const StepSpec& spec = run.steps[step].spec;
-  Json payload = run.payload;
-  payload.update(spec.payload);
-  Envelope e;
-  e.correlation_id = run.id;
-  e.conversation_id = run.id;
-  e.message_type = {topic ? topic->urn()
-                          : "urn:message:Isoqube.Topics:" + spec.topic};
-  e.headers = {{"Isoqube-Step", spec.name}};
-  e.message = {{"correlationId", run.id}, {"ingestionId", run.ingestion_id},
-               {"step", spec.name},       {"stepIndex", step},
-               {"attempt", attempt},      {"payload", std::move(payload)}};
-  return e;
+  detail::StepMessage m;
+  m.run_id = run.id;
+  m.ingestion_id = run.ingestion_id;
+  m.step = spec.name;
+  m.step_index = step;
+  m.attempt = attempt;
+  m.payload = run.payload;
+  m.payload.update(spec.payload);
+  return m;
 }
 
 std::string entity_of(const StepSpec& spec, const Topic* topic) {
@@ -239,14 +234,10 @@ void Orchestrator::publish(std::string_view topic_name, Json payload,
                           ? cause->conversation_id
                           : e.message_id;
   e.message_type = {topic->urn()};
-  e.message = {
-      {"correlationId", nullptr},
-      {"ingestionId", ingestion_id.empty() ? new_uuid() : ingestion_id},
-      {"timestamp", format_time(e.sent_time)},
-      {"step", ""},
-      {"stepIndex", -1},
-      {"attempt", 1},
-      {"payload", payload.is_null() ? Json::object() : payload}};
+  detail::StepMessage m;  // outside any run
+  m.ingestion_id = ingestion_id.empty() ? new_uuid() : std::move(ingestion_id);
+  m.payload = payload.is_null() ? Json::object() : std::move(payload);
+  e.message = detail::step_message_body(std::move(m), e.sent_time);
   transport_.publish(topic->entity_name, std::move(e));
 }
 
@@ -268,9 +259,16 @@ Envelope Orchestrator::step_envelope(const Run& run, int step, int attempt,
                                      const MessageCause* cause) const {
   const StepSpec& spec = run.steps[step].spec;
   const Topic* topic = registry_.find_topic(spec.topic);
-  Envelope e = make_step_envelope(run, step, attempt, topic);
+  Envelope e;
   address(e, entity_of(spec, topic), cause);
-  e.message["timestamp"] = format_time(e.sent_time);
+  e.correlation_id = run.id;
+  e.conversation_id = run.id;
+  // A topic this process does not know keeps the default namespace.
+  e.message_type = {topic ? topic->urn()
+                          : "urn:message:Isoqube.Topics:" + spec.topic};
+  e.headers = {{"Isoqube-Step", spec.name}};
+  e.message =
+      detail::step_message_body(step_message(run, step, attempt), e.sent_time);
   return e;
 }
 
