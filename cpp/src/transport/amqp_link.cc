@@ -4,11 +4,7 @@
 #include "transport/amqp_link.h"
 
 #include <amqp.h>
-#include <poll.h>
-#include <sys/time.h>
 
-#include <cerrno>
-#include <cstring>
 #include <optional>
 
 #include "isoqube/log.h"
@@ -18,10 +14,9 @@ namespace isoqube::detail {
 namespace {
 
 // The link whose connection this thread uses outside the link's thread, in
-// send_here() or read_here(): a callback run there (a publish that failed
-// before it was sent, a consumer's) that publishes or acks on the same link
-// must post, not try the lock the thread holds, and a task it asks for
-// runs there and then.
+// send_here(): a callback run there (a publish that failed before it was
+// sent) that publishes or acks on the same link must post, not try the lock
+// the thread holds, and a task it asks for runs there and then.
 thread_local const AmqpLink* using_here = nullptr;
 
 // Marks the thread as using the link's connection while it exists.
@@ -91,7 +86,7 @@ bool AmqpLink::send_here(Command& command) {
   auto* publish = std::get_if<std::shared_ptr<PendingPublish>>(&command);
   auto* settle = std::get_if<SettleCommand>(&command);
   if ((publish == nullptr && settle == nullptr) || holds_io()) return false;
-  std::unique_lock<std::timed_mutex> io(io_mutex_, std::try_to_lock);
+  std::unique_lock<std::mutex> io(io_mutex_, std::try_to_lock);
   if (!io.owns_lock() || !polling_ || blocked_ || !work_.empty() ||
       !lost_elsewhere_.empty()) {
     return false;
@@ -132,98 +127,6 @@ bool AmqpLink::send_here(Command& command) {
 
 bool AmqpLink::holds_io() const {
   return using_here == this || std::this_thread::get_id() == thread_id_;
-}
-
-// Reads, then sleeps in poll() on the socket without the I/O lock (others
-// may send meanwhile, as while the link's thread sleeps), and again.
-bool AmqpLink::read_here(std::chrono::steady_clock::time_point deadline,
-                         const std::function<bool()>& done) {
-  if (holds_io()) return false;
-  Reading vacant = Reading::kVacant;
-  if (!reading_.compare_exchange_strong(vacant, Reading::kByCaller)) {
-    if (vacant == Reading::kByLink) want_reading();
-    return false;
-  }
-  ++reading_claims_;
-  turn_timer_.cancel();
-  for (;;) {
-    int fd = -1;
-    {
-      // Held: by a thread that sends (briefly: the broker's confirm of a
-      // step's successor, and so its ack, often comes with the delivery we
-      // woke for), or by the link's thread, awake, which reads when done.
-      std::unique_lock<std::timed_mutex> io(io_mutex_, kReaderLockWait);
-      // Not polling: the link's thread is awake, with commands, connecting
-      // or closing, and reads when it is done.
-      if (!io.owns_lock() || !polling_ || stopping_ ||
-          !lost_elsewhere_.empty() || reading_ != Reading::kByCaller) {
-        give_reading_to_link(/*want_back=*/true);  // once it is done
-        return false;
-      }
-      bool drained = false;
-      try {
-        UsingHere here(this);
-        drained = read_frames();
-      } catch (const std::exception& e) {
-        // The link's thread reconnects (as for a failed send_here()).
-        lost_elsewhere_ = e.what();
-        give_reading_to_link(/*want_back=*/true);  // once connected again
-        return false;
-      }
-      const bool finished = done();
-      if (finished || std::chrono::steady_clock::now() >= deadline) {
-        if (drained) {
-          leave_reading();
-        } else {
-          // Frames are left that poll() won't show.
-          give_reading_to_link(/*want_back=*/false);
-        }
-        return finished;
-      }
-      if (!drained) continue;
-      fd = connection_->fd();
-    }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    pollfd fds[2] = {{fd, POLLIN, 0}, {reader_wake_.fd(), POLLIN, 0}};
-    const int ready =
-        poll(fds, 2, static_cast<int>(std::max<int64_t>(0, left.count()) + 1));
-    if (ready < 0 && errno != EINTR) {
-      // The socket may be gone with a lost connection; the link's thread
-      // finds out.
-      give_reading_to_link(/*want_back=*/false);
-      return false;
-    }
-    if (fds[1].revents != 0) reader_wake_.clear();
-  }
-}
-
-void AmqpLink::leave_reading() {
-  reading_ = Reading::kVacant;
-  turn_timer_.arm(kTurnDelay);
-}
-
-void AmqpLink::give_reading_to_link(bool want_back) {
-  reading_ = Reading::kByLink;
-  if (want_back) reading_wanted_ = true;
-  wake_.notify();
-}
-
-void AmqpLink::take_reading() {
-  reading_ = Reading::kByLink;
-  reader_wake_.notify();
-}
-
-void AmqpLink::want_reading() {
-  if (!reading_wanted_.exchange(true)) wake_.notify();
-}
-
-bool AmqpLink::offer_turn() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (const auto& [id, consumer] : turn_takers_) {
-    if (consumer->offer_turn()) return true;
-  }
-  return false;
 }
 
 void AmqpLink::wait(std::future<void>& result, std::atomic<bool>& abandoned,
@@ -361,18 +264,10 @@ uint64_t AmqpLink::add_consumer(Consumer consumer) {
         }
       },
       false, "starting a consumer");
-  if (spec->offer_turn) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    turn_takers_.emplace(id, spec);
-  }
   return id;
 }
 
 void AmqpLink::remove_consumer(uint64_t id) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    turn_takers_.erase(id);
-  }
   run_task([this, id](AmqpSession*) { stop_consumer(id); }, true,
            "stopping a consumer");
 }

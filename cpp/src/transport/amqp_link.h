@@ -30,25 +30,9 @@
 // is no connection (they are best-effort); they wait a few milliseconds to
 // travel together (amqp_broadcast.h), and close() sends those waiting.
 //
-// Reading here: a consumer's receiving thread may read the connection
-// itself (read_here()) instead of sleeping until the link's thread hands it
-// a delivery: one thread at a time reads, and the link's thread then leaves
-// the socket out of its poll(). A step's message thus wakes the thread that
-// handles it, not the link's thread first and that one next. A reader that
-// has what it waited for leaves the reading to another waiting thread of a
-// consumer (Consumer::offer_turn) unless it is back within kTurnDelay:
-// one run at a time, the thread that handled a step reads its successor,
-// and nobody else wakes. When no thread waits, nobody reads until a
-// receiving thread comes back, or until the link's thread, which wakes
-// every kVacantReadingCheck while it does not read, finds the reading
-// vacant that long and takes it back (broadcast listeners and other
-// consumers wait no longer than that). A receiving thread that finds the
-// link's thread reading wakes it to leave the reading to the waiting
-// threads (want_reading()). Whoever reads holds the I/O lock.
-//
 // Thread-safety: every public method may be called from any thread.
-// Consumer callbacks run on the thread that reads the connection, the
-// link's or one in read_here(), under the I/O lock, and must not block.
+// Consumer callbacks run on the link's thread, under the I/O lock, and must
+// not block.
 #pragma once
 
 #include <atomic>
@@ -91,29 +75,14 @@ class AmqpLink {
     // Declares what the consumer needs and returns the queue to consume;
     // called again after every reconnect.
     std::function<std::string(AmqpTopology&)> prepare;
-    // Called for every message, on the thread reading the connection.
+    // Called for every message, on the link's thread.
     std::function<void(AmqpIncoming&&)> on_message;
-    // Optional: asks one of the consumer's threads that wait for messages
-    // to come and read the connection (read_here()); false when none
-    // waits. Called with the link's mutex held; must not block.
-    std::function<bool()> offer_turn;
   };
   enum class Settle { kAck, kRequeue };
 
   static constexpr uint16_t kBroadcastChannel = 3;
   static constexpr uint16_t kReaderChannel = 4;
   static constexpr uint16_t kFirstConsumerChannel = 10;
-
-  // How often the link's thread wakes, while it does not read the
-  // connection, to see whether anybody does.
-  static constexpr std::chrono::milliseconds kVacantReadingCheck{20};
-  // How long a reader that left may take to come back and read again
-  // before a waiting thread is asked to (a wake-up spared when it does).
-  static constexpr std::chrono::microseconds kTurnDelay{1000};
-  // How long a reader that woke for data waits for the I/O lock (held for
-  // a send by another thread, as a rule) before it gives the reading back
-  // to the link's thread.
-  static constexpr std::chrono::microseconds kReaderLockWait{500};
 
   static constexpr uint16_t kTopologyChannel = 1;
   static constexpr uint16_t kConfirmChannel = 2;
@@ -152,19 +121,6 @@ class AmqpLink {
   // Returns once the broadcasts queued before it are sent (or dropped,
   // without a connection) instead of waiting for their batch.
   void send_broadcasts_now();
-
-  // Reads the connection on the calling thread, running the consumers'
-  // callbacks, until `done()` (called under the I/O lock; must not block)
-  // is true or `deadline` passes, when nobody else reads it. Returns true
-  // when it stopped because done() held; false at once when another thread
-  // reads, and when it gave the reading back to the link's thread (which
-  // is busy with the connection, or lost it). Not from a consumer callback.
-  bool read_here(std::chrono::steady_clock::time_point deadline,
-                 const std::function<bool()>& done);
-  // Wakes the thread in read_here(), which then asks done() again.
-  void interrupt_reader() { reader_wake_.notify(); }
-  // Nobody reads: read_here() would claim the reading.
-  bool reading_vacant() const { return reading_ == Reading::kVacant; }
 
   // Acks or requeues a delivery. Dropped when the channel it came on was
   // closed since (or its connection lost): delivery tags belong to one
@@ -223,8 +179,6 @@ class AmqpLink {
     bool open = false;   // on the current connection
     uint64_t epoch = 0;  // counts openings of channels, never reused
   };
-  // Who reads the connection (the reading, above).
-  enum class Reading { kByLink, kVacant, kByCaller };
   struct ConsumerEntry {
     std::shared_ptr<const Consumer> spec;
     std::string tag;  // on the current connection; empty when not running
@@ -237,23 +191,8 @@ class AmqpLink {
   // false when it must be posted instead.
   bool send_here(Command& command);
   // True on the link's thread and on a thread that uses the connection
-  // outside it (send_here(), read_here()): it holds the I/O lock.
+  // outside it (send_here()): it holds the I/O lock.
   bool holds_io() const;
-  // A reader stopping: it leaves the reading vacant, and to a consumer's
-  // waiting thread unless it reads again within kTurnDelay.
-  void leave_reading();
-  // A reader that cannot go on hands the reading to the link's thread and
-  // wakes it; with `want_back`, asking for it again once the link's thread
-  // is done (want_reading()).
-  void give_reading_to_link(bool want_back);
-  // The link's thread takes the reading (its connection is lost or
-  // closed) and wakes the reader out of poll().
-  void take_reading();
-  // A receiving thread found the link's thread reading: it wakes it to
-  // leave the reading to the consumers' waiting threads (share_reading()).
-  void want_reading();
-  // Asks the consumers' waiting threads to read; true when one comes.
-  bool offer_turn();
   void run_task(std::function<void(AmqpSession*)> run, bool offline,
                 const std::string& what);
   // Waits for `result` up to publish_timeout; raises `abandoned` and throws
@@ -289,15 +228,9 @@ class AmqpLink {
   void send_broadcasts(
       const std::map<std::string, std::vector<std::string>>& batches);
   void run_settle(const SettleCommand& settle);
-  // Reads what has arrived, up to a limit; true when it read all there was
-  // (a frame begun may be left, for poll() to wake on the rest).
-  bool read_frames();
-  // The link's thread, after reading deliveries or when a receiving thread
-  // wants the reading: leaves the reading to a consumer's waiting thread
-  // when one waits; takes vacant reading back once nobody has claimed it
-  // for kVacantReadingCheck.
-  void share_reading();
-  void take_vacant_reading();
+  // Reads what has arrived, up to a limit (a frame begun may be left, for
+  // poll() to wake on the rest).
+  void read_frames();
   void dispatch(const amqp_frame_t& frame);
   void on_content(AmqpContent&& content);
   void on_blocked(bool blocked);
@@ -341,36 +274,17 @@ class AmqpLink {
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> next_consumer_id_{1};
   std::thread::id thread_id_;
-  // Guarded by mutex_: the consumers with an offer_turn, by id.
-  std::map<uint64_t, std::shared_ptr<const Consumer>> turn_takers_;
-  // Who reads the connection; changed from kVacant to kByCaller only by a
-  // reader claiming it, from kByCaller only by that reader, and by the
-  // link's thread when the connection is lost or closed.
-  std::atomic<Reading> reading_{Reading::kByLink};
-  std::atomic<uint64_t> reading_claims_{0};  // times a reader claimed it
-  std::atomic<bool> reading_wanted_{false};  // want_reading() since serve()
-  // The link's thread's: since when it has found the reading vacant, with
-  // reading_claims_ at claims_seen_.
-  std::optional<std::chrono::steady_clock::time_point> vacant_since_;
-  uint64_t claims_seen_ = 0;
-  WakeFd reader_wake_;  // wakes the thread in read_here()
-  // Wakes the link's thread kTurnDelay after a reader left, to offer the
-  // turn; cancelled when somebody reads again before.
-  WakeTimer turn_timer_;
 
   // The connection and everything below it but thread_ belong to whoever
   // holds io_mutex_: the link's thread, all the time but while it sleeps in
-  // poll(), and then a thread in send_here(), which only tries it, or in
-  // read_here(), which waits for it up to kReaderLockWait (another thread's
-  // send is short, the link thread's holds may not be).
-  std::timed_mutex io_mutex_;
+  // poll(), and then a thread in send_here(), which only tries it.
+  std::mutex io_mutex_;
   bool polling_ = false;  // the link's thread sleeps in poll(), connected
   // Why a send by another thread failed: the link's thread takes it as a
   // lost connection when it wakes.
   std::string lost_elsewhere_;
   std::unique_ptr<AmqpConnection> connection_;
   std::unique_ptr<AmqpTopology> topology_;
-  uint64_t deliveries_ = 0;  // to consumers, counted by on_content()
   AmqpConfirms confirms_;
   AmqpContentAssembler assembler_;
   std::deque<Command> work_;  // taken from commands_, not done yet

@@ -36,7 +36,7 @@ bool caused_by_request(const AmqpConnectionLost& e) {
 }  // namespace
 
 void AmqpLink::run(std::promise<void>& connected) {
-  std::lock_guard<std::timed_mutex> io(io_mutex_);  // released only in poll()
+  std::lock_guard<std::mutex> io(io_mutex_);  // released only in poll()
   std::string errors;
   try {
     if (!connect(&errors)) {
@@ -71,11 +71,7 @@ void AmqpLink::serve() {
     take_commands();
     expire_publishes();
     run_work();
-    const uint64_t deliveries = deliveries_;
     read_frames();
-    if (reading_wanted_.exchange(false) || deliveries_ != deliveries) {
-      share_reading();
-    }
     check_heartbeat();
     amqp_connection_state_t state = connection_->state();
     if (wake_.pending() || amqp_frames_enqueued(state) ||
@@ -358,20 +354,19 @@ void AmqpLink::run_settle(const SettleCommand& settle) {
   connection_->check_status(status, "acknowledging a delivery");
 }
 
-bool AmqpLink::read_frames() {
+void AmqpLink::read_frames() {
   amqp_connection_state_t state = connection_->state();
   timeval immediately{0, 0};
   for (int i = 0; i < kMaxFramesPerTurn; ++i) {
     amqp_frame_t frame;
     const int status =
         amqp_simple_wait_frame_noblock(state, &frame, &immediately);
-    if (status == AMQP_STATUS_TIMEOUT) return true;
+    if (status == AMQP_STATUS_TIMEOUT) return;
     connection_->check_status(status, "reading from the broker");
     last_received_ = std::chrono::steady_clock::now();
     dispatch(frame);
     amqp_maybe_release_buffers_on_channel(state, frame.channel);
   }
-  return false;
 }
 
 void AmqpLink::dispatch(const amqp_frame_t& frame) {
@@ -423,12 +418,6 @@ void AmqpLink::on_content(AmqpContent&& content) {
       channel != channels_.end()) {
     message.channel_epoch = channel->second.epoch;
   }
-  if (message.channel != kBroadcastChannel) ++deliveries_;
-  // Read by the link's thread while a reader waits in poll() for it.
-  if (reading_ == Reading::kByCaller &&
-      std::this_thread::get_id() == thread_id_) {
-    reader_wake_.notify();
-  }
   auto id = consumer_by_tag_.find(message.consumer_tag);
   if (id == consumer_by_tag_.end()) {
     // For a consumer stopped meanwhile: give it back rather than leave it
@@ -446,29 +435,6 @@ void AmqpLink::on_content(AmqpContent&& content) {
   } catch (const std::exception& e) {
     logger("transport")
         ->error("{}: a consumer callback failed: {}", name_, e.what());
-  }
-}
-
-void AmqpLink::share_reading() {
-  Reading by_link = Reading::kByLink;
-  if (!reading_.compare_exchange_strong(by_link, Reading::kVacant)) return;
-  if (offer_turn()) return;
-  Reading vacant = Reading::kVacant;
-  reading_.compare_exchange_strong(vacant, Reading::kByLink);
-}
-
-void AmqpLink::take_vacant_reading() {
-  const auto now = std::chrono::steady_clock::now();
-  const uint64_t claims = reading_claims_;
-  if (reading_ != Reading::kVacant) {
-    vacant_since_.reset();
-  } else if (!vacant_since_ || claims != claims_seen_) {
-    vacant_since_ = now;
-    claims_seen_ = claims;
-  } else if (now - *vacant_since_ >= kVacantReadingCheck) {
-    Reading vacant = Reading::kVacant;
-    reading_.compare_exchange_strong(vacant, Reading::kByLink);
-    vacant_since_.reset();
   }
 }
 
@@ -493,35 +459,22 @@ void AmqpLink::wait_for_io() {
   const int heartbeat = connection_->heartbeat_seconds();
   // Waking at half the heartbeat interval gives rabbitmq-c (inside
   // amqp_simple_wait_frame_noblock) the chance to send ours in time.
-  int timeout_ms =
+  const int timeout_ms =
       milliseconds_to_next_deadline(heartbeat > 0 ? heartbeat * 1000 / 2 : -1);
-  // Another thread may read (read_here()): the socket is its to poll.
-  const bool reading = reading_ == Reading::kByLink;
-  if (!reading) {
-    const int check = static_cast<int>(kVacantReadingCheck.count());
-    timeout_ms = timeout_ms < 0 ? check : std::min(timeout_ms, check);
-  }
-  pollfd fds[3] = {{wake_.fd(), POLLIN, 0},
-                   {turn_timer_.fd(), POLLIN, 0},
-                   {connection_->fd(), POLLIN, 0}};
+  pollfd fds[2] = {{connection_->fd(), POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
   // Meanwhile other threads may send on the connection (send_here()).
   polling_ = true;
   io_mutex_.unlock();
-  const int ready = poll(fds, reading ? 3 : 2, timeout_ms);
+  const int ready = poll(fds, 2, timeout_ms);
   const int poll_errno = errno;
   io_mutex_.lock();
   polling_ = false;
-  if (fds[1].revents != 0) {
-    turn_timer_.clear();
-    if (reading_ == Reading::kVacant) offer_turn();
-  }
-  take_vacant_reading();
   if (ready < 0 && poll_errno != EINTR) {
     throw AmqpConnectionLost(
         std::string("poll failed: ") + std::strerror(poll_errno), false);
   }
   // Data, a heartbeat, or an error that the next read reports.
-  if (fds[2].revents != 0) last_received_ = std::chrono::steady_clock::now();
+  if (fds[0].revents != 0) last_received_ = std::chrono::steady_clock::now();
   check_heartbeat();
 }
 

@@ -127,9 +127,6 @@ void AmqpLink::on_lost(const std::string& reason) {
       ->warn("{}: connection to {} lost: {}; reconnecting", name_, host,
              reason);
   set_status("connection lost: " + reason);
-  // A reader's socket is gone: the reading is ours until a delivery of the
-  // next connection is shared again.
-  take_reading();
   topology_.reset();
   connection_.reset();
   assembler_.clear();
@@ -261,7 +258,6 @@ void AmqpLink::shut_down() {
   }
   work_.clear();
   deadlines_.clear();
-  take_reading();
   topology_.reset();
   connection_.reset();
 }
