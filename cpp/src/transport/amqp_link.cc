@@ -31,7 +31,12 @@ class UsingHere {
 }  // namespace
 
 AmqpLink::AmqpLink(const AmqpOptions& options, std::string name)
-    : options_(options), name_(std::move(name)), origin_(new_uuid()) {
+    : options_(options),
+      name_(std::move(name)),
+      origin_(new_uuid()),
+      publisher_(options_, name_),
+      consumers_(kFirstConsumerChannel, kBroadcastChannel, name_),
+      broadcaster_(origin_, name_) {
   std::promise<void> connected;
   std::future<void> result = connected.get_future();
   thread_ = std::thread([this, &connected] { run(connected); });
@@ -87,7 +92,7 @@ bool AmqpLink::send_here(Command& command) {
   auto* settle = std::get_if<SettleCommand>(&command);
   if ((publish == nullptr && settle == nullptr) || holds_io()) return false;
   std::unique_lock<std::mutex> io(io_mutex_, std::try_to_lock);
-  if (!io.owns_lock() || !polling_ || blocked_ || !work_.empty() ||
+  if (!io.owns_lock() || !polling_ || publisher_.blocked() || !work_.empty() ||
       !lost_elsewhere_.empty()) {
     return false;
   }
@@ -100,14 +105,14 @@ bool AmqpLink::send_here(Command& command) {
   if (publish) {
     target = topology_->declared_target((*publish)->message.to);
     if (!target) return false;  // declaring is the link thread's work
-    watch_deadline(*publish);
+    publisher_.watch_deadline(*publish);
   }
   try {
     UsingHere here(this);
     if (publish) {
-      send_publish_to(*publish, *target);
+      publisher_.send_to(*connection_, kConfirmChannel, *publish, *target);
     } else {
-      run_settle(*settle);
+      consumers_.settle(*connection_, *settle);
     }
   } catch (const std::exception& e) {
     // The link's thread reconnects, and sends the publish again unless it
@@ -194,27 +199,13 @@ void AmqpLink::run_task(std::function<void(AmqpSession*)> run, bool offline,
   wait(result, task->abandoned, what);
 }
 
-uint16_t AmqpLink::reserve_channel_number() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  uint16_t number = kFirstConsumerChannel;
-  while (channel_numbers_.count(number)) ++number;
-  channel_numbers_.insert(number);
-  return number;
-}
-
-void AmqpLink::release_channel_number(uint16_t number) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  channel_numbers_.erase(number);
-}
-
 uint16_t AmqpLink::open_channel(uint16_t prefetch, bool global) {
-  const uint16_t number = reserve_channel_number();
+  const uint16_t number = consumers_.reserve_channel_number();
   try {
     run_task(
-        [this, number, prefetch, global](AmqpSession*) {
-          auto [it, inserted] =
-              channels_.emplace(number, ChannelSpec{prefetch, global});
-          if (!it->second.open) open_consumer_channel(number, it->second);
+        [this, number, prefetch, global](AmqpSession* session) {
+          consumers_.open_channel(session->connection, number, prefetch,
+                                  global);
         },
         false, "opening a consumer channel");
   } catch (...) {
@@ -234,42 +225,30 @@ uint16_t AmqpLink::open_channel(uint16_t prefetch, bool global) {
 void AmqpLink::close_channel(uint16_t channel) {
   run_task(
       [this, channel](AmqpSession* session) {
-        auto it = channels_.find(channel);
-        if (it == channels_.end()) return;
-        if (session && it->second.open) {
-          session->connection.close_channel(channel);
-        }
-        channels_.erase(it);
+        consumers_.close_channel(session ? &session->connection : nullptr,
+                                 channel);
       },
       true, "closing a consumer channel");
-  release_channel_number(channel);
+  consumers_.release_channel_number(channel);
 }
 
 uint64_t AmqpLink::add_consumer(Consumer consumer) {
   const uint64_t id = next_consumer_id_++;
   auto spec = std::make_shared<const Consumer>(std::move(consumer));
   run_task(
-      [this, id, spec](AmqpSession*) {
-        auto [it, inserted] = consumers_.emplace(id, ConsumerEntry{spec, ""});
-        if (!it->second.tag.empty()) return;  // resumed by a reconnect
-        try {
-          start_consumer(id, it->second);
-        } catch (const AmqpConnectionLost&) {
-          throw;  // stays registered: the reconnect starts it
-        } catch (const AmqpChannelClosed&) {
-          throw;
-        } catch (...) {
-          consumers_.erase(id);
-          throw;
-        }
+      [this, id, spec](AmqpSession* session) {
+        consumers_.add(id, spec, session->connection, session->topology);
       },
       false, "starting a consumer");
   return id;
 }
 
 void AmqpLink::remove_consumer(uint64_t id) {
-  run_task([this, id](AmqpSession*) { stop_consumer(id); }, true,
-           "stopping a consumer");
+  run_task(
+      [this, id](AmqpSession* session) {
+        consumers_.remove(id, session ? &session->connection : nullptr);
+      },
+      true, "stopping a consumer");
 }
 
 std::string AmqpLink::status() const {

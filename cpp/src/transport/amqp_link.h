@@ -1,7 +1,11 @@
 // A link to the broker: one rabbitmq-c connection and the one I/O thread
-// that owns it. Other threads hand the thread publishes, acks, broadcasts
-// and tasks through a queue and wake it with an eventfd; the thread sleeps
-// in poll() on the socket and the eventfd, never in a timed loop.
+// that owns it, its loop and its recovery, composing the parts that work on
+// the connection for it: AmqpPublisher (publishes and their confirms),
+// AmqpConsumers (consumers, deliveries, acks) and AmqpBroadcaster
+// (broadcasts). AmqpLink is what other threads call. Other threads hand the
+// thread publishes, acks, broadcasts and tasks through a queue and wake it with
+// an eventfd; the thread sleeps in poll() on the socket and the eventfd, never
+// in a timed loop.
 //
 // Sending here: while the thread sleeps in poll() the connection is free,
 // and a thread that publishes to a declared topic or acks, with nothing
@@ -30,6 +34,11 @@
 // is no connection (they are best-effort); they wait a few milliseconds to
 // travel together (amqp_broadcast.h), and close() sends those waiting.
 //
+// Owns: the connection, its topology and everything sent or received on
+// it, through the parts above, which only the holder of the I/O lock uses.
+// Invariants: the connection is used by one thread at a time, the holder of
+// the I/O lock; the link's thread holds it whenever it is awake.
+//
 // Thread-safety: every public method may be called from any thread.
 // Consumer callbacks run on the link's thread, under the I/O lock, and must
 // not block.
@@ -40,21 +49,20 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <thread>
 #include <variant>
 
-#include "isoqube/json.h"
-#include "transport/amqp_confirms.h"
+#include "transport/amqp_broadcaster.h"
 #include "transport/amqp_connection.h"
+#include "transport/amqp_consumers.h"
 #include "transport/amqp_content.h"
 #include "transport/amqp_message.h"
 #include "transport/amqp_options.h"
+#include "transport/amqp_publisher.h"
 #include "transport/amqp_topology.h"
 #include "transport/pending.h"
 #include "transport/wake_fd.h"
@@ -69,23 +77,14 @@ struct AmqpSession {
 
 class AmqpLink {
  public:
-  struct Consumer {
-    uint16_t channel = 0;  // from open_channel(), or kBroadcastChannel
-    bool no_ack = false;
-    // Declares what the consumer needs and returns the queue to consume;
-    // called again after every reconnect.
-    std::function<std::string(AmqpTopology&)> prepare;
-    // Called for every message, on the link's thread.
-    std::function<void(AmqpIncoming&&)> on_message;
-  };
-  enum class Settle { kAck, kRequeue };
-
-  static constexpr uint16_t kBroadcastChannel = 3;
-  static constexpr uint16_t kReaderChannel = 4;
-  static constexpr uint16_t kFirstConsumerChannel = 10;
+  using Consumer = AmqpConsumer;
+  using Settle = AmqpConsumers::Settle;
 
   static constexpr uint16_t kTopologyChannel = 1;
   static constexpr uint16_t kConfirmChannel = 2;
+  static constexpr uint16_t kBroadcastChannel = 3;
+  static constexpr uint16_t kReaderChannel = 4;
+  static constexpr uint16_t kFirstConsumerChannel = 10;
 
   // Connects to the first host that answers. Throws TransportError naming
   // the URI (password masked) and why each host failed, or
@@ -164,25 +163,10 @@ class AmqpLink {
     std::string channel;
     std::string json;
   };
-  struct SettleCommand {
-    uint16_t channel;
-    uint64_t channel_epoch;
-    uint64_t delivery_tag;
-    Settle how;
-  };
+  using SettleCommand = AmqpConsumers::SettleCommand;
   using Command = std::variant<std::shared_ptr<PendingPublish>,
                                std::shared_ptr<PendingTask>, BroadcastCommand,
                                SettleCommand>;
-  struct ChannelSpec {
-    uint16_t prefetch;
-    bool global;
-    bool open = false;   // on the current connection
-    uint64_t epoch = 0;  // counts openings of channels, never reused
-  };
-  struct ConsumerEntry {
-    std::shared_ptr<const Consumer> spec;
-    std::string tag;  // on the current connection; empty when not running
-  };
 
   // amqp_link.cc: the side other threads call.
   void post(Command command);
@@ -199,8 +183,6 @@ class AmqpLink {
   // TransportError saying `what` when it runs out.
   void wait(std::future<void>& result, std::atomic<bool>& abandoned,
             const std::string& what) const;
-  uint16_t reserve_channel_number();
-  void release_channel_number(uint16_t number);
   std::string status() const;
   void set_status(std::string status);
 
@@ -208,13 +190,8 @@ class AmqpLink {
   void run(std::promise<void>& connected);
   void serve();
   void take_commands();
-  // Keeps a publish that has a deadline in deadlines_ (expire_publishes()).
-  void watch_deadline(const std::shared_ptr<PendingPublish>& publish);
-  void expire_publishes();
   int milliseconds_to_next_deadline(int longest) const;
   void run_work();
-  void gather_broadcast(BroadcastCommand&& broadcast);
-  bool broadcasts_due() const;
   void flush_broadcasts();
   void end_broadcast_batch();
   void run_command(Command& command);
@@ -222,29 +199,19 @@ class AmqpLink {
   // broadcasts, which nobody waits for.
   static Pending* pending_of(Command& command);
   void run_task_now(PendingTask& task);
-  void send_publish(const std::shared_ptr<PendingPublish>& publish);
-  void send_publish_to(const std::shared_ptr<PendingPublish>& publish,
-                       const AmqpTarget& target);
-  void send_broadcasts(
-      const std::map<std::string, std::vector<std::string>>& batches);
-  void run_settle(const SettleCommand& settle);
+  // Puts publishes back at the front of the work, in their order.
+  void requeue_first(const AmqpPublisher::Publishes& publishes);
   // Reads what has arrived, up to a limit (a frame begun may be left, for
   // poll() to wake on the rest).
   void read_frames();
   void dispatch(const amqp_frame_t& frame);
   void on_content(AmqpContent&& content);
-  void on_blocked(bool blocked);
   void check_heartbeat();
   void wait_for_io();
 
   // amqp_link_recovery.cc: the link's thread connecting and resuming.
   bool connect(std::string* errors);
   void restore();
-  void open_consumer_channel(uint16_t number, ChannelSpec& spec);
-  void start_consumer(uint64_t id, ConsumerEntry& entry);
-  void resume_consumer(uint64_t id, ConsumerEntry& entry);
-  void stop_consumer(uint64_t id);
-  void restart_cancelled_consumer(const std::string& tag);
   void on_lost(const std::string& reason);
   void reconnect();
   void pause(std::chrono::milliseconds duration);
@@ -263,9 +230,8 @@ class AmqpLink {
   // Guarded by mutex_: the commands_ other than broadcasts, which keep no
   // order with publishes and acks (and wait in commands_ for their batch).
   std::size_t ordered_commands_ = 0;
-  std::string status_;                  // guarded by mutex_: why offline
-  std::set<uint16_t> channel_numbers_;  // guarded by mutex_: in use
-  bool closed_ = false;                 // guarded by mutex_
+  std::string status_;   // guarded by mutex_: why offline
+  bool closed_ = false;  // guarded by mutex_
   // Guarded by mutex_: a broadcast was posted since the thread last ended a
   // batch (sent or dropped it), and the thread knows it will wake for it.
   bool broadcast_batch_open_ = false;
@@ -285,24 +251,13 @@ class AmqpLink {
   std::string lost_elsewhere_;
   std::unique_ptr<AmqpConnection> connection_;
   std::unique_ptr<AmqpTopology> topology_;
-  AmqpConfirms confirms_;
   AmqpContentAssembler assembler_;
   std::deque<Command> work_;  // taken from commands_, not done yet
-  std::deque<std::shared_ptr<PendingPublish>> held_;  // while blocked
-  // Publishes with a deadline, in the order of their deadlines (all have
-  // the same timeout), until they are settled or expire.
-  std::deque<std::shared_ptr<PendingPublish>> deadlines_;
-  // Broadcasts gathered per channel since broadcasts_since_, sent together
-  // (amqp_broadcast.h).
-  std::map<std::string, std::vector<std::string>> broadcasts_;
-  std::size_t broadcast_count_ = 0;
-  std::chrono::steady_clock::time_point broadcasts_since_;
-  bool blocked_ = false;  // connection.blocked: the broker reads no publishes
-  std::map<uint16_t, ChannelSpec> channels_;
-  std::map<uint64_t, ConsumerEntry> consumers_;
-  std::map<std::string, uint64_t> consumer_by_tag_;
+  AmqpPublisher publisher_;
+  // Its channel numbers from any thread (they are guarded by its own lock).
+  AmqpConsumers consumers_;
+  AmqpBroadcaster broadcaster_;
   std::size_t host_index_ = 0;  // of the host connected to, or tried next
-  uint64_t last_channel_epoch_ = 0;
   std::chrono::steady_clock::time_point last_received_;
 
   std::thread thread_;  // last: starts once everything above exists
