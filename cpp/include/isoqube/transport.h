@@ -172,8 +172,7 @@ class Transport {
   // parses it and calls broadcast().
   virtual void broadcast_text(std::string_view channel, std::string json);
 
-  // Calls `on_message` on a transport thread, or on a thread inside one of
-  // the transport's Inbox::receive() calls, for every message broadcast on
+  // Calls `on_message` on a transport thread for every message broadcast on
   // `channel` by `from` after this returns, until the result is destroyed.
   // The callback must not block for long and must not call back into
   // listen().

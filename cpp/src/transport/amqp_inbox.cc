@@ -5,13 +5,6 @@
 #include "transport/amqp_error_queue.h"
 
 namespace isoqube::detail {
-namespace {
-
-// The arrivals this thread reads the link for, in next(): what it reads it
-// takes itself, without waking another thread for it.
-thread_local const void* reading_for = nullptr;
-
-}  // namespace
 
 AmqpSettler::AmqpSettler(std::shared_ptr<AmqpLink> publisher,
                          std::shared_ptr<AmqpLink> consumer,
@@ -86,9 +79,6 @@ AmqpInbox::AmqpInbox(std::shared_ptr<AmqpSettler> settler,
                                 AmqpIncoming&& message) {
         arrive(*arrivals, endpoint, std::move(message));
       };
-      consumer.offer_turn = [arrivals = arrivals_] {
-        return offer_turn(*arrivals);
-      };
       consumers_.push_back(link.add_consumer(std::move(consumer)));
     }
   } catch (...) {
@@ -117,24 +107,11 @@ void AmqpInbox::stop() {
 
 void AmqpInbox::arrive(Arrivals& arrivals, std::string endpoint,
                        AmqpIncoming&& message) {
-  bool wake = true;
   {
     std::lock_guard<std::mutex> lock(arrivals.mutex);
     arrivals.queue.push_back({std::move(endpoint), std::move(message)});
-    // The reader takes the first itself.
-    wake = reading_for != &arrivals || arrivals.queue.size() > 1;
-  }
-  if (wake) arrivals.ready.notify_one();
-}
-
-bool AmqpInbox::offer_turn(Arrivals& arrivals) {
-  {
-    std::lock_guard<std::mutex> lock(arrivals.mutex);
-    if (arrivals.closed || arrivals.waiting == 0) return false;
-    arrivals.turn = true;
   }
   arrivals.ready.notify_one();
-  return true;
 }
 
 void AmqpInbox::close() {
@@ -143,7 +120,6 @@ void AmqpInbox::close() {
     arrivals_->closed = true;
   }
   arrivals_->ready.notify_all();
-  settler_->consumer().interrupt_reader();
 }
 
 std::optional<Delivery> AmqpInbox::receive(std::chrono::milliseconds timeout) {
@@ -154,52 +130,15 @@ std::optional<Delivery> AmqpInbox::receive(std::chrono::milliseconds timeout) {
   return std::nullopt;
 }
 
-// Reads the link when nobody does; waits for a delivery or the turn to read
-// otherwise. A thread counts as waiting whenever it does not read, so that
-// a reader that leaves (leave_reading()) either finds it waiting and offers
-// it the turn, or left the reading vacant before it looked.
 std::optional<AmqpInbox::Arrived> AmqpInbox::next(
     std::chrono::steady_clock::time_point deadline) {
-  AmqpLink& link = settler_->consumer();
-  Arrivals& arrivals = *arrivals_;
-  const auto done = [&arrivals] {
-    std::lock_guard<std::mutex> lock(arrivals.mutex);
-    return arrivals.closed || !arrivals.queue.empty();
-  };
-  std::unique_lock<std::mutex> lock(arrivals.mutex);
-  ++arrivals.waiting;
-  std::optional<Arrived> arrived;
-  bool retried = false;
-  while (!arrivals.closed) {
-    if (!arrivals.queue.empty()) {
-      arrived = std::move(arrivals.queue.front());
-      arrivals.queue.pop_front();
-      // More than one, or a turn that another thread should take.
-      if (!arrivals.queue.empty() || arrivals.turn) {
-        arrivals.ready.notify_one();
-      }
-      break;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) break;
-    arrivals.turn = false;
-    --arrivals.waiting;
-    lock.unlock();
-    reading_for = &arrivals;
-    const bool read = link.read_here(deadline, done);
-    reading_for = nullptr;
-    lock.lock();
-    ++arrivals.waiting;
-    // Vacant since we tried (a reader left): once more, not in a loop.
-    if (read || (link.reading_vacant() && !retried)) {
-      retried = !read;
-      continue;
-    }
-    retried = false;
-    arrivals.ready.wait_until(lock, deadline, [&] {
-      return arrivals.closed || !arrivals.queue.empty() || arrivals.turn;
-    });
-  }
-  --arrivals.waiting;
+  std::unique_lock<std::mutex> lock(arrivals_->mutex);
+  arrivals_->ready.wait_until(lock, deadline, [&] {
+    return arrivals_->closed || !arrivals_->queue.empty();
+  });
+  if (arrivals_->closed || arrivals_->queue.empty()) return std::nullopt;
+  Arrived arrived = std::move(arrivals_->queue.front());
+  arrivals_->queue.pop_front();
   return arrived;
 }
 

@@ -2,10 +2,8 @@
 // the inbox's prefetch, one consumer per endpoint, and the deliveries that
 // arrive, decoded on the receiving thread. Internal.
 //
-// A thread in receive() with nothing queued reads the consuming link
-// itself when nobody else does (AmqpLink::read_here()), and takes the first
-// delivery it reads; the others wait until the reader hands them a delivery
-// or the turn to read (Consumer::offer_turn).
+// The link's thread queues what it reads (AmqpLink::Consumer::on_message)
+// and wakes one thread waiting in receive() for each delivery.
 //
 // Messages that do not decode (bad JSON, no envelope, an unsupported
 // content type, over kMaxMessageBytes) never reach the caller of
@@ -90,18 +88,15 @@ class AmqpInbox final : public Inbox {
     std::string endpoint;
     AmqpIncoming message;
   };
-  // Filled by the thread reading the link, emptied by receive().
+  // Filled by the link's thread, emptied by receive().
   struct Arrivals {
     std::mutex mutex;
     std::condition_variable ready;
     std::deque<Arrived> queue;
     bool closed = false;
-    int waiting = 0;    // threads in next() that do not read the link
-    bool turn = false;  // one of them is asked to read
   };
   static void arrive(Arrivals& arrivals, std::string endpoint,
                      AmqpIncoming&& message);
-  static bool offer_turn(Arrivals& arrivals);
 
   std::optional<Arrived> next(std::chrono::steady_clock::time_point deadline);
   std::optional<Delivery> accept(Arrived arrived);

@@ -4,11 +4,7 @@
 #include "transport/amqp_link.h"
 
 #include <amqp.h>
-#include <poll.h>
-#include <sys/time.h>
 
-#include <cerrno>
-#include <cstring>
 #include <optional>
 
 #include "isoqube/log.h"
@@ -18,10 +14,9 @@ namespace isoqube::detail {
 namespace {
 
 // The link whose connection this thread uses outside the link's thread, in
-// send_here() or read_here(): a callback run there (a publish that failed
-// before it was sent, a consumer's) that publishes or acks on the same link
-// must post, not try the lock the thread holds, and a task it asks for
-// runs there and then.
+// send_here(): a callback run there (a publish that failed before it was
+// sent) that publishes or acks on the same link must post, not try the lock
+// the thread holds, and a task it asks for runs there and then.
 thread_local const AmqpLink* using_here = nullptr;
 
 // Marks the thread as using the link's connection while it exists.
@@ -36,7 +31,12 @@ class UsingHere {
 }  // namespace
 
 AmqpLink::AmqpLink(const AmqpOptions& options, std::string name)
-    : options_(options), name_(std::move(name)), origin_(new_uuid()) {
+    : options_(options),
+      name_(std::move(name)),
+      origin_(new_uuid()),
+      publisher_(options_, name_),
+      consumers_(kFirstConsumerChannel, kBroadcastChannel, name_),
+      broadcaster_(origin_, name_) {
   std::promise<void> connected;
   std::future<void> result = connected.get_future();
   thread_ = std::thread([this, &connected] { run(connected); });
@@ -92,8 +92,8 @@ bool AmqpLink::send_here(Command& command) {
   auto* publish = std::get_if<std::shared_ptr<PendingPublish>>(&command);
   auto* settle = std::get_if<SettleCommand>(&command);
   if ((publish == nullptr && settle == nullptr) || holds_io()) return false;
-  std::unique_lock<std::timed_mutex> io(io_mutex_, std::try_to_lock);
-  if (!io.owns_lock() || !polling_ || blocked_ || !work_.empty() ||
+  std::unique_lock<std::mutex> io(io_mutex_, std::try_to_lock);
+  if (!io.owns_lock() || !polling_ || publisher_.blocked() || !work_.empty() ||
       !lost_elsewhere_.empty()) {
     return false;
   }
@@ -106,14 +106,14 @@ bool AmqpLink::send_here(Command& command) {
   if (publish) {
     target = topology_->declared_target((*publish)->message.to);
     if (!target) return false;  // declaring is the link thread's work
-    watch_deadline(*publish);
+    publisher_.watch_deadline(*publish);
   }
   try {
     UsingHere here(this);
     if (publish) {
-      send_publish_to(*publish, *target);
+      publisher_.send_to(*connection_, kConfirmChannel, *publish, *target);
     } else {
-      run_settle(*settle);
+      consumers_.settle(*connection_, *settle);
     }
   } catch (const std::exception& e) {
     // The link's thread reconnects, and sends the publish again unless it
@@ -133,98 +133,6 @@ bool AmqpLink::send_here(Command& command) {
 
 bool AmqpLink::holds_io() const {
   return using_here == this || std::this_thread::get_id() == thread_id_;
-}
-
-// Reads, then sleeps in poll() on the socket without the I/O lock (others
-// may send meanwhile, as while the link's thread sleeps), and again.
-bool AmqpLink::read_here(std::chrono::steady_clock::time_point deadline,
-                         const std::function<bool()>& done) {
-  if (holds_io()) return false;
-  Reading vacant = Reading::kVacant;
-  if (!reading_.compare_exchange_strong(vacant, Reading::kByCaller)) {
-    if (vacant == Reading::kByLink) want_reading();
-    return false;
-  }
-  ++reading_claims_;
-  turn_timer_.cancel();
-  for (;;) {
-    int fd = -1;
-    {
-      // Held: by a thread that sends (briefly: the broker's confirm of a
-      // step's successor, and so its ack, often comes with the delivery we
-      // woke for), or by the link's thread, awake, which reads when done.
-      std::unique_lock<std::timed_mutex> io(io_mutex_, kReaderLockWait);
-      // Not polling: the link's thread is awake, with commands, connecting
-      // or closing, and reads when it is done.
-      if (!io.owns_lock() || !polling_ || stopping_ ||
-          !lost_elsewhere_.empty() || reading_ != Reading::kByCaller) {
-        give_reading_to_link(/*want_back=*/true);  // once it is done
-        return false;
-      }
-      bool drained = false;
-      try {
-        UsingHere here(this);
-        drained = read_frames();
-      } catch (const std::exception& e) {
-        // The link's thread reconnects (as for a failed send_here()).
-        lost_elsewhere_ = e.what();
-        give_reading_to_link(/*want_back=*/true);  // once connected again
-        return false;
-      }
-      const bool finished = done();
-      if (finished || std::chrono::steady_clock::now() >= deadline) {
-        if (drained) {
-          leave_reading();
-        } else {
-          // Frames are left that poll() won't show.
-          give_reading_to_link(/*want_back=*/false);
-        }
-        return finished;
-      }
-      if (!drained) continue;
-      fd = connection_->fd();
-    }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    pollfd fds[2] = {{fd, POLLIN, 0}, {reader_wake_.fd(), POLLIN, 0}};
-    const int ready =
-        poll(fds, 2, static_cast<int>(std::max<int64_t>(0, left.count()) + 1));
-    if (ready < 0 && errno != EINTR) {
-      // The socket may be gone with a lost connection; the link's thread
-      // finds out.
-      give_reading_to_link(/*want_back=*/false);
-      return false;
-    }
-    if (fds[1].revents != 0) reader_wake_.clear();
-  }
-}
-
-void AmqpLink::leave_reading() {
-  reading_ = Reading::kVacant;
-  turn_timer_.arm(kTurnDelay);
-}
-
-void AmqpLink::give_reading_to_link(bool want_back) {
-  reading_ = Reading::kByLink;
-  if (want_back) reading_wanted_ = true;
-  wake_.notify();
-}
-
-void AmqpLink::take_reading() {
-  reading_ = Reading::kByLink;
-  reader_wake_.notify();
-}
-
-void AmqpLink::want_reading() {
-  if (!reading_wanted_.exchange(true)) wake_.notify();
-}
-
-bool AmqpLink::offer_turn() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (const auto& [id, consumer] : turn_takers_) {
-    if (consumer->offer_turn()) return true;
-  }
-  return false;
 }
 
 void AmqpLink::wait(std::future<void>& result, std::atomic<bool>& abandoned,
@@ -292,27 +200,13 @@ void AmqpLink::run_task(std::function<void(AmqpSession*)> run, bool offline,
   wait(result, task->abandoned, what);
 }
 
-uint16_t AmqpLink::reserve_channel_number() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  uint16_t number = kFirstConsumerChannel;
-  while (channel_numbers_.count(number)) ++number;
-  channel_numbers_.insert(number);
-  return number;
-}
-
-void AmqpLink::release_channel_number(uint16_t number) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  channel_numbers_.erase(number);
-}
-
 uint16_t AmqpLink::open_channel(uint16_t prefetch, bool global) {
-  const uint16_t number = reserve_channel_number();
+  const uint16_t number = consumers_.reserve_channel_number();
   try {
     run_task(
-        [this, number, prefetch, global](AmqpSession*) {
-          auto [it, inserted] =
-              channels_.emplace(number, ChannelSpec{prefetch, global});
-          if (!it->second.open) open_consumer_channel(number, it->second);
+        [this, number, prefetch, global](AmqpSession* session) {
+          consumers_.open_channel(session->connection, number, prefetch,
+                                  global);
         },
         false, "opening a consumer channel");
   } catch (...) {
@@ -332,50 +226,30 @@ uint16_t AmqpLink::open_channel(uint16_t prefetch, bool global) {
 void AmqpLink::close_channel(uint16_t channel) {
   run_task(
       [this, channel](AmqpSession* session) {
-        auto it = channels_.find(channel);
-        if (it == channels_.end()) return;
-        if (session && it->second.open) {
-          session->connection.close_channel(channel);
-        }
-        channels_.erase(it);
+        consumers_.close_channel(session ? &session->connection : nullptr,
+                                 channel);
       },
       true, "closing a consumer channel");
-  release_channel_number(channel);
+  consumers_.release_channel_number(channel);
 }
 
 uint64_t AmqpLink::add_consumer(Consumer consumer) {
   const uint64_t id = next_consumer_id_++;
   auto spec = std::make_shared<const Consumer>(std::move(consumer));
   run_task(
-      [this, id, spec](AmqpSession*) {
-        auto [it, inserted] = consumers_.emplace(id, ConsumerEntry{spec, ""});
-        if (!it->second.tag.empty()) return;  // resumed by a reconnect
-        try {
-          start_consumer(id, it->second);
-        } catch (const AmqpConnectionLost&) {
-          throw;  // stays registered: the reconnect starts it
-        } catch (const AmqpChannelClosed&) {
-          throw;
-        } catch (...) {
-          consumers_.erase(id);
-          throw;
-        }
+      [this, id, spec](AmqpSession* session) {
+        consumers_.add(id, spec, session->connection, session->topology);
       },
       false, "starting a consumer");
-  if (spec->offer_turn) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    turn_takers_.emplace(id, spec);
-  }
   return id;
 }
 
 void AmqpLink::remove_consumer(uint64_t id) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    turn_takers_.erase(id);
-  }
-  run_task([this, id](AmqpSession*) { stop_consumer(id); }, true,
-           "stopping a consumer");
+  run_task(
+      [this, id](AmqpSession* session) {
+        consumers_.remove(id, session ? &session->connection : nullptr);
+      },
+      true, "stopping a consumer");
 }
 
 std::string AmqpLink::status() const {

@@ -1,7 +1,11 @@
 // A link to the broker: one rabbitmq-c connection and the one I/O thread
-// that owns it. Other threads hand the thread publishes, acks, broadcasts
-// and tasks through a queue and wake it with an eventfd; the thread sleeps
-// in poll() on the socket and the eventfd, never in a timed loop.
+// that owns it, its loop and its recovery, composing the parts that work on
+// the connection for it: AmqpPublisher (publishes and their confirms),
+// AmqpConsumers (consumers, deliveries, acks) and AmqpBroadcaster
+// (broadcasts). AmqpLink is what other threads call. Other threads hand the
+// thread publishes, acks, broadcasts and tasks through a queue and wake it with
+// an eventfd; the thread sleeps in poll() on the socket and the eventfd, never
+// in a timed loop.
 //
 // Sending here: while the thread sleeps in poll() the connection is free,
 // and a thread that publishes to a declared topic or acks, with nothing
@@ -30,25 +34,14 @@
 // is no connection (they are best-effort); they wait a few milliseconds to
 // travel together (amqp_broadcast.h), and close() sends those waiting.
 //
-// Reading here: a consumer's receiving thread may read the connection
-// itself (read_here()) instead of sleeping until the link's thread hands it
-// a delivery: one thread at a time reads, and the link's thread then leaves
-// the socket out of its poll(). A step's message thus wakes the thread that
-// handles it, not the link's thread first and that one next. A reader that
-// has what it waited for leaves the reading to another waiting thread of a
-// consumer (Consumer::offer_turn) unless it is back within kTurnDelay:
-// one run at a time, the thread that handled a step reads its successor,
-// and nobody else wakes. When no thread waits, nobody reads until a
-// receiving thread comes back, or until the link's thread, which wakes
-// every kVacantReadingCheck while it does not read, finds the reading
-// vacant that long and takes it back (broadcast listeners and other
-// consumers wait no longer than that). A receiving thread that finds the
-// link's thread reading wakes it to leave the reading to the waiting
-// threads (want_reading()). Whoever reads holds the I/O lock.
+// Owns: the connection, its topology and everything sent or received on
+// it, through the parts above, which only the holder of the I/O lock uses.
+// Invariants: the connection is used by one thread at a time, the holder of
+// the I/O lock; the link's thread holds it whenever it is awake.
 //
 // Thread-safety: every public method may be called from any thread.
-// Consumer callbacks run on the thread that reads the connection, the
-// link's or one in read_here(), under the I/O lock, and must not block.
+// Consumer callbacks run on the link's thread, under the I/O lock, and must
+// not block.
 #pragma once
 
 #include <atomic>
@@ -56,21 +49,20 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <thread>
 #include <variant>
 
-#include "isoqube/json.h"
-#include "transport/amqp_confirms.h"
+#include "transport/amqp_broadcaster.h"
 #include "transport/amqp_connection.h"
+#include "transport/amqp_consumers.h"
 #include "transport/amqp_content.h"
 #include "transport/amqp_message.h"
 #include "transport/amqp_options.h"
+#include "transport/amqp_publisher.h"
 #include "transport/amqp_topology.h"
 #include "transport/pending.h"
 #include "transport/wake_fd.h"
@@ -85,38 +77,14 @@ struct AmqpSession {
 
 class AmqpLink {
  public:
-  struct Consumer {
-    uint16_t channel = 0;  // from open_channel(), or kBroadcastChannel
-    bool no_ack = false;
-    // Declares what the consumer needs and returns the queue to consume;
-    // called again after every reconnect.
-    std::function<std::string(AmqpTopology&)> prepare;
-    // Called for every message, on the thread reading the connection.
-    std::function<void(AmqpIncoming&&)> on_message;
-    // Optional: asks one of the consumer's threads that wait for messages
-    // to come and read the connection (read_here()); false when none
-    // waits. Called with the link's mutex held; must not block.
-    std::function<bool()> offer_turn;
-  };
-  enum class Settle { kAck, kRequeue };
-
-  static constexpr uint16_t kBroadcastChannel = 3;
-  static constexpr uint16_t kReaderChannel = 4;
-  static constexpr uint16_t kFirstConsumerChannel = 10;
-
-  // How often the link's thread wakes, while it does not read the
-  // connection, to see whether anybody does.
-  static constexpr std::chrono::milliseconds kVacantReadingCheck{20};
-  // How long a reader that left may take to come back and read again
-  // before a waiting thread is asked to (a wake-up spared when it does).
-  static constexpr std::chrono::microseconds kTurnDelay{1000};
-  // How long a reader that woke for data waits for the I/O lock (held for
-  // a send by another thread, as a rule) before it gives the reading back
-  // to the link's thread.
-  static constexpr std::chrono::microseconds kReaderLockWait{500};
+  using Consumer = AmqpConsumer;
+  using Settle = AmqpConsumers::Settle;
 
   static constexpr uint16_t kTopologyChannel = 1;
   static constexpr uint16_t kConfirmChannel = 2;
+  static constexpr uint16_t kBroadcastChannel = 3;
+  static constexpr uint16_t kReaderChannel = 4;
+  static constexpr uint16_t kFirstConsumerChannel = 10;
 
   // Connects to the first host that answers. Throws TransportError naming
   // the URI (password masked) and why each host failed, or
@@ -152,19 +120,6 @@ class AmqpLink {
   // Returns once the broadcasts queued before it are sent (or dropped,
   // without a connection) instead of waiting for their batch.
   void send_broadcasts_now();
-
-  // Reads the connection on the calling thread, running the consumers'
-  // callbacks, until `done()` (called under the I/O lock; must not block)
-  // is true or `deadline` passes, when nobody else reads it. Returns true
-  // when it stopped because done() held; false at once when another thread
-  // reads, and when it gave the reading back to the link's thread (which
-  // is busy with the connection, or lost it). Not from a consumer callback.
-  bool read_here(std::chrono::steady_clock::time_point deadline,
-                 const std::function<bool()>& done);
-  // Wakes the thread in read_here(), which then asks done() again.
-  void interrupt_reader() { reader_wake_.notify(); }
-  // Nobody reads: read_here() would claim the reading.
-  bool reading_vacant() const { return reading_ == Reading::kVacant; }
 
   // Acks or requeues a delivery. Dropped when the channel it came on was
   // closed since (or its connection lost): delivery tags belong to one
@@ -208,27 +163,10 @@ class AmqpLink {
     std::string channel;
     std::string json;
   };
-  struct SettleCommand {
-    uint16_t channel;
-    uint64_t channel_epoch;
-    uint64_t delivery_tag;
-    Settle how;
-  };
+  using SettleCommand = AmqpConsumers::SettleCommand;
   using Command = std::variant<std::shared_ptr<PendingPublish>,
                                std::shared_ptr<PendingTask>, BroadcastCommand,
                                SettleCommand>;
-  struct ChannelSpec {
-    uint16_t prefetch;
-    bool global;
-    bool open = false;   // on the current connection
-    uint64_t epoch = 0;  // counts openings of channels, never reused
-  };
-  // Who reads the connection (the reading, above).
-  enum class Reading { kByLink, kVacant, kByCaller };
-  struct ConsumerEntry {
-    std::shared_ptr<const Consumer> spec;
-    std::string tag;  // on the current connection; empty when not running
-  };
 
   // amqp_link.cc: the side other threads call.
   void post(Command command);
@@ -237,31 +175,14 @@ class AmqpLink {
   // false when it must be posted instead.
   bool send_here(Command& command);
   // True on the link's thread and on a thread that uses the connection
-  // outside it (send_here(), read_here()): it holds the I/O lock.
+  // outside it (send_here()): it holds the I/O lock.
   bool holds_io() const;
-  // A reader stopping: it leaves the reading vacant, and to a consumer's
-  // waiting thread unless it reads again within kTurnDelay.
-  void leave_reading();
-  // A reader that cannot go on hands the reading to the link's thread and
-  // wakes it; with `want_back`, asking for it again once the link's thread
-  // is done (want_reading()).
-  void give_reading_to_link(bool want_back);
-  // The link's thread takes the reading (its connection is lost or
-  // closed) and wakes the reader out of poll().
-  void take_reading();
-  // A receiving thread found the link's thread reading: it wakes it to
-  // leave the reading to the consumers' waiting threads (share_reading()).
-  void want_reading();
-  // Asks the consumers' waiting threads to read; true when one comes.
-  bool offer_turn();
   void run_task(std::function<void(AmqpSession*)> run, bool offline,
                 const std::string& what);
   // Waits for `result` up to publish_timeout; raises `abandoned` and throws
   // TransportError saying `what` when it runs out.
   void wait(std::future<void>& result, std::atomic<bool>& abandoned,
             const std::string& what) const;
-  uint16_t reserve_channel_number();
-  void release_channel_number(uint16_t number);
   std::string status() const;
   void set_status(std::string status);
 
@@ -269,13 +190,8 @@ class AmqpLink {
   void run(std::promise<void>& connected);
   void serve();
   void take_commands();
-  // Keeps a publish that has a deadline in deadlines_ (expire_publishes()).
-  void watch_deadline(const std::shared_ptr<PendingPublish>& publish);
-  void expire_publishes();
   int milliseconds_to_next_deadline(int longest) const;
   void run_work();
-  void gather_broadcast(BroadcastCommand&& broadcast);
-  bool broadcasts_due() const;
   void flush_broadcasts();
   void end_broadcast_batch();
   void run_command(Command& command);
@@ -283,35 +199,19 @@ class AmqpLink {
   // broadcasts, which nobody waits for.
   static Pending* pending_of(Command& command);
   void run_task_now(PendingTask& task);
-  void send_publish(const std::shared_ptr<PendingPublish>& publish);
-  void send_publish_to(const std::shared_ptr<PendingPublish>& publish,
-                       const AmqpTarget& target);
-  void send_broadcasts(
-      const std::map<std::string, std::vector<std::string>>& batches);
-  void run_settle(const SettleCommand& settle);
-  // Reads what has arrived, up to a limit; true when it read all there was
-  // (a frame begun may be left, for poll() to wake on the rest).
-  bool read_frames();
-  // The link's thread, after reading deliveries or when a receiving thread
-  // wants the reading: leaves the reading to a consumer's waiting thread
-  // when one waits; takes vacant reading back once nobody has claimed it
-  // for kVacantReadingCheck.
-  void share_reading();
-  void take_vacant_reading();
+  // Puts publishes back at the front of the work, in their order.
+  void requeue_first(const AmqpPublisher::Publishes& publishes);
+  // Reads what has arrived, up to a limit (a frame begun may be left, for
+  // poll() to wake on the rest).
+  void read_frames();
   void dispatch(const amqp_frame_t& frame);
   void on_content(AmqpContent&& content);
-  void on_blocked(bool blocked);
   void check_heartbeat();
   void wait_for_io();
 
   // amqp_link_recovery.cc: the link's thread connecting and resuming.
   bool connect(std::string* errors);
   void restore();
-  void open_consumer_channel(uint16_t number, ChannelSpec& spec);
-  void start_consumer(uint64_t id, ConsumerEntry& entry);
-  void resume_consumer(uint64_t id, ConsumerEntry& entry);
-  void stop_consumer(uint64_t id);
-  void restart_cancelled_consumer(const std::string& tag);
   void on_lost(const std::string& reason);
   void reconnect();
   void pause(std::chrono::milliseconds duration);
@@ -330,9 +230,8 @@ class AmqpLink {
   // Guarded by mutex_: the commands_ other than broadcasts, which keep no
   // order with publishes and acks (and wait in commands_ for their batch).
   std::size_t ordered_commands_ = 0;
-  std::string status_;                  // guarded by mutex_: why offline
-  std::set<uint16_t> channel_numbers_;  // guarded by mutex_: in use
-  bool closed_ = false;                 // guarded by mutex_
+  std::string status_;   // guarded by mutex_: why offline
+  bool closed_ = false;  // guarded by mutex_
   // Guarded by mutex_: a broadcast was posted since the thread last ended a
   // batch (sent or dropped it), and the thread knows it will wake for it.
   bool broadcast_batch_open_ = false;
@@ -341,54 +240,24 @@ class AmqpLink {
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> next_consumer_id_{1};
   std::thread::id thread_id_;
-  // Guarded by mutex_: the consumers with an offer_turn, by id.
-  std::map<uint64_t, std::shared_ptr<const Consumer>> turn_takers_;
-  // Who reads the connection; changed from kVacant to kByCaller only by a
-  // reader claiming it, from kByCaller only by that reader, and by the
-  // link's thread when the connection is lost or closed.
-  std::atomic<Reading> reading_{Reading::kByLink};
-  std::atomic<uint64_t> reading_claims_{0};  // times a reader claimed it
-  std::atomic<bool> reading_wanted_{false};  // want_reading() since serve()
-  // The link's thread's: since when it has found the reading vacant, with
-  // reading_claims_ at claims_seen_.
-  std::optional<std::chrono::steady_clock::time_point> vacant_since_;
-  uint64_t claims_seen_ = 0;
-  WakeFd reader_wake_;  // wakes the thread in read_here()
-  // Wakes the link's thread kTurnDelay after a reader left, to offer the
-  // turn; cancelled when somebody reads again before.
-  WakeTimer turn_timer_;
 
   // The connection and everything below it but thread_ belong to whoever
   // holds io_mutex_: the link's thread, all the time but while it sleeps in
-  // poll(), and then a thread in send_here(), which only tries it, or in
-  // read_here(), which waits for it up to kReaderLockWait (another thread's
-  // send is short, the link thread's holds may not be).
-  std::timed_mutex io_mutex_;
+  // poll(), and then a thread in send_here(), which only tries it.
+  std::mutex io_mutex_;
   bool polling_ = false;  // the link's thread sleeps in poll(), connected
   // Why a send by another thread failed: the link's thread takes it as a
   // lost connection when it wakes.
   std::string lost_elsewhere_;
   std::unique_ptr<AmqpConnection> connection_;
   std::unique_ptr<AmqpTopology> topology_;
-  uint64_t deliveries_ = 0;  // to consumers, counted by on_content()
-  AmqpConfirms confirms_;
   AmqpContentAssembler assembler_;
   std::deque<Command> work_;  // taken from commands_, not done yet
-  std::deque<std::shared_ptr<PendingPublish>> held_;  // while blocked
-  // Publishes with a deadline, in the order of their deadlines (all have
-  // the same timeout), until they are settled or expire.
-  std::deque<std::shared_ptr<PendingPublish>> deadlines_;
-  // Broadcasts gathered per channel since broadcasts_since_, sent together
-  // (amqp_broadcast.h).
-  std::map<std::string, std::vector<std::string>> broadcasts_;
-  std::size_t broadcast_count_ = 0;
-  std::chrono::steady_clock::time_point broadcasts_since_;
-  bool blocked_ = false;  // connection.blocked: the broker reads no publishes
-  std::map<uint16_t, ChannelSpec> channels_;
-  std::map<uint64_t, ConsumerEntry> consumers_;
-  std::map<std::string, uint64_t> consumer_by_tag_;
+  AmqpPublisher publisher_;
+  // Its channel numbers from any thread (they are guarded by its own lock).
+  AmqpConsumers consumers_;
+  AmqpBroadcaster broadcaster_;
   std::size_t host_index_ = 0;  // of the host connected to, or tried next
-  uint64_t last_channel_epoch_ = 0;
   std::chrono::steady_clock::time_point last_received_;
 
   std::thread thread_;  // last: starts once everything above exists

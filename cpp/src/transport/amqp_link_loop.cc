@@ -36,7 +36,7 @@ bool caused_by_request(const AmqpConnectionLost& e) {
 }  // namespace
 
 void AmqpLink::run(std::promise<void>& connected) {
-  std::lock_guard<std::timed_mutex> io(io_mutex_);  // released only in poll()
+  std::lock_guard<std::mutex> io(io_mutex_);  // released only in poll()
   std::string errors;
   try {
     if (!connect(&errors)) {
@@ -69,13 +69,9 @@ void AmqpLink::serve() {
       throw AmqpConnectionLost(std::exchange(lost_elsewhere_, {}), false);
     }
     take_commands();
-    expire_publishes();
+    publisher_.expire([this] { return status(); });
     run_work();
-    const uint64_t deliveries = deliveries_;
     read_frames();
-    if (reading_wanted_.exchange(false) || deliveries_ != deliveries) {
-      share_reading();
-    }
     check_heartbeat();
     amqp_connection_state_t state = connection_->state();
     if (wake_.pending() || amqp_frames_enqueued(state) ||
@@ -107,38 +103,10 @@ void AmqpLink::take_commands() {
   ordered_commands_ = 0;
   for (Command& command : commands_) {
     auto* publish = std::get_if<std::shared_ptr<PendingPublish>>(&command);
-    if (publish) watch_deadline(*publish);
+    if (publish) publisher_.watch_deadline(*publish);
     work_.push_back(std::move(command));
   }
   commands_.clear();
-}
-
-void AmqpLink::watch_deadline(const std::shared_ptr<PendingPublish>& publish) {
-  if (publish->deadline != PendingPublish::Clock::time_point::max()) {
-    deadlines_.push_back(publish);
-  }
-}
-
-// What a thread waiting for a publish does when publish_timeout runs out,
-// for the publishes nobody waits for: they fail with the same error and are
-// not sent (again). One the broker confirms later was published all the
-// same; its duplicates are the orchestrator's to absorb.
-void AmqpLink::expire_publishes() {
-  const auto now = PendingPublish::Clock::now();
-  while (!deadlines_.empty()) {
-    PendingPublish& publish = *deadlines_.front();
-    if (!publish.settled() && publish.deadline > now) return;
-    if (!publish.settled()) {
-      publish.abandoned = true;
-      const std::string why = status();
-      publish.fail(std::make_exception_ptr(TransportError(
-          "publishing to '" + publish.message.to.name + "' on " +
-          options_.masked_uri + " did not complete within " +
-          std::to_string(options_.publish_timeout.count()) +
-          " ms (publish_timeout_ms)" + (why.empty() ? "" : ": " + why))));
-    }
-    deadlines_.pop_front();
-  }
 }
 
 // How long poll() may sleep so that the next publish to expire does so in
@@ -149,10 +117,9 @@ int AmqpLink::milliseconds_to_next_deadline(int longest) const {
   const auto now = std::chrono::steady_clock::now();
   // A publish another thread sends meanwhile (send_here()) expires no
   // sooner than publish_timeout from now: waking then is in time for it.
-  auto next = deadlines_.empty() ? now + options_.publish_timeout
-                                 : deadlines_.front()->deadline;
-  if (broadcast_count_ > 0) {
-    next = std::min(next, broadcasts_since_ + kBroadcastLinger);
+  auto next = publisher_.next_deadline(now + options_.publish_timeout);
+  if (!broadcaster_.empty()) {
+    next = std::min(next, broadcaster_.since() + kBroadcastLinger);
   }
   const int64_t left =
       std::chrono::duration_cast<milliseconds>(next - now).count() + 1;
@@ -170,7 +137,7 @@ void AmqpLink::run_work() {
   while (!work_.empty()) {
     Command& command = work_.front();
     if (auto* broadcast = std::get_if<BroadcastCommand>(&command)) {
-      gather_broadcast(std::move(*broadcast));
+      broadcaster_.gather(broadcast->channel, std::move(broadcast->json));
       work_.pop_front();
       continue;
     }
@@ -188,38 +155,23 @@ void AmqpLink::run_work() {
     }
     work_.pop_front();
   }
-  if (broadcasts_due()) flush_broadcasts();
-}
-
-void AmqpLink::gather_broadcast(BroadcastCommand&& broadcast) {
-  if (broadcast_count_ == 0) {
-    broadcasts_since_ = std::chrono::steady_clock::now();
-  }
-  broadcasts_[broadcast.channel].push_back(std::move(broadcast.json));
-  ++broadcast_count_;
-}
-
-bool AmqpLink::broadcasts_due() const {
-  return broadcast_count_ >= kMaxBroadcastBatch ||
-         (broadcast_count_ > 0 &&
-          std::chrono::steady_clock::now() - broadcasts_since_ >=
-              kBroadcastLinger);
+  if (broadcaster_.due()) flush_broadcasts();
 }
 
 // Sends what was gathered; on a lost connection it is dropped.
+// A blocked broker reads nothing: they are dropped too (best-effort).
 void AmqpLink::flush_broadcasts() {
-  if (broadcast_count_ == 0) return;
-  std::map<std::string, std::vector<std::string>> batches;
-  batches.swap(broadcasts_);
+  if (broadcaster_.empty()) return;
+  const AmqpBroadcaster::Batches batches = broadcaster_.take();
   end_broadcast_batch();
-  send_broadcasts(batches);
+  if (publisher_.blocked()) return;
+  broadcaster_.send(*connection_, *topology_, kBroadcastChannel, batches);
 }
 
 // The next broadcast posted wakes the thread again; those posted since it
 // last took its commands (without waking it) are taken now.
 void AmqpLink::end_broadcast_batch() {
-  broadcasts_.clear();
-  broadcast_count_ = 0;
+  broadcaster_.take();
   std::lock_guard<std::mutex> lock(mutex_);
   broadcast_batch_open_ = false;
   if (!commands_.empty()) wake_.notify();
@@ -239,12 +191,15 @@ Pending* AmqpLink::pending_of(Command& command) {
 void AmqpLink::run_command(Command& command) {
   std::visit(Overloaded{
                  [this](const std::shared_ptr<PendingPublish>& publish) {
-                   send_publish(publish);
+                   publisher_.send(*connection_, *topology_, kConfirmChannel,
+                                   publish);
                  },
                  [this](const std::shared_ptr<PendingTask>& task) {
                    run_task_now(*task);
                  },
-                 [this](const SettleCommand& settle) { run_settle(settle); },
+                 [this](const SettleCommand& settle) {
+                   consumers_.settle(*connection_, settle);
+                 },
                  [](const BroadcastCommand&) {},
              },
              command);
@@ -266,112 +221,25 @@ void AmqpLink::run_task_now(PendingTask& task) {
   task.succeed();
 }
 
-void AmqpLink::send_publish(const std::shared_ptr<PendingPublish>& publish) {
-  if (publish->abandoned || publish->settled()) return;
-  if (blocked_) {
-    held_.push_back(publish);
-    return;
-  }
-  AmqpTarget target;
-  try {
-    target = topology_->prepare(publish->message.to);
-  } catch (const AmqpConnectionLost&) {
-    throw;
-  } catch (...) {
-    publish->fail(std::current_exception());  // a declaration conflict
-    return;
-  }
-  send_publish_to(publish, target);
-}
-
-void AmqpLink::send_publish_to(const std::shared_ptr<PendingPublish>& publish,
-                               const AmqpTarget& target) {
-  publish->exchange = target.exchange;
-  AmqpPropertiesBuilder builder;
-  const amqp_basic_properties_t properties =
-      builder.build(publish->message.properties);
-  const int status =
-      connection_->publish(kConfirmChannel, amqp_bytes(target.exchange),
-                           amqp_bytes(target.routing_key), /*mandatory=*/true,
-                           properties, amqp_bytes(publish->message.body));
-  if (status == AMQP_STATUS_TABLE_TOO_BIG) {
-    // Nothing was written (AmqpConnection::publish()): this publish fails
-    // for good, and the connection goes on.
-    publish->fail(std::make_exception_ptr(
-        MessageError("the message's headers do not fit in one AMQP frame")));
-    return;
-  }
-  connection_->check_status(status,
-                            "publishing to exchange '" + target.exchange + "'");
-  confirms_.sent(publish);
-}
-
-void AmqpLink::send_broadcasts(
-    const std::map<std::string, std::vector<std::string>>& batches) {
-  if (blocked_) return;  // best-effort: a blocked broker reads nothing
-  AmqpProperties properties;
-  properties.content_type = std::string(kBroadcastContentType);
-  properties.persistent = false;
-  properties.app_id = origin_;
-  AmqpPropertiesBuilder builder;
-  const amqp_basic_properties_t amqp_properties = builder.build(properties);
-  for (const auto& [channel, messages] : batches) {
-    AmqpTarget target;
-    try {
-      target = topology_->prepare({Destination::Kind::kBroadcast, channel});
-    } catch (const AmqpConnectionLost&) {
-      throw;
-    } catch (const std::exception& e) {
-      logger("transport")
-          ->error("{}: broadcast on '{}' dropped: {}", name_, channel,
-                  e.what());
-      continue;
-    }
-    for (std::size_t start = 0; start < messages.size();
-         start += kMaxBroadcastBatch) {
-      const std::size_t end =
-          std::min(messages.size(), start + kMaxBroadcastBatch);
-      const std::string body = encode_broadcast_batch(messages, start, end);
-      const int status = connection_->publish(
-          kBroadcastChannel, amqp_bytes(target.exchange), amqp_empty_bytes,
-          /*mandatory=*/false, amqp_properties, amqp_bytes(body));
-      connection_->check_status(status, "broadcasting on '" + channel + "'");
-    }
+void AmqpLink::requeue_first(const AmqpPublisher::Publishes& publishes) {
+  for (auto it = publishes.rbegin(); it != publishes.rend(); ++it) {
+    work_.push_front(*it);
   }
 }
 
-void AmqpLink::run_settle(const SettleCommand& settle) {
-  // A delivery of a channel closed since (by us or with its connection)
-  // is the broker's again: it redelivers it. Its tag could name another
-  // message on a channel opened later under the same number.
-  auto channel = channels_.find(settle.channel);
-  if (channel == channels_.end() || !channel->second.open ||
-      channel->second.epoch != settle.channel_epoch) {
-    return;
-  }
-  const int status =
-      settle.how == Settle::kAck
-          ? amqp_basic_ack(connection_->state(), settle.channel,
-                           settle.delivery_tag, 0)
-          : amqp_basic_nack(connection_->state(), settle.channel,
-                            settle.delivery_tag, 0, /*requeue=*/1);
-  connection_->check_status(status, "acknowledging a delivery");
-}
-
-bool AmqpLink::read_frames() {
+void AmqpLink::read_frames() {
   amqp_connection_state_t state = connection_->state();
   timeval immediately{0, 0};
   for (int i = 0; i < kMaxFramesPerTurn; ++i) {
     amqp_frame_t frame;
     const int status =
         amqp_simple_wait_frame_noblock(state, &frame, &immediately);
-    if (status == AMQP_STATUS_TIMEOUT) return true;
+    if (status == AMQP_STATUS_TIMEOUT) return;
     connection_->check_status(status, "reading from the broker");
     last_received_ = std::chrono::steady_clock::now();
     dispatch(frame);
     amqp_maybe_release_buffers_on_channel(state, frame.channel);
   }
-  return false;
 }
 
 void AmqpLink::dispatch(const amqp_frame_t& frame) {
@@ -384,28 +252,29 @@ void AmqpLink::dispatch(const amqp_frame_t& frame) {
   switch (method.id) {
     case AMQP_BASIC_ACK_METHOD: {
       const auto* ack = static_cast<const amqp_basic_ack_t*>(method.decoded);
-      confirms_.acked(ack->delivery_tag, ack->multiple);
+      publisher_.acked(ack->delivery_tag, ack->multiple);
       break;
     }
     case AMQP_BASIC_NACK_METHOD: {
       const auto* nack = static_cast<const amqp_basic_nack_t*>(method.decoded);
-      confirms_.nacked(nack->delivery_tag, nack->multiple);
+      publisher_.nacked(nack->delivery_tag, nack->multiple);
       break;
     }
     case AMQP_BASIC_CANCEL_METHOD: {
       const auto* cancel =
           static_cast<const amqp_basic_cancel_t*>(method.decoded);
-      restart_cancelled_consumer(to_string(cancel->consumer_tag));
+      consumers_.restart_cancelled(to_string(cancel->consumer_tag),
+                                   *connection_, *topology_);
       break;
     }
     case AMQP_CHANNEL_CLOSE_METHOD:
     case AMQP_CONNECTION_CLOSE_METHOD:
       connection_->on_close_method(frame.channel, method);
     case AMQP_CONNECTION_BLOCKED_METHOD:
-      on_blocked(true);
+      requeue_first(publisher_.set_blocked(true));
       break;
     case AMQP_CONNECTION_UNBLOCKED_METHOD:
-      on_blocked(false);
+      requeue_first(publisher_.set_blocked(false));
       break;
     default:
       break;  // replies that synchronous calls left queued
@@ -414,114 +283,32 @@ void AmqpLink::dispatch(const amqp_frame_t& frame) {
 
 void AmqpLink::on_content(AmqpContent&& content) {
   if (content.kind == AmqpContent::Kind::kReturn) {
-    confirms_.returned(content);
+    publisher_.returned(content);
     return;
   }
-  AmqpIncoming& message = content.message;
-  message.generation = generation_;
-  if (auto channel = channels_.find(message.channel);
-      channel != channels_.end()) {
-    message.channel_epoch = channel->second.epoch;
-  }
-  if (message.channel != kBroadcastChannel) ++deliveries_;
-  // Read by the link's thread while a reader waits in poll() for it.
-  if (reading_ == Reading::kByCaller &&
-      std::this_thread::get_id() == thread_id_) {
-    reader_wake_.notify();
-  }
-  auto id = consumer_by_tag_.find(message.consumer_tag);
-  if (id == consumer_by_tag_.end()) {
-    // For a consumer stopped meanwhile: give it back rather than leave it
-    // unacknowledged until the channel closes.
-    if (message.channel != kBroadcastChannel) {
-      amqp_basic_reject(connection_->state(), message.channel,
-                        message.delivery_tag, /*requeue=*/1);
-    }
-    return;
-  }
-  // Held by value: the callback may stop its own consumer.
-  std::shared_ptr<const Consumer> consumer = consumers_.at(id->second).spec;
-  try {
-    consumer->on_message(std::move(message));
-  } catch (const std::exception& e) {
-    logger("transport")
-        ->error("{}: a consumer callback failed: {}", name_, e.what());
-  }
-}
-
-void AmqpLink::share_reading() {
-  Reading by_link = Reading::kByLink;
-  if (!reading_.compare_exchange_strong(by_link, Reading::kVacant)) return;
-  if (offer_turn()) return;
-  Reading vacant = Reading::kVacant;
-  reading_.compare_exchange_strong(vacant, Reading::kByLink);
-}
-
-void AmqpLink::take_vacant_reading() {
-  const auto now = std::chrono::steady_clock::now();
-  const uint64_t claims = reading_claims_;
-  if (reading_ != Reading::kVacant) {
-    vacant_since_.reset();
-  } else if (!vacant_since_ || claims != claims_seen_) {
-    vacant_since_ = now;
-    claims_seen_ = claims;
-  } else if (now - *vacant_since_ >= kVacantReadingCheck) {
-    Reading vacant = Reading::kVacant;
-    reading_.compare_exchange_strong(vacant, Reading::kByLink);
-    vacant_since_.reset();
-  }
-}
-
-void AmqpLink::on_blocked(bool blocked) {
-  blocked_ = blocked;
-  if (blocked) {
-    logger("transport")
-        ->warn(
-            "{}: the broker blocked publishing (memory or disk alarm); "
-            "publishes wait",
-            name_);
-    return;
-  }
-  logger("transport")->info("{}: the broker unblocked publishing", name_);
-  while (!held_.empty()) {
-    work_.push_front(std::move(held_.back()));
-    held_.pop_back();
-  }
+  consumers_.deliver(std::move(content.message), *connection_, generation_);
 }
 
 void AmqpLink::wait_for_io() {
   const int heartbeat = connection_->heartbeat_seconds();
   // Waking at half the heartbeat interval gives rabbitmq-c (inside
   // amqp_simple_wait_frame_noblock) the chance to send ours in time.
-  int timeout_ms =
+  const int timeout_ms =
       milliseconds_to_next_deadline(heartbeat > 0 ? heartbeat * 1000 / 2 : -1);
-  // Another thread may read (read_here()): the socket is its to poll.
-  const bool reading = reading_ == Reading::kByLink;
-  if (!reading) {
-    const int check = static_cast<int>(kVacantReadingCheck.count());
-    timeout_ms = timeout_ms < 0 ? check : std::min(timeout_ms, check);
-  }
-  pollfd fds[3] = {{wake_.fd(), POLLIN, 0},
-                   {turn_timer_.fd(), POLLIN, 0},
-                   {connection_->fd(), POLLIN, 0}};
+  pollfd fds[2] = {{connection_->fd(), POLLIN, 0}, {wake_.fd(), POLLIN, 0}};
   // Meanwhile other threads may send on the connection (send_here()).
   polling_ = true;
   io_mutex_.unlock();
-  const int ready = poll(fds, reading ? 3 : 2, timeout_ms);
+  const int ready = poll(fds, 2, timeout_ms);
   const int poll_errno = errno;
   io_mutex_.lock();
   polling_ = false;
-  if (fds[1].revents != 0) {
-    turn_timer_.clear();
-    if (reading_ == Reading::kVacant) offer_turn();
-  }
-  take_vacant_reading();
   if (ready < 0 && poll_errno != EINTR) {
     throw AmqpConnectionLost(
         std::string("poll failed: ") + std::strerror(poll_errno), false);
   }
   // Data, a heartbeat, or an error that the next read reports.
-  if (fds[2].revents != 0) last_received_ = std::chrono::steady_clock::now();
+  if (fds[0].revents != 0) last_received_ = std::chrono::steady_clock::now();
   check_heartbeat();
 }
 

@@ -43,81 +43,8 @@ void AmqpLink::restore() {
   amqp_confirm_select(connection.state(), kConfirmChannel);
   connection.check_reply(kConfirmChannel, "turning on publisher confirms");
   connection.open_channel(kBroadcastChannel);
-  for (auto& [number, spec] : channels_) open_consumer_channel(number, spec);
-  for (auto& [id, entry] : consumers_) resume_consumer(id, entry);
+  consumers_.restore(connection, *topology_);
   set_status("");
-}
-
-// Failures of the connection go up (to reconnect); others, such as a queue
-// now declared differently, leave this consumer stopped and are logged.
-void AmqpLink::resume_consumer(uint64_t id, ConsumerEntry& entry) {
-  try {
-    start_consumer(id, entry);
-  } catch (const AmqpConnectionLost&) {
-    throw;
-  } catch (const AmqpChannelClosed&) {
-    throw;
-  } catch (const std::exception& e) {
-    logger("transport")
-        ->error("{}: a consumer cannot resume: {}", name_, e.what());
-  }
-}
-
-void AmqpLink::open_consumer_channel(uint16_t number, ChannelSpec& spec) {
-  connection_->open_channel(number);
-  spec.open = true;
-  spec.epoch = ++last_channel_epoch_;
-  amqp_basic_qos(connection_->state(), number, 0, spec.prefetch, spec.global);
-  connection_->check_reply(
-      number, "setting the prefetch of channel " + std::to_string(number));
-}
-
-void AmqpLink::start_consumer(uint64_t id, ConsumerEntry& entry) {
-  const AmqpLink::Consumer& consumer = *entry.spec;
-  const std::string queue = consumer.prepare(*topology_);
-  const amqp_basic_consume_ok_t* ok =
-      amqp_basic_consume(connection_->state(), consumer.channel,
-                         amqp_bytes(queue), amqp_empty_bytes, /*no_local=*/0,
-                         consumer.no_ack, /*exclusive=*/0, amqp_empty_table);
-  connection_->check_reply(consumer.channel,
-                           "consuming from queue '" + queue + "'");
-  entry.tag = to_string(ok->consumer_tag);
-  consumer_by_tag_[entry.tag] = id;
-}
-
-void AmqpLink::stop_consumer(uint64_t id) {
-  auto it = consumers_.find(id);
-  if (it == consumers_.end()) return;
-  const std::string tag = it->second.tag;
-  if (connection_ && !tag.empty()) {
-    const uint16_t channel = it->second.spec->channel;
-    amqp_basic_cancel(connection_->state(), channel, amqp_bytes(tag));
-    connection_->check_reply(channel, "stopping a consumer");
-  }
-  consumer_by_tag_.erase(tag);
-  consumers_.erase(it);
-}
-
-// The broker cancels a consumer whose queue was deleted (or, on a cluster,
-// whose queue's node went away); declaring and consuming again brings it
-// back.
-void AmqpLink::restart_cancelled_consumer(const std::string& tag) {
-  auto found = consumer_by_tag_.find(tag);
-  if (found == consumer_by_tag_.end()) return;
-  const uint64_t id = found->second;
-  ConsumerEntry& entry = consumers_.at(id);
-  consumer_by_tag_.erase(found);
-  entry.tag.clear();
-  logger("transport")
-      ->warn(
-          "{}: the broker cancelled a consumer (its queue was deleted?); "
-          "declaring it again",
-          name_);
-  resume_consumer(id, entry);
-  if (!entry.tag.empty()) {
-    logger("transport")
-        ->info("{}: the cancelled consumer consumes again", name_);
-  }
 }
 
 void AmqpLink::on_lost(const std::string& reason) {
@@ -127,28 +54,14 @@ void AmqpLink::on_lost(const std::string& reason) {
       ->warn("{}: connection to {} lost: {}; reconnecting", name_, host,
              reason);
   set_status("connection lost: " + reason);
-  // A reader's socket is gone: the reading is ours until a delivery of the
-  // next connection is shared again.
-  take_reading();
   topology_.reset();
   connection_.reset();
   assembler_.clear();
-  consumer_by_tag_.clear();
+  consumers_.forget();
   end_broadcast_batch();  // best-effort: not kept for the next connection
-  for (auto& [id, entry] : consumers_) entry.tag.clear();
-  for (auto& [number, spec] : channels_) spec.open = false;
-  blocked_ = false;
   // Unconfirmed publishes were sent first, held ones next: both go before
   // the rest, in that order.
-  while (!held_.empty()) {
-    work_.push_front(std::move(held_.back()));
-    held_.pop_back();
-  }
-  std::vector<std::shared_ptr<PendingPublish>> unconfirmed =
-      confirms_.take_unconfirmed();
-  for (auto it = unconfirmed.rbegin(); it != unconfirmed.rend(); ++it) {
-    work_.push_front(std::move(*it));
-  }
+  requeue_first(publisher_.take_to_resend());
   host_index_ = (host_index_ + 1) % options_.hosts.size();
 }
 
@@ -198,7 +111,7 @@ void AmqpLink::pause(std::chrono::milliseconds duration) {
 void AmqpLink::run_offline_commands() {
   take_commands();
   end_broadcast_batch();  // the broadcasts taken are dropped below
-  expire_publishes();
+  publisher_.expire([this] { return status(); });
   std::deque<Command> waiting;
   for (Command& command : work_) {
     if (auto* task = std::get_if<std::shared_ptr<PendingTask>>(&command)) {
@@ -226,7 +139,7 @@ void AmqpLink::run_offline_commands() {
 void AmqpLink::send_last_broadcasts() {
   for (Command& command : work_) {
     if (auto* broadcast = std::get_if<BroadcastCommand>(&command)) {
-      gather_broadcast(std::move(*broadcast));
+      broadcaster_.gather(broadcast->channel, std::move(broadcast->json));
     }
   }
   if (!connection_ || !topology_) return;
@@ -248,8 +161,7 @@ void AmqpLink::shut_down() {
   const auto closed = std::make_exception_ptr(
       TransportError("the transport to " + options_.masked_uri +
                      " was closed before the broker confirmed"));
-  for (auto& publish : confirms_.take_unconfirmed()) publish->fail(closed);
-  for (auto& publish : held_) publish->fail(closed);
+  publisher_.fail_all(closed);
   for (Command& command : work_) {
     if (auto* publish =
             std::get_if<std::shared_ptr<PendingPublish>>(&command)) {
@@ -260,8 +172,6 @@ void AmqpLink::shut_down() {
     }
   }
   work_.clear();
-  deadlines_.clear();
-  take_reading();
   topology_.reset();
   connection_.reset();
 }

@@ -58,9 +58,7 @@
 // Connections: two, each with its own I/O thread (amqp_link.h: threads,
 // channels, recovery; while that thread sleeps, a thread that publishes to a
 // declared topic or acks sends the frames itself, under the link's I/O lock, so
-// a connection is still used by one thread at a time, and an inbox's receiving
-// thread reads the consuming link itself while nobody else does): one
-// publishes (confirms,
+// a connection is still used by one thread at a time): one publishes (confirms,
 // error queue moves, broadcasts, error queue reads), the other consumes
 // (inboxes, acks, listeners). RabbitMQ advises this split: its flow control
 // slows down reading from a connection that publishes too fast, and acks and
@@ -103,8 +101,7 @@ class AmqpTransport final : public Transport {
   void broadcast(std::string_view channel, Json message) override;
   // Sent as it is, on the link's thread, with the other broadcasts.
   void broadcast_text(std::string_view channel, std::string json) override;
-  // Calls `on_message` on the thread that reads the consuming link: its I/O
-  // thread or a receiving thread of an inbox (amqp_link.h, reading here).
+  // Calls `on_message` on the consuming link's I/O thread.
   std::unique_ptr<Listening> listen(
       std::string_view channel, BroadcastsFrom from,
       std::function<void(const Json&)> on_message) override;

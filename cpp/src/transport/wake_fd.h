@@ -6,12 +6,10 @@
 #pragma once
 
 #include <sys/eventfd.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -54,56 +52,6 @@ class WakeFd {
  private:
   const int fd_;
   std::atomic<bool> pending_{false};
-};
-
-// A timerfd that wakes a thread sleeping in poll() once a delay has passed,
-// unless cancelled before: a system call each, instead of a wake-up.
-//
-// Thread-safety: arm() and cancel() from any thread; clear() and fd() from
-// the thread that polls.
-class WakeTimer {
- public:
-  WakeTimer()
-      : fd_(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {
-    if (fd_ < 0) {
-      throw TransportError(std::string("cannot create a timerfd: ") +
-                           std::strerror(errno));
-    }
-  }
-  ~WakeTimer() { close(fd_); }
-  WakeTimer(const WakeTimer&) = delete;
-  WakeTimer& operator=(const WakeTimer&) = delete;
-
-  int fd() const { return fd_; }
-
-  void arm(std::chrono::microseconds delay) {
-    armed_ = true;
-    set(delay);
-  }
-
-  // Only a timer armed since it last fired or was cancelled costs a call.
-  void cancel() {
-    if (armed_.exchange(false)) set(std::chrono::microseconds(0));
-  }
-
-  // After poll() found it readable.
-  void clear() {
-    armed_ = false;
-    uint64_t expirations = 0;
-    [[maybe_unused]] const ssize_t n =
-        read(fd_, &expirations, sizeof expirations);
-  }
-
- private:
-  void set(std::chrono::microseconds delay) {
-    itimerspec when{};
-    when.it_value.tv_sec = static_cast<time_t>(delay.count() / 1000000);
-    when.it_value.tv_nsec = static_cast<long>(delay.count() % 1000000) * 1000;
-    timerfd_settime(fd_, 0, &when, nullptr);
-  }
-
-  const int fd_;
-  std::atomic<bool> armed_{false};
 };
 
 }  // namespace isoqube::detail

@@ -1,7 +1,7 @@
-// Receiving threads that read the consuming link themselves (amqp_link.h,
-// "reading here"): every delivery reaches exactly one of them, a thread
-// that holds a delivery keeps neither the other threads nor listeners
-// waiting, and closing the inbox wakes the thread reading.
+// Many threads receiving from one inbox over RabbitMQ: every delivery
+// reaches exactly one of them, a thread that holds a delivery keeps neither
+// the other threads nor listeners waiting, and closing the inbox wakes a
+// thread waiting in receive().
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -28,9 +28,9 @@ using testing::unique_name;
 // was woken, not timed out.
 constexpr milliseconds kLongReceive{60000};
 
-class AmqpReadingTest : public testing::AmqpBrokerTest {};
+class AmqpReceivingTest : public testing::AmqpBrokerTest {};
 
-TEST_F(AmqpReadingTest, ManyReceivingThreadsGetEveryMessageOnce) {
+TEST_F(AmqpReceivingTest, ManyReceivingThreadsGetEveryMessageOnce) {
   testing::Subscribed s(uri_, 20);
   constexpr int kThreads = 4, kMessages = 2000;
   std::mutex mutex;
@@ -70,10 +70,9 @@ TEST_F(AmqpReadingTest, ManyReceivingThreadsGetEveryMessageOnce) {
   EXPECT_EQ(s.transport->stats().delivered, static_cast<uint64_t>(kMessages));
 }
 
-// Receives one message on the calling thread and acks it. The link's own
-// thread reads the first delivery of an inbox and then leaves the reading
-// to the receiving threads: the calling thread, when it receives again
-// right away, reads the link itself.
+// Receives one message on the calling thread and acks it: the inbox's
+// consumer runs and the calling thread has received before, as a worker's
+// thread has between steps.
 void warm_up(testing::Subscribed& s) {
   s.transport->publish(s.topic, test_envelope("warm-up"));
   auto d = s.inbox->receive(kLongReceive);
@@ -82,16 +81,17 @@ void warm_up(testing::Subscribed& s) {
   d->ack();
 }
 
-// A long step: the thread that read its message handles it and reads no
-// more meanwhile; the other thread, which waits, must get the next one.
-TEST_F(AmqpReadingTest, AThreadHoldingADeliveryKeepsNoOtherThreadWaiting) {
+// A long step: the thread that received its message handles it and
+// receives no more meanwhile; the other thread, which waits, must get the
+// next one.
+TEST_F(AmqpReceivingTest, AThreadHoldingADeliveryKeepsNoOtherThreadWaiting) {
   testing::Subscribed s(uri_);
   std::optional<Delivery> held, next;
   std::atomic<bool> waiting{false}, holding{false}, got_next{false};
   std::thread reader([&] {
     warm_up(s);
     waiting = true;
-    held = s.inbox->receive(kLongReceive);  // reads the link itself
+    held = s.inbox->receive(kLongReceive);
     holding = true;
   });
   ASSERT_TRUE(testing::wait_until([&] { return waiting.load(); }));
@@ -118,9 +118,9 @@ TEST_F(AmqpReadingTest, AThreadHoldingADeliveryKeepsNoOtherThreadWaiting) {
   next->ack();
 }
 
-// The inbox's only thread holds the delivery it read and reads no more: the
-// listeners of the same transport still hear what is broadcast.
-TEST_F(AmqpReadingTest, ListenersHearBroadcastsWhileTheOnlyReaderIsBusy) {
+// The inbox's only thread holds the delivery it received and receives no
+// more: the listeners of the same transport still hear what is broadcast.
+TEST_F(AmqpReceivingTest, ListenersHearBroadcastsWhileTheOnlyReaderIsBusy) {
   testing::Subscribed s(uri_);
   auto sender = open_transport(uri_);
   const std::string channel = unique_name("channel");
@@ -128,8 +128,7 @@ TEST_F(AmqpReadingTest, ListenersHearBroadcastsWhileTheOnlyReaderIsBusy) {
   auto listening = s.transport->listen(channel, BroadcastsFrom::kAnyone,
                                        [&](const Json&) { ++heard; });
   warm_up(s);
-  // Sent while this thread waits in receive(), reading the link itself,
-  // so that it reads the message and then the reading is nobody's.
+  // Sent while this thread waits in receive().
   std::thread publisher([&] {
     std::this_thread::sleep_for(milliseconds(100));
     s.transport->publish(s.topic, test_envelope("held"));
@@ -146,18 +145,18 @@ TEST_F(AmqpReadingTest, ListenersHearBroadcastsWhileTheOnlyReaderIsBusy) {
   held->ack();
 }
 
-TEST_F(AmqpReadingTest, CloseWakesTheThreadReadingTheLink) {
+TEST_F(AmqpReceivingTest, CloseWakesAThreadWaitingInReceive) {
   testing::Subscribed s(uri_);
-  std::atomic<bool> reading{false}, returned{false};
+  std::atomic<bool> waiting{false}, returned{false};
   std::optional<Delivery> got;
   std::thread receiver([&] {
     warm_up(s);
-    reading = true;
+    waiting = true;
     got = s.inbox->receive(kLongReceive);
     returned = true;
   });
-  ASSERT_TRUE(testing::wait_until([&] { return reading.load(); }));
-  // Not needed for the outcome: lets the thread get into poll().
+  ASSERT_TRUE(testing::wait_until([&] { return waiting.load(); }));
+  // Not needed for the outcome: lets the thread get into receive().
   std::this_thread::sleep_for(milliseconds(100));
 
   s.inbox->close();
