@@ -45,7 +45,8 @@ struct RunOptions {
 // worker's pool thread for claim(), claim_waiting(), complete() and fail().
 // Several threads may call it at once, for different changes; one change's
 // events come in one call, in commit order, with their seqs (possibly none:
-// a change that did not apply).
+// a change that did not apply). What emit() throws reaches the caller of
+// the orchestrator's method, the change being committed already.
 class RunEvents {
  public:
   virtual ~RunEvents() = default;
