@@ -5,10 +5,12 @@
 // else the embedded defaults (memory:// and sqlite://isoqube.db in the
 // working folder).
 //
-// Run events: every transition this process commits is pushed to its
-// subscribers; on a distributed transport (a broker) it is also broadcast on
-// the `run-events` channel, and the events other processes broadcast reach
-// this process's subscribers and wait() too (the seed's EventNotification).
+// Run events: the engine is its orchestrator's RunEvents. The events of
+// every transition this process commits are pushed to its subscribers, on
+// the thread that committed it (see RunEvents); on a distributed transport
+// (a broker) they are also broadcast on the `run-events` channel, and the
+// events other processes broadcast reach this process's subscribers and
+// wait() too (the seed's EventNotification), on a transport thread.
 //
 // Who executes a run: the workers of every process sharing the transport.
 // On a transport only this process reads (memory://) that is this engine's
@@ -86,12 +88,12 @@ class EventStream {
   uint64_t dropped_ = 0;
 };
 
-class Engine {
+class Engine : private RunEvents {
  public:
   // Opens transport and store. Throws ConfigurationError for bad URIs or
   // options, TransportError / StoreError when they cannot be opened.
   explicit Engine(EngineOptions options = {});
-  ~Engine();  // stops
+  ~Engine() override;  // stops
 
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -159,7 +161,8 @@ class Engine {
   void require_executable(const std::string& what,
                           const std::vector<StepSpec>& steps) const;
   void start_worker();  // with mutex_ held
-  void on_event(const Event& event);
+  // RunEvents: broadcast to other processes, then deliver here.
+  void emit(const std::vector<Event>& events) override;
   void on_remote_events(const Json& message);
   void deliver(const Event& event);
 
@@ -176,9 +179,9 @@ class Engine {
 
   mutable std::mutex mutex_;  // worker_, start_called_
   bool start_called_ = false;  // start() was called, and stop() not since
-  // streams_ and run_events_: a lock of their own, as deliver() runs in
-  // transport and store callbacks while start() holds mutex_ and waits for
-  // the transport.
+  // streams_ and run_events_: a lock of their own, as deliver() runs on
+  // transport threads and in emit() while start() holds mutex_ and waits
+  // for the transport.
   mutable std::mutex events_mutex_;
   std::condition_variable run_changed_;
   std::vector<std::shared_ptr<EventStream>> streams_;

@@ -9,6 +9,10 @@
 // a step already completed re-publishes its successors that are still
 // queued, so no crash point loses a run.
 //
+// Run events: each store change returns the events it committed, and the
+// orchestrator hands them to its RunEvents right after the change, before
+// its next store change or publish.
+//
 // Thread-safety: all methods may be called concurrently from any thread.
 #pragma once
 
@@ -16,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "isoqube/configuration.h"
 #include "isoqube/json.h"
@@ -31,6 +36,21 @@ struct RunOptions {
   std::string description;
   std::string ingestion_id;  // external id; default: a new UUID
   Json payload = Json::object();
+};
+
+// Where the orchestrator hands the events of every store change it makes
+// (the engine broadcasts them to other processes and delivers them to its
+// EventStreams). emit() is called on the thread that made the change:
+// the caller's for start_run(), rerun(), resume() and cancel(); the
+// worker's pool thread for claim(), claim_waiting(), complete() and fail().
+// Several threads may call it at once, for different changes; one change's
+// events come in one call, in commit order, with their seqs (possibly none:
+// a change that did not apply). What emit() throws reaches the caller of
+// the orchestrator's method, the change being committed already.
+class RunEvents {
+ public:
+  virtual ~RunEvents() = default;
+  virtual void emit(const std::vector<Event>& events) = 0;
 };
 
 // A step attempt this worker won the right to execute.
@@ -56,8 +76,9 @@ struct WaitingClaim {
 
 class Orchestrator {
  public:
-  // All three must outlive the orchestrator.
-  Orchestrator(Store& store, Transport& transport, const Registry& registry);
+  // All four must outlive the orchestrator.
+  Orchestrator(Store& store, Transport& transport, const Registry& registry,
+               RunEvents& events);
 
   // Validates and snapshots `config` into a new run, stores it whole, marks
   // it running and publishes its root steps. Throws ConfigurationError.
@@ -170,6 +191,7 @@ class Orchestrator {
   Store& store_;
   Transport& transport_;
   const Registry& registry_;
+  RunEvents& events_;
 };
 
 }  // namespace isoqube

@@ -3,9 +3,11 @@
 // only carries work.
 //
 // Every run mutation is a conditional atomic update (compare-and-set on the
-// step's status and attempt count) that also appends its event to the event
-// log in the same transaction, so a duplicated or redelivered message never
-// advances a run twice.
+// step's status and attempt count) that also appends its events to the
+// event log in the same transaction, so a duplicated or redelivered message
+// never advances a run twice. Each mutation returns the events it appended,
+// with their seqs: the store tells nobody else, its caller hands them on
+// (the orchestrator to its RunEvents, see orchestrator.h).
 //
 // Implementations, chosen by URI scheme in open_store():
 //   memory://                 in-process, for tests and benchmarks
@@ -25,15 +27,11 @@
 // an EventFeed, which gets each event once whatever the store and however
 // many processes write to it.
 //
-// Thread-safety: every method may be called from any thread. The event
-// listener is called on the thread that committed, after the commit, outside
-// the store's locks.
+// Thread-safety: every method may be called from any thread.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -97,6 +95,21 @@ struct RunTransition {
   bool cancel_unfinished_steps = false;
 };
 
+// A step transition as the store applied it.
+struct AppliedStep {
+  Run run;  // the run as it is right after the update
+  // What the update appended to the event log, in that order, with their
+  // seqs: the step's own event, one per step it queued (in t.queue's
+  // order), then the run's when its status changed.
+  std::vector<Event> events;
+};
+
+// What queue_steps() moved.
+struct QueuedSteps {
+  std::vector<int> steps;     // the indexes moved, in the order listed
+  std::vector<Event> events;  // pending -> queued, one per moved step
+};
+
 struct RunQuery {
   std::size_t limit = 100;
   std::size_t offset = 0;
@@ -119,8 +132,6 @@ struct EventQuery {
 
 class Store {
  public:
-  using EventListener = std::function<void(const Event&)>;
-
   virtual ~Store() = default;
 
   // Insert or replace by id (an empty id is an error: callers assign one).
@@ -131,8 +142,9 @@ class Store {
   virtual std::vector<Configuration> list_configurations() = 0;
 
   // Stores the run and all its steps at once, or nothing (throws StoreError
-  // or ConfigurationError on a duplicate id). Emits a "created" run event.
-  virtual void create_run(const Run& run) = 0;
+  // or ConfigurationError on a duplicate id). Returns the one event it
+  // appended: the run's creation (from "" to its status).
+  virtual std::vector<Event> create_run(const Run& run) = 0;
   virtual std::optional<Run> find_run(std::string_view id) = 0;
   // Newest first.
   virtual std::vector<Run> list_runs(const RunQuery& query) = 0;
@@ -140,22 +152,24 @@ class Store {
 
   // Applies the transition if the step's current status is one of `from`,
   // its attempt count matches, every guard holds, every step in `queue` is
-  // pending and (with run_to) the run is running; returns the run as it is
-  // after the update, or nullopt when anything did not match (or the run
-  // does not exist). Also sets the run's modified time and appends the
-  // events: the step's, one per queued step, then the run's.
-  virtual std::optional<Run> transition_step(std::string_view run_id,
-                                             const StepTransition& t) = 0;
+  // pending and (with run_to) the run is running. Also sets the run's
+  // modified time and appends the events (see AppliedStep). Returns the run
+  // after the update with those events, or nullopt when anything did not
+  // match (or the run does not exist): then nothing was appended.
+  virtual std::optional<AppliedStep> transition_step(
+      std::string_view run_id, const StepTransition& t) = 0;
 
-  // Moves each listed step from pending to queued, in one transaction.
-  // Returns the indexes this call moved (the others were not pending).
-  virtual std::vector<int> queue_steps(std::string_view run_id,
-                                       const std::vector<int>& steps) = 0;
+  // Moves each listed step from pending to queued, in one transaction, and
+  // appends an event per step moved. The others (not pending, not a step,
+  // listed twice, or no such run) are left out of the result.
+  virtual QueuedSteps queue_steps(std::string_view run_id,
+                                  const std::vector<int>& steps) = 0;
 
-  // Applies the run transition if its status is one of `from`. Returns
-  // whether it did.
-  virtual bool transition_run(std::string_view run_id,
-                              const RunTransition& t) = 0;
+  // Applies the run transition if its status is one of `from`. Returns the
+  // events it appended: the run's, then (cancel_unfinished_steps) one per
+  // step cancelled, in step order; empty when it did not apply.
+  virtual std::vector<Event> transition_run(std::string_view run_id,
+                                            const RunTransition& t) = 0;
 
   virtual std::vector<Event> events(const EventQuery& query) = 0;
   // The seq of the newest event (0: none yet), where a reader of every
@@ -173,26 +187,6 @@ class Store {
   // them. Upserts by name.
   virtual void save_topics(const std::vector<Topic>& topics) = 0;
   virtual std::vector<Topic> list_topics() = 0;
-
-  void set_event_listener(EventListener listener) {
-    std::lock_guard<std::mutex> lock(listener_mutex_);
-    listener_ = std::move(listener);
-  }
-
- protected:
-  // Implementations call this after a commit, outside their locks.
-  void notify(const Event& event) {
-    EventListener listener;
-    {
-      std::lock_guard<std::mutex> lock(listener_mutex_);
-      listener = listener_;
-    }
-    if (listener) listener(event);
-  }
-
- private:
-  std::mutex listener_mutex_;
-  EventListener listener_;
 };
 
 // Every run's events after a seq, each exactly once, in the order they

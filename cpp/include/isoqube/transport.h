@@ -119,7 +119,7 @@ class Transport {
 
   // Whether other processes can share this transport (a broker). Engines
   // broadcast run events only on distributed transports: in one process the
-  // store's listener already sees them all.
+  // engine already hands every event to its subscribers (RunEvents).
   virtual bool distributed() const { return false; }
 
   // Declares the endpoints and their bindings, and returns an inbox that

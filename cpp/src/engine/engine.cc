@@ -40,20 +40,19 @@ Engine::Engine(EngineOptions options)
   store_ = open_store(store_uri_);
   transport_ = open_transport(transport_uri_);
   if (transport_->distributed()) {
-    // Our own events reach deliver() from the store's listener.
+    // Our own events reach deliver() through emit().
     remote_events_ =
         transport_->listen(kRunEventsChannel, BroadcastsFrom::kOthers,
                            [this](const Json& m) { on_remote_events(m); });
   }
-  store_->set_event_listener([this](const Event& e) { on_event(e); });
+  RunEvents& events = *this;
   orchestrator_ =
-      std::make_unique<Orchestrator>(*store_, *transport_, registry_);
+      std::make_unique<Orchestrator>(*store_, *transport_, registry_, events);
   if (options_.register_static) registry_.add_static("");
 }
 
 Engine::~Engine() {
   stop();
-  store_->set_event_listener(nullptr);
   remote_events_.reset();
   std::lock_guard<std::mutex> lock(events_mutex_);
   for (auto& stream : streams_) stream->close();
@@ -297,17 +296,20 @@ void Engine::unsubscribe(const std::shared_ptr<EventStream>& stream) {
                  streams_.end());
 }
 
-void Engine::on_event(const Event& event) {
-  if (remote_events_) {
-    // Written straight to text: several events a step.
-    transport_->broadcast_text(
-        kRunEventsChannel,
-        "{\"event\":" + to_json_text(event) + ",\"origin\":\"" + id_ + "\"}");
+// The events of a change this process made, on the thread that made it.
+void Engine::emit(const std::vector<Event>& events) {
+  for (const Event& event : events) {
+    if (remote_events_) {
+      // Written straight to text: several events a step.
+      transport_->broadcast_text(
+          kRunEventsChannel,
+          "{\"event\":" + to_json_text(event) + ",\"origin\":\"" + id_ + "\"}");
+    }
+    deliver(event);
   }
-  deliver(event);
 }
 
-// Events other processes committed; our own came through on_event already.
+// Events other processes committed; our own came through emit() already.
 void Engine::on_remote_events(const Json& message) {
   try {
     if (message.value("origin", "") == id_) return;

@@ -83,14 +83,14 @@ StepTransition finish(const ClaimedStep& claimed, StepStatus from,
 // left pending (not failed: nothing ran), its steps queued, for resume() to
 // publish; retrying start_run() instead starts another run, and this one
 // never executes. Returns what the caller is told.
-std::string leave_unstarted(Store& store, const Run& run, const StepSpec& spec,
-                            const std::string& why) {
+std::string leave_unstarted(Store& store, RunEvents& events, const Run& run,
+                            const StepSpec& spec, const std::string& why) {
   RunTransition t;
   t.from = {RunStatus::kRunning};
   t.to = RunStatus::kPending;
   t.error = "not started: step '" + spec.name + "' could not be published: " +
             why + "; resume the run to publish it";
-  store.transition_run(run.id, t);
+  events.emit(store.transition_run(run.id, t));
   logger("orchestrator")->warn("run {} {}", run.id, *t.error);
   return "run " + run.id + " was stored but not started, step '" + spec.name +
          "' could not be published: " + why +
@@ -100,8 +100,11 @@ std::string leave_unstarted(Store& store, const Run& run, const StepSpec& spec,
 }  // namespace
 
 Orchestrator::Orchestrator(Store& store, Transport& transport,
-                           const Registry& registry)
-    : store_(store), transport_(transport), registry_(registry) {}
+                           const Registry& registry, RunEvents& events)
+    : store_(store),
+      transport_(transport),
+      registry_(registry),
+      events_(events) {}
 
 Run Orchestrator::start_run(const Configuration& config,
                             const RunOptions& options) {
@@ -126,20 +129,22 @@ Run Orchestrator::start_run(const Configuration& config,
     step.spec = std::move(spec);
     run.steps.push_back(std::move(step));
   }
-  store_.create_run(run);
+  events_.emit(store_.create_run(run));
   logger("orchestrator")->info("run {} of '{}' started ({} steps)", run.id,
                                run.configuration_name, run.steps.size());
-  const std::vector<int> first =
+  const QueuedSteps first =
       store_.queue_steps(run.id, detail::ready_steps(run));
-  for (int index : first) {
+  events_.emit(first.events);
+  for (int index : first.steps) {
     const StepSpec& spec = run.steps[index].spec;
     try {
       transport_.publish(entity_of(spec, registry_.find_topic(spec.topic)),
                          step_envelope(run, index, 1));
     } catch (const TransportError& e) {
-      throw TransportError(leave_unstarted(store_, run, spec, e.what()));
+      throw TransportError(
+          leave_unstarted(store_, events_, run, spec, e.what()));
     } catch (const Error& e) {
-      leave_unstarted(store_, run, spec, e.what());
+      leave_unstarted(store_, events_, run, spec, e.what());
       throw;
     }
   }
@@ -180,7 +185,9 @@ Run Orchestrator::resume(std::string_view run_id) {
   back.from = {RunStatus::kFailed, RunStatus::kCancelled, RunStatus::kPending};
   back.to = RunStatus::kRunning;
   back.error = "";
-  if (!store_.transition_run(run->id, back)) {
+  const std::vector<Event> running = store_.transition_run(run->id, back);
+  events_.emit(running);
+  if (running.empty()) {
     throw ConfigurationError("run " + run->id +
                              " changed while being resumed; try again");
   }
@@ -194,7 +201,10 @@ Run Orchestrator::resume(std::string_view run_id) {
     reset.attempts = 0;
     reset.error = "";
     reset.detail = "resumed";
-    store_.transition_step(run->id, reset);
+    if (std::optional<AppliedStep> pending =
+            store_.transition_step(run->id, reset)) {
+      events_.emit(pending->events);
+    }
   }
   std::optional<Run> resumed = store_.find_run(run->id);
   logger("orchestrator")->info("run {} resumed", run->id);
@@ -210,9 +220,11 @@ bool Orchestrator::cancel(std::string_view run_id) {
   t.from = {RunStatus::kPending, RunStatus::kRunning};
   t.to = RunStatus::kCancelled;
   t.cancel_unfinished_steps = true;
-  bool done = store_.transition_run(run_id, t);
-  if (done) logger("orchestrator")->info("run {} cancelled", run_id);
-  return done;
+  const std::vector<Event> cancelled = store_.transition_run(run_id, t);
+  events_.emit(cancelled);
+  if (cancelled.empty()) return false;
+  logger("orchestrator")->info("run {} cancelled", run_id);
+  return true;
 }
 
 bool Orchestrator::is_cancelled(std::string_view run_id) {
@@ -324,7 +336,7 @@ void Orchestrator::fail_unpublished(const Run& run, const StepSpec& spec,
   t.from = {RunStatus::kRunning};
   t.to = RunStatus::kFailed;
   t.error = "could not publish step '" + spec.name + "': " + why;
-  store_.transition_run(run.id, t);
+  events_.emit(store_.transition_run(run.id, t));
 }
 
 // Queues and publishes every pending step whose dependencies are complete,
@@ -338,9 +350,10 @@ void Orchestrator::advance(const Run& run, bool republish_queued,
     RunTransition t;
     t.from = {RunStatus::kRunning};
     t.to = RunStatus::kCompleted;
-    if (store_.transition_run(run.id, t)) {
-      logger("orchestrator")->info("run {} completed", run.id);
-    }
+    const std::vector<Event> completed = store_.transition_run(run.id, t);
+    events_.emit(completed);
+    if (completed.empty()) return;
+    logger("orchestrator")->info("run {} completed", run.id);
     return;
   }
   const std::vector<int> ready = detail::ready_steps(run);
@@ -350,10 +363,11 @@ void Orchestrator::advance(const Run& run, bool republish_queued,
       requeued.push_back(static_cast<int>(i));
     }
   }
-  std::vector<int> won;
+  QueuedSteps won;
   if (!ready.empty()) won = store_.queue_steps(run.id, ready);
-  won.insert(won.end(), requeued.begin(), requeued.end());
-  publish_steps(run, won, cause);
+  events_.emit(won.events);
+  won.steps.insert(won.steps.end(), requeued.begin(), requeued.end());
+  publish_steps(run, won.steps, cause);
 }
 
 std::optional<ClaimedStep> Orchestrator::claim(const StepRef& ref,
@@ -366,8 +380,10 @@ std::optional<ClaimedStep> Orchestrator::claim(const StepRef& ref,
   t.attempts = ref.attempt;
   if (ref.attempt == 1) t.invoked_on = now();
   t.detail = claimed_by();
-  if (std::optional<Run> run = store_.transition_step(ref.run_id, t)) {
-    return ClaimedStep{std::move(*run), ref.step, ref.attempt, {}};
+  if (std::optional<AppliedStep> running =
+          store_.transition_step(ref.run_id, t)) {
+    events_.emit(running->events);
+    return ClaimedStep{std::move(running->run), ref.step, ref.attempt, {}};
   }
   std::optional<Run> run = store_.find_run(ref.run_id);
   if (!run) throw NotFoundError("no run with id '" + ref.run_id + "'");
@@ -390,8 +406,10 @@ std::optional<ClaimedStep> Orchestrator::claim(const StepRef& ref,
     take.expect_attempts = ref.attempt;
     take.to = StepStatus::kRunning;
     take.detail = "taken over after redelivery " + claimed_by();
-    if (std::optional<Run> taken = store_.transition_step(ref.run_id, take)) {
-      return ClaimedStep{std::move(*taken), ref.step, ref.attempt, {}};
+    if (std::optional<AppliedStep> taken =
+            store_.transition_step(ref.run_id, take)) {
+      events_.emit(taken->events);
+      return ClaimedStep{std::move(taken->run), ref.step, ref.attempt, {}};
     }
   }
   return std::nullopt;
@@ -452,6 +470,7 @@ void Orchestrator::complete_step(const ClaimedStep& claimed, Json output,
   t.output = std::move(output);
   std::optional<detail::RecordedOutcome> done =
       detail::record_outcome(store_, claimed, t, detail::plan_completion);
+  if (done) events_.emit(done->events);
   // Nothing to publish, or published here and now.
   auto published = [&confirmed] {
     if (confirmed) confirmed(nullptr);
@@ -501,7 +520,10 @@ Orchestrator::FailOutcome Orchestrator::fail(const ClaimedStep& claimed,
   t.to = StepStatus::kRetrying;
   t.retried_on = now();
   t.error = error;
-  if (!store_.transition_step(claimed.run.id, t)) return FailOutcome::kStale;
+  std::optional<AppliedStep> retrying =
+      store_.transition_step(claimed.run.id, t);
+  if (!retrying) return FailOutcome::kStale;
+  events_.emit(retrying->events);
   auto delay = spec.retry.delay_before(claimed.attempt + 1);
   logger("orchestrator")
       ->warn("run {} step '{}' attempt {} of {} failed: {}; retrying in {} ms",
@@ -538,6 +560,7 @@ Orchestrator::FailOutcome Orchestrator::fail_step(const ClaimedStep& claimed,
         detail::plan_failure(snapshot, reason, t);
       });
   if (!done) return FailOutcome::kStale;
+  events_.emit(done->events);
   if (t.run_to) {
     logger("orchestrator")->error("run {} failed: {}", claimed.run.id, reason);
   } else if (done->run.status == RunStatus::kRunning) {
@@ -546,7 +569,9 @@ Orchestrator::FailOutcome Orchestrator::fail_step(const ClaimedStep& claimed,
     r.from = {RunStatus::kRunning};
     r.to = RunStatus::kFailed;
     r.error = reason;
-    if (store_.transition_run(claimed.run.id, r)) {
+    const std::vector<Event> failed = store_.transition_run(claimed.run.id, r);
+    events_.emit(failed);
+    if (!failed.empty()) {
       logger("orchestrator")
           ->error("run {} failed: {}", claimed.run.id, reason);
     }

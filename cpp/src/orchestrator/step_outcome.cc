@@ -134,8 +134,10 @@ std::optional<RecordedOutcome> record_outcome(Store& store,
     const Run& planned_on = snapshot ? *snapshot : claimed.run;
     plan(planned_on, t);
     const RunStatus status = planned_on.status;
-    if (std::optional<Run> after = store.transition_step(claimed.run.id, t)) {
-      return RecordedOutcome{std::move(*after), status};
+    if (std::optional<AppliedStep> after =
+            store.transition_step(claimed.run.id, t)) {
+      return RecordedOutcome{std::move(after->run), std::move(after->events),
+                             status};
     }
     snapshot = store.find_run(claimed.run.id);
     if (!snapshot || !still_claimed(*snapshot, t)) return std::nullopt;

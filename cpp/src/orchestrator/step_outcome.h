@@ -44,10 +44,12 @@ void plan_completion(const Run& snapshot, StepTransition& t);
 void plan_failure(const Run& snapshot, const std::string& reason,
                   StepTransition& t);
 
-// A recorded outcome: the run right after the update, and the status of
-// the run the applied plan was made from.
+// A recorded outcome: the run right after the update, the events the
+// update appended (for the caller to hand on), and the status of the run
+// the applied plan was made from.
 struct RecordedOutcome {
   Run run;
+  std::vector<Event> events;
   RunStatus planned_on = RunStatus::kRunning;
 };
 

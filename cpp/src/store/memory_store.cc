@@ -54,25 +54,21 @@ std::vector<Configuration> MemoryStore::list_configurations() {
   return out;
 }
 
-void MemoryStore::create_run(const Run& run) {
+std::vector<Event> MemoryStore::create_run(const Run& run) {
   ++writes_;
   check_run_id(run);
   auto stored = std::make_unique<StoredRun>(run);
-  Event event;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    StoredRun* kept = stored.get();
-    if (!runs_.try_emplace(kept->run.id, std::move(stored)).second) {
-      throw_duplicate_run(run.id);
-    }
-    runs_by_age_.emplace(
-        std::make_pair(kept->run.created_on, runs_by_age_.size()), kept);
-    // Logged before the maps are released: no transition of the run can
-    // be logged before its creation.
-    event = log(kept->run, -1, -1, static_cast<int>(kept->run.status), now(),
-                std::string());
+  std::lock_guard<std::mutex> lock(mutex_);
+  StoredRun* kept = stored.get();
+  if (!runs_.try_emplace(kept->run.id, std::move(stored)).second) {
+    throw_duplicate_run(run.id);
   }
-  notify(event);
+  runs_by_age_.emplace(
+      std::make_pair(kept->run.created_on, runs_by_age_.size()), kept);
+  // Logged before the maps are released: no transition of the run can be
+  // logged before its creation.
+  return {log(kept->run, -1, -1, static_cast<int>(kept->run.status), now(),
+              std::string())};
 }
 
 std::optional<Run> MemoryStore::find_run(std::string_view id) {
@@ -105,91 +101,79 @@ std::size_t MemoryStore::count_runs() {
   return runs_.size();
 }
 
-std::optional<Run> MemoryStore::transition_step(std::string_view run_id,
-                                                const StepTransition& t) {
+std::optional<AppliedStep> MemoryStore::transition_step(
+    std::string_view run_id, const StepTransition& t) {
   ++writes_;
   StoredRun* stored = find_stored(run_id);
   if (stored == nullptr) return std::nullopt;
-  std::optional<Run> result;
+  std::lock_guard<std::mutex> lock(stored->mutex);
+  Run& run = stored->run;
+  if (!step_update_matches(run, t)) return std::nullopt;
+  std::vector<StatusChange> changes = step_update_changes(run, t);
+  const TimePoint time = now();
+  apply_step_update(run, t, time);
   std::vector<Event> events;
-  {
-    std::lock_guard<std::mutex> lock(stored->mutex);
-    Run& run = stored->run;
-    if (!step_update_matches(run, t)) return std::nullopt;
-    std::vector<StatusChange> changes = step_update_changes(run, t);
-    const TimePoint time = now();
-    apply_step_update(run, t, time);
-    events.reserve(changes.size());
-    for (StatusChange& change : changes) {
-      events.push_back(log(run, change.step, change.from, change.to, time,
-                           std::move(change.detail)));
-    }
-    result.emplace(run);  // the one copy: the caller's snapshot
+  events.reserve(changes.size());
+  for (StatusChange& change : changes) {
+    events.push_back(log(run, change.step, change.from, change.to, time,
+                         std::move(change.detail)));
   }
-  for (const Event& event : events) notify(event);
-  return result;
+  // The one copy of the run: the caller's snapshot.
+  return AppliedStep{run, std::move(events)};
 }
 
-std::vector<int> MemoryStore::queue_steps(std::string_view run_id,
-                                          const std::vector<int>& steps) {
+QueuedSteps MemoryStore::queue_steps(std::string_view run_id,
+                                     const std::vector<int>& steps) {
   ++writes_;
-  std::vector<int> moved;
+  QueuedSteps queued;
   StoredRun* stored = find_stored(run_id);
-  if (stored == nullptr) return moved;
-  std::vector<Event> events;
-  {
-    std::lock_guard<std::mutex> lock(stored->mutex);
-    Run& run = stored->run;
-    const TimePoint time = now();
-    for (int index : steps) {
-      if (!has_step(run, index)) continue;
-      Step& step = run.steps[index];
-      if (step.status != StepStatus::kPending) continue;
-      step.status = StepStatus::kQueued;
-      moved.push_back(index);
-      events.push_back(log(run, index, static_cast<int>(StepStatus::kPending),
-                           static_cast<int>(StepStatus::kQueued), time,
-                           std::string()));
-    }
-    if (!moved.empty()) run.modified_on = time;
+  if (stored == nullptr) return queued;
+  std::lock_guard<std::mutex> lock(stored->mutex);
+  Run& run = stored->run;
+  const TimePoint time = now();
+  for (int index : steps) {
+    if (!has_step(run, index)) continue;
+    Step& step = run.steps[index];
+    if (step.status != StepStatus::kPending) continue;
+    step.status = StepStatus::kQueued;
+    queued.steps.push_back(index);
+    queued.events.push_back(
+        log(run, index, static_cast<int>(StepStatus::kPending),
+            static_cast<int>(StepStatus::kQueued), time, std::string()));
   }
-  for (const Event& event : events) notify(event);
-  return moved;
+  if (!queued.steps.empty()) run.modified_on = time;
+  return queued;
 }
 
-bool MemoryStore::transition_run(std::string_view run_id,
-                                 const RunTransition& t) {
+std::vector<Event> MemoryStore::transition_run(std::string_view run_id,
+                                               const RunTransition& t) {
   ++writes_;
-  StoredRun* stored = find_stored(run_id);
-  if (stored == nullptr) return false;
   std::vector<Event> events;
-  {
-    std::lock_guard<std::mutex> lock(stored->mutex);
-    Run& run = stored->run;
-    if (!run_transition_matches(run.status, t)) return false;
-    const TimePoint time = now();
-    const int from = static_cast<int>(run.status);
-    run.status = t.to;
-    if (t.error) run.error = *t.error;
-    run.modified_on = time;
-    events.push_back(log(run, -1, from, static_cast<int>(t.to), time,
-                         t.error.value_or(std::string())));
-    if (t.cancel_unfinished_steps) {
-      const std::string detail = cancelled_with_run_detail(t);
-      for (std::size_t i = 0; i < run.steps.size(); ++i) {
-        Step& step = run.steps[i];
-        if (!is_unfinished(step.status)) continue;
-        const int step_from = static_cast<int>(step.status);
-        step.status = StepStatus::kCancelled;
-        step.cancelled_on = time;
-        events.push_back(log(run, static_cast<int>(i), step_from,
-                             static_cast<int>(StepStatus::kCancelled), time,
-                             detail));
-      }
-    }
+  StoredRun* stored = find_stored(run_id);
+  if (stored == nullptr) return events;
+  std::lock_guard<std::mutex> lock(stored->mutex);
+  Run& run = stored->run;
+  if (!run_transition_matches(run.status, t)) return events;
+  const TimePoint time = now();
+  const int from = static_cast<int>(run.status);
+  run.status = t.to;
+  if (t.error) run.error = *t.error;
+  run.modified_on = time;
+  events.push_back(log(run, -1, from, static_cast<int>(t.to), time,
+                       t.error.value_or(std::string())));
+  if (!t.cancel_unfinished_steps) return events;
+  const std::string detail = cancelled_with_run_detail(t);
+  for (std::size_t i = 0; i < run.steps.size(); ++i) {
+    Step& step = run.steps[i];
+    if (!is_unfinished(step.status)) continue;
+    const int step_from = static_cast<int>(step.status);
+    step.status = StepStatus::kCancelled;
+    step.cancelled_on = time;
+    events.push_back(log(run, static_cast<int>(i), step_from,
+                         static_cast<int>(StepStatus::kCancelled), time,
+                         detail));
   }
-  for (const Event& event : events) notify(event);
-  return true;
+  return events;
 }
 
 std::vector<Event> MemoryStore::events(const EventQuery& query) {

@@ -32,17 +32,17 @@ class MemoryStore final : public Store {
       std::string_view id_or_name) override;
   std::vector<Configuration> list_configurations() override;
 
-  void create_run(const Run& run) override;
+  std::vector<Event> create_run(const Run& run) override;
   std::optional<Run> find_run(std::string_view id) override;
   std::vector<Run> list_runs(const RunQuery& query) override;
   std::size_t count_runs() override;
 
-  std::optional<Run> transition_step(std::string_view run_id,
-                                     const StepTransition& t) override;
-  std::vector<int> queue_steps(std::string_view run_id,
-                               const std::vector<int>& steps) override;
-  bool transition_run(std::string_view run_id,
-                      const RunTransition& t) override;
+  std::optional<AppliedStep> transition_step(std::string_view run_id,
+                                             const StepTransition& t) override;
+  QueuedSteps queue_steps(std::string_view run_id,
+                          const std::vector<int>& steps) override;
+  std::vector<Event> transition_run(std::string_view run_id,
+                                    const RunTransition& t) override;
 
   std::vector<Event> events(const EventQuery& query) override;
   int64_t last_event_seq() override;
@@ -76,9 +76,8 @@ class MemoryStore final : public Store {
   };
 
   // Appends to the log under log_mutex_ and returns the event with its
-  // seq, for notify() after every lock is released. Callers that change a
-  // run hold its mutex, so that its events are logged in the order of its
-  // changes.
+  // seq, for the caller to return. Callers that change a run hold its
+  // mutex, so that its events are logged in the order of its changes.
   Event log(const Run& run, int step, int from, int to, TimePoint time,
             std::string detail);
   // Requires log_mutex_ held.

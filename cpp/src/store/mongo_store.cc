@@ -280,7 +280,7 @@ std::vector<Configuration> MongoStore::list_configurations() {
   return out;
 }
 
-void MongoStore::create_run(const Run& run) {
+std::vector<Event> MongoStore::create_run(const Run& run) {
   check_run_id(run);
   Event created = run_event(-1, {}, to_string(run.status), now(), {});
   created.run_id = run.id;
@@ -308,7 +308,7 @@ void MongoStore::create_run(const Run& run) {
       throw_duplicate_run(run.id);
     }
   }
-  notify(created);
+  return {std::move(created)};
 }
 
 BsonPtr MongoStore::read_run(std::string_view run_id, bool with_events) {
@@ -432,14 +432,14 @@ std::optional<MongoStore::Applied> MongoStore::apply_planned(
                    std::to_string(kMaxRounds) + " tries)");
 }
 
-void MongoStore::notify_applied(const Applied& applied) {
+std::vector<Event> MongoStore::events_of(const Applied& applied) {
   std::vector<Event> events = applied.update.events();
   name_steps(events, applied.run);
-  for (const Event& event : events) notify(event);
+  return events;
 }
 
-std::optional<Run> MongoStore::transition_step(std::string_view run_id,
-                                               const StepTransition& t) {
+std::optional<AppliedStep> MongoStore::transition_step(
+    std::string_view run_id, const StepTransition& t) {
   const bool guards_can_hold = std::all_of(
       t.guards.begin(), t.guards.end(),
       [](const StepGuard& g) { return g.step >= 0 && !g.any_of.empty(); });
@@ -452,8 +452,8 @@ std::optional<Run> MongoStore::transition_step(std::string_view run_id,
   // the first applies or nothing does: one round trip.
   for (StepStatus from : t.from) {
     if (auto applied = try_update(run_id, plan_step_update(run_id, t, from))) {
-      notify_applied(*applied);
-      return std::move(applied->run);
+      std::vector<Event> events = events_of(*applied);
+      return AppliedStep{std::move(applied->run), std::move(events)};
     }
   }
   if (t.from.empty()) ++writes_;
@@ -494,8 +494,8 @@ std::optional<RunUpdate> plan_queue(std::string_view run_id,
 
 }  // namespace
 
-std::vector<int> MongoStore::queue_steps(std::string_view run_id,
-                                         const std::vector<int>& steps) {
+QueuedSteps MongoStore::queue_steps(std::string_view run_id,
+                                    const std::vector<int>& steps) {
   std::vector<int> moved;
   // Blind first: usually every listed step is pending.
   std::optional<RunUpdate> blind = plan_queue(run_id, steps, nullptr, moved);
@@ -507,12 +507,11 @@ std::vector<int> MongoStore::queue_steps(std::string_view run_id,
     });
   }
   if (!applied) return {};
-  notify_applied(*applied);
-  return moved;
+  return QueuedSteps{std::move(moved), events_of(*applied)};
 }
 
-bool MongoStore::transition_run(std::string_view run_id,
-                                const RunTransition& t) {
+std::vector<Event> MongoStore::transition_run(std::string_view run_id,
+                                              const RunTransition& t) {
   // Which steps to cancel, and the status the run leaves, are known only
   // from the run.
   auto applied = apply_planned(run_id, [&](const Run& current) -> std::optional<RunUpdate> {
@@ -540,9 +539,8 @@ bool MongoStore::transition_run(std::string_view run_id,
     u.set_modified(time);
     return u;
   });
-  if (!applied) return false;
-  notify_applied(*applied);
-  return true;
+  if (!applied) return {};
+  return events_of(*applied);
 }
 
 std::vector<Event> MongoStore::events(const EventQuery& query) {

@@ -81,17 +81,17 @@ class MongoStore final : public Store {
       std::string_view id_or_name) override;
   std::vector<Configuration> list_configurations() override;
 
-  void create_run(const Run& run) override;
+  std::vector<Event> create_run(const Run& run) override;
   std::optional<Run> find_run(std::string_view id) override;
   std::vector<Run> list_runs(const RunQuery& query) override;
   std::size_t count_runs() override;
 
-  std::optional<Run> transition_step(std::string_view run_id,
-                                     const StepTransition& t) override;
-  std::vector<int> queue_steps(std::string_view run_id,
-                               const std::vector<int>& steps) override;
-  bool transition_run(std::string_view run_id,
-                      const RunTransition& t) override;
+  std::optional<AppliedStep> transition_step(std::string_view run_id,
+                                             const StepTransition& t) override;
+  QueuedSteps queue_steps(std::string_view run_id,
+                          const std::vector<int>& steps) override;
+  std::vector<Event> transition_run(std::string_view run_id,
+                                    const RunTransition& t) override;
 
   std::vector<Event> events(const EventQuery& query) override;
   int64_t last_event_seq() override;
@@ -113,7 +113,8 @@ class MongoStore final : public Store {
   // Reads the run, plans, tries; again while the run changes in between.
   std::optional<Applied> apply_planned(std::string_view run_id,
                                        const Planner& plan);
-  void notify_applied(const Applied& applied);
+  // The events the applied update appended, their steps named.
+  static std::vector<Event> events_of(const Applied& applied);
   // One findAndModify; the run document after it, or null.
   BsonPtr find_and_modify(const RunUpdate& update, bool& retried);
   // The Run document, or null; with or without its Events.

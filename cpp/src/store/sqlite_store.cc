@@ -134,7 +134,7 @@ std::vector<Configuration> SqliteStore::list_configurations() {
   return configs;
 }
 
-void SqliteStore::create_run(const Run& run) {
+std::vector<Event> SqliteStore::create_run(const Run& run) {
   check_run_id(run);
   Event event;
   write("create_run", [&] {
@@ -152,7 +152,7 @@ void SqliteStore::create_run(const Run& run) {
     event = append_event_locked(run.id, -1, std::string(), "",
                                 to_string(run.status), now(), std::string());
   });
-  notify(event);
+  return {std::move(event)};
 }
 
 std::optional<Run> SqliteStore::find_run(std::string_view id) {

@@ -69,17 +69,17 @@ class SqliteStore final : public Store {
       std::string_view id_or_name) override;
   std::vector<Configuration> list_configurations() override;
 
-  void create_run(const Run& run) override;
+  std::vector<Event> create_run(const Run& run) override;
   std::optional<Run> find_run(std::string_view id) override;
   std::vector<Run> list_runs(const RunQuery& query) override;
   std::size_t count_runs() override;
 
-  std::optional<Run> transition_step(std::string_view run_id,
-                                     const StepTransition& t) override;
-  std::vector<int> queue_steps(std::string_view run_id,
-                               const std::vector<int>& steps) override;
-  bool transition_run(std::string_view run_id,
-                      const RunTransition& t) override;
+  std::optional<AppliedStep> transition_step(std::string_view run_id,
+                                             const StepTransition& t) override;
+  QueuedSteps queue_steps(std::string_view run_id,
+                          const std::vector<int>& steps) override;
+  std::vector<Event> transition_run(std::string_view run_id,
+                                    const RunTransition& t) override;
 
   std::vector<Event> events(const EventQuery& query) override;
   int64_t last_event_seq() override;
@@ -153,9 +153,8 @@ class SqliteStore final : public Store {
   void load_steps_locked(Run& run);
   bool run_exists_locked(std::string_view id);
   void touch_run_locked(std::string_view run_id, TimePoint time);
-  std::optional<Run> transition_step_locked(std::string_view run_id,
-                                            const StepTransition& t,
-                                            std::vector<Event>& events);
+  std::optional<AppliedStep> transition_step_locked(std::string_view run_id,
+                                                    const StepTransition& t);
   void check_guards_locked(std::string_view run_id, const Run& run,
                            const std::vector<StepGuard>& guards);
   void queue_step_locked(std::string_view run_id, int index);

@@ -13,20 +13,15 @@
 
 namespace isoqube::detail {
 
-std::optional<Run> SqliteStore::transition_step(std::string_view run_id,
-                                                const StepTransition& t) {
-  std::optional<Run> result;
-  std::vector<Event> events;
-  write("transition_step",
-        [&] { result = transition_step_locked(run_id, t, events); });
-  for (const Event& event : events) notify(event);
+std::optional<AppliedStep> SqliteStore::transition_step(
+    std::string_view run_id, const StepTransition& t) {
+  std::optional<AppliedStep> result;
+  write("transition_step", [&] { result = transition_step_locked(run_id, t); });
   return result;
 }
 
-std::optional<Run> SqliteStore::transition_step_locked(
-    std::string_view run_id, const StepTransition& t,
-    std::vector<Event>& events) {
-  events.clear();
+std::optional<AppliedStep> SqliteStore::transition_step_locked(
+    std::string_view run_id, const StepTransition& t) {
   Run* run = run_locked(run_id);
   if (run == nullptr || !step_update_matches(*run, t)) return std::nullopt;
   check_guards_locked(run_id, *run, t.guards);
@@ -48,13 +43,15 @@ std::optional<Run> SqliteStore::transition_step_locked(
   } else {
     touch_run_locked(run_id, time);
   }
+  std::vector<Event> events;
+  events.reserve(changes.size());
   for (StatusChange& change : changes) {
     events.push_back(append_change_locked(*run, std::move(change), time));
   }
   apply_step_update(*run, t, time);
   // Cached as a read of the column would return it.
   if (output) run->steps[t.step].output = decode_output(*output);
-  return *run;
+  return AppliedStep{*run, std::move(events)};
 }
 
 // The cached run and the file agree on every step a guard names (the
@@ -73,13 +70,11 @@ void SqliteStore::check_guards_locked(std::string_view run_id, const Run& run,
   }
 }
 
-std::vector<int> SqliteStore::queue_steps(std::string_view run_id,
-                                          const std::vector<int>& steps) {
-  std::vector<int> moved;
-  std::vector<Event> events;
+QueuedSteps SqliteStore::queue_steps(std::string_view run_id,
+                                     const std::vector<int>& steps) {
+  QueuedSteps queued;
   write("queue_steps", [&] {
-    moved.clear();
-    events.clear();
+    queued = QueuedSteps();
     Run* run = run_locked(run_id);
     if (run == nullptr) return;
     const TimePoint time = now();
@@ -90,17 +85,16 @@ std::vector<int> SqliteStore::queue_steps(std::string_view run_id,
       if (step.status != StepStatus::kPending) continue;
       queue_step_locked(run_id, index);
       step.status = StepStatus::kQueued;
-      moved.push_back(index);
-      events.push_back(append_event_locked(run_id, index, step.spec.name,
-                                           "pending", "queued", time,
-                                           std::string()));
+      queued.steps.push_back(index);
+      queued.events.push_back(append_event_locked(run_id, index, step.spec.name,
+                                                  "pending", "queued", time,
+                                                  std::string()));
     }
-    if (moved.empty()) return;
+    if (queued.steps.empty()) return;
     touch_run_locked(run_id, time);
     run->modified_on = time;
   });
-  for (const Event& event : events) notify(event);
-  return moved;
+  return queued;
 }
 
 void SqliteStore::queue_step_locked(std::string_view run_id, int index) {
@@ -113,8 +107,8 @@ void SqliteStore::queue_step_locked(std::string_view run_id, int index) {
   if (db_->changes() != 1) throw StaleCache();
 }
 
-bool SqliteStore::transition_run(std::string_view run_id,
-                                 const RunTransition& t) {
+std::vector<Event> SqliteStore::transition_run(std::string_view run_id,
+                                               const RunTransition& t) {
   std::vector<Event> events;
   write("transition_run", [&] {
     events.clear();
@@ -133,8 +127,7 @@ bool SqliteStore::transition_run(std::string_view run_id,
                                      events);
     }
   });
-  for (const Event& event : events) notify(event);
-  return !events.empty();
+  return events;
 }
 
 void SqliteStore::update_run_status_locked(

@@ -10,6 +10,7 @@
 
 #include "isoqube/consumer.h"
 #include "isoqube/worker.h"
+#include "support/recorded_run_events.h"
 #include "support/test_data.h"
 #include "support/wait.h"
 
@@ -34,7 +35,7 @@ class WorkerContractsTest : public ::testing::Test {
   WorkerContractsTest()
       : store_(open_store("memory://")),
         transport_(open_transport("memory://")),
-        orchestrator_(*store_, *transport_, registry_) {}
+        orchestrator_(*store_, *transport_, registry_, run_events_) {}
 
   void add_topic(const std::string& name, const std::string& ns,
                  const std::string& entity = "") {
@@ -107,6 +108,7 @@ class WorkerContractsTest : public ::testing::Test {
   Registry registry_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Transport> transport_;
+  testing::RecordedRunEvents run_events_;
   Orchestrator orchestrator_;
   std::optional<Worker> worker_;
   std::mutex mutex_;

@@ -9,6 +9,7 @@
 #include "isoqube/consumer.h"
 #include "isoqube/errors.h"
 #include "isoqube/worker.h"
+#include "support/recorded_run_events.h"
 #include "support/wait.h"
 
 namespace isoqube {
@@ -21,7 +22,7 @@ class WorkerTest : public ::testing::Test {
   WorkerTest()
       : store_(open_store("memory://")),
         transport_(open_transport("memory://")),
-        orchestrator_(*store_, *transport_, registry_) {
+        orchestrator_(*store_, *transport_, registry_, run_events_) {
     for (const char* name : {"Fetch", "Build", "Ship"}) {
       Topic t;
       t.name = name;
@@ -59,6 +60,7 @@ class WorkerTest : public ::testing::Test {
   Registry registry_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Transport> transport_;
+  testing::RecordedRunEvents run_events_;
   Orchestrator orchestrator_;
 };
 
@@ -315,7 +317,7 @@ class HeldConfirmsTransport final : public Transport {
 
 TEST_F(WorkerTest, DeliveryIsAckedOnlyOnceTheStepsItQueuedAreConfirmed) {
   HeldConfirmsTransport transport(*transport_);
-  Orchestrator orchestrator(*store_, transport, registry_);
+  Orchestrator orchestrator(*store_, transport, registry_, run_events_);
   add_consumer("Fetch", ok);
   Worker worker(transport, orchestrator, registry_, {1, {"svc"}, 0});
   worker.start();
@@ -335,7 +337,7 @@ TEST_F(WorkerTest, DeliveryIsAckedOnlyOnceTheStepsItQueuedAreConfirmed) {
 
 TEST_F(WorkerTest, AFailedConfirmGivesTheDeliveryBackAndItsRedeliveryPublishesAgain) {
   HeldConfirmsTransport transport(*transport_);
-  Orchestrator orchestrator(*store_, transport, registry_);
+  Orchestrator orchestrator(*store_, transport, registry_, run_events_);
   std::atomic<int> fetches{0};
   add_consumer("Fetch", [&](Context& ctx) {
     ++fetches;

@@ -347,6 +347,35 @@ TEST_F(EngineTest, CancelStopsARunAndResumeFinishesIt) {
             RunStatus::kCompleted);
 }
 
+TEST_F(EngineTest, AStreamGetsTheEventsTheStoreLoggedCancelAndResumeToo) {
+  Engine engine(sqlite_options());
+  Gate gate;
+  add_gated(engine, "Ingest", gate);
+  add_echo(engine, "Publish");
+  engine.start();
+  auto stream = engine.subscribe();
+  isoqube::Run run = engine.start_run(config({"Ingest", "Publish"}), {});
+  engine.cancel(run.id);
+  gate.open();
+  engine.resume(run.id);
+  engine.wait(run.id, milliseconds(10000));
+
+  EventQuery query;
+  query.run_id = run.id;
+  const std::vector<Event> logged = engine.store().events(query);
+  std::vector<Event> streamed;
+  while (streamed.size() < logged.size()) {
+    std::optional<Event> e = stream->next(milliseconds(10000));
+    if (!e) break;
+    streamed.push_back(*e);
+  }
+  ASSERT_EQ(streamed.size(), logged.size());
+  for (std::size_t i = 0; i < logged.size(); ++i) {
+    EXPECT_EQ(to_json(streamed[i]), to_json(logged[i])) << "event " << i;
+  }
+  engine.unsubscribe(stream);
+}
+
 // A C++ consumer may hand over any bytes; stores keep JSON text, which must
 // be UTF-8. Before, the completion could not be written and the message
 // went back to the queue every 200 ms, the run never ending.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "isoqube/orchestrator.h"
+#include "support/recorded_run_events.h"
 #include "support/scratch_folder.h"
 
 namespace isoqube::testing {
@@ -30,8 +31,8 @@ class OrchestratorFixture : public ::testing::Test {
       topic.description = std::string("topic ") + name;
       registry_.add_topic(topic);
     }
-    orchestrator_ =
-        std::make_unique<Orchestrator>(*store_, *transport_, registry_);
+    orchestrator_ = std::make_unique<Orchestrator>(*store_, *transport_,
+                                                   registry_, events_);
     inbox_ = transport_->subscribe({{"alpha-ep", {"alpha"}},
                                     {"beta-ep", {"beta"}},
                                     {"gamma-ep", {"gamma"}},
@@ -109,6 +110,7 @@ class OrchestratorFixture : public ::testing::Test {
   Registry registry_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Transport> transport_;
+  RecordedRunEvents events_;  // what orchestrator_ hands on
   std::unique_ptr<Orchestrator> orchestrator_;
   std::unique_ptr<Inbox> inbox_;
 };

@@ -329,7 +329,7 @@ class NoRetryTransport final : public Transport {
 
 TEST_F(OrchestratorTest, RetryThatCannotBeScheduledFailsTheStepInsteadOfHanging) {
   NoRetryTransport transport(*transport_);
-  Orchestrator orchestrator(*store_, transport, registry_);
+  Orchestrator orchestrator(*store_, transport, registry_, events_);
   Configuration config = sequential();
   config.steps[0].retry = {3, std::chrono::milliseconds(10), 1.0};
   isoqube::Run started = orchestrator.start_run(config, {});

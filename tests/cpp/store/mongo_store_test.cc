@@ -179,7 +179,7 @@ TEST_F(MongoStoreTest,
   ASSERT_EQ(first.size(), 1U);
   ASSERT_EQ(first[0].run_id, ahead.id);
   // and then the slow writer commits one, with a lower seq
-  ASSERT_EQ(slow->queue_steps(early.id, {0}), std::vector<int>{0});
+  ASSERT_EQ(slow->queue_steps(early.id, {0}).steps, std::vector<int>{0});
   EventQuery query;
   query.run_id = early.id;
   const Event late = slow->events(query).back();

@@ -161,7 +161,7 @@ TEST_F(SqliteRunCacheTest, ReturnedRunIsWhatAFreshReadReturns) {
                   {"count", 3},
                   {"ratio", 0.1}};
   // When the store applies it
-  const Run returned = *store->transition_step(run.id, t);
+  const Run returned = store->transition_step(run.id, t)->run;
   // Then the run it returns, and then finds, is what another store reads
   const Run fresh = *open()->find_run(run.id);
   for (const Run& seen : {returned, *store->find_run(run.id)}) {
@@ -196,7 +196,7 @@ TEST_F(SqliteRunCacheTest, FailedWriteLeavesNoChangeBehind) {
   EXPECT_EQ(found.steps[1].status, StepStatus::kPending);
   EXPECT_EQ(RawSqlite(path()).text("SELECT status FROM steps WHERE idx = 0"),
             "pending");
-  EXPECT_EQ(store->queue_steps(run.id, {0}), std::vector<int>{0});
+  EXPECT_EQ(store->queue_steps(run.id, {0}).steps, std::vector<int>{0});
 }
 
 TEST_F(SqliteRunCacheTest, RunsBeyondTheCacheAreReadFromTheFile) {
@@ -229,7 +229,7 @@ TEST_F(SqliteRunCacheTest, CancellingARunChangesWhatIsReturnedAfterwards) {
   cancel.to = RunStatus::kCancelled;
   cancel.error = "stopped";
   cancel.cancel_unfinished_steps = true;
-  ASSERT_TRUE(store->transition_run(run.id, cancel));
+  ASSERT_FALSE(store->transition_run(run.id, cancel).empty());
   const Run found = *store->find_run(run.id);
   EXPECT_EQ(to_json(found), to_json(*open()->find_run(run.id)));
   EXPECT_EQ(found.status, RunStatus::kCancelled);

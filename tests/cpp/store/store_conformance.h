@@ -12,7 +12,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -49,24 +49,22 @@ inline std::string factory_name(
   return info.param.name;
 }
 
-// Collects what the store's event listener is given, from any thread.
-class EventRecorder {
- public:
-  void attach(Store& store) {
-    store.set_event_listener([this](const Event& e) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      events_.push_back(e);
-    });
-  }
-  std::vector<Event> events() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return events_;
-  }
+// The run a step transition returned, without its events (nullopt: it did
+// not apply).
+inline std::optional<Run> run_of(std::optional<AppliedStep> applied) {
+  if (!applied) return std::nullopt;
+  return std::move(applied->run);
+}
 
- private:
-  mutable std::mutex mutex_;
-  std::vector<Event> events_;
-};
+// Each event as "step:from->to", the run's as step -1.
+inline std::vector<std::string> transitions_of(
+    const std::vector<Event>& events) {
+  std::vector<std::string> out;
+  for (const Event& e : events) {
+    out.push_back(std::to_string(e.step) + ":" + e.from + "->" + e.to);
+  }
+  return out;
+}
 
 // A fixed instant with a non-zero microsecond part, so that a store that
 // rounds to milliseconds or seconds fails the round-trip tests.

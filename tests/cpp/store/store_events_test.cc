@@ -1,5 +1,5 @@
-// Conformance: the event log, the listener, and transitions racing on
-// several threads.
+// Conformance: the event log, the events each change returns, and
+// transitions racing on several threads.
 #include <gmock/gmock.h>
 
 #include <atomic>
@@ -13,36 +13,46 @@ namespace isoqube::testing {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 
-std::vector<std::string> transitions_of(const std::vector<Event>& events) {
-  std::vector<std::string> out;
-  for (const Event& e : events) {
-    out.push_back(std::to_string(e.step) + ":" + e.from + "->" + e.to);
-  }
-  return out;
+void append(std::vector<Event>& to, const std::vector<Event>& events) {
+  to.insert(to.end(), events.begin(), events.end());
 }
 
 // Creates a run of three steps and takes step 0 through queued, running,
 // retrying, running, completed, then fails the run cancelling the rest.
-Run drive_through_every_kind_of_event(Store& store) {
+// `returned` gets the events every change returned, in call order.
+Run drive_through_every_kind_of_event(Store& store,
+                                      std::vector<Event>& returned) {
   Run run = sample_run(3);
-  store.create_run(run);
-  store.queue_steps(run.id, {0});
-  store.transition_step(run.id, start(0, 0));
+  append(returned, store.create_run(run));
+  append(returned, store.queue_steps(run.id, {0}).events);
+  const auto step = [&](const StepTransition& t) {
+    std::optional<AppliedStep> applied = store.transition_step(run.id, t);
+    if (applied) append(returned, applied->events);
+  };
+  step(start(0, 0));
   StepTransition retry;
   retry.step = 0;
   retry.from = {StepStatus::kRunning};
   retry.to = StepStatus::kRetrying;
   retry.error = "connection reset";
-  store.transition_step(run.id, retry);
-  store.transition_step(run.id, start(0, 1));
+  step(retry);
+  step(start(0, 1));
   StepTransition done = completion(0, 2);
   done.detail = "DefaultIngestionConsumer";
-  store.transition_step(run.id, done);
-  store.queue_steps(run.id, {1});
-  store.transition_run(run.id, {{RunStatus::kRunning}, RunStatus::kFailed,
-                                "given up", true});
+  step(done);
+  append(returned, store.queue_steps(run.id, {1}).events);
+  append(returned,
+         store.transition_run(
+             run.id,
+             {{RunStatus::kRunning}, RunStatus::kFailed, "given up", true}));
   return run;
+}
+
+Run drive_through_every_kind_of_event(Store& store) {
+  std::vector<Event> returned;
+  return drive_through_every_kind_of_event(store, returned);
 }
 
 TEST_P(StoreConformanceTest, EventsAreLoggedInOrderWithIncreasingSeq) {
@@ -71,34 +81,32 @@ TEST_P(StoreConformanceTest, EventsAreLoggedInOrderWithIncreasingSeq) {
   EXPECT_EQ(events[8].detail, "run failed: given up");
 }
 
-TEST_P(StoreConformanceTest, ListenerHearsEveryCommittedEventOnceWithItsSeq) {
-  // Given
-  EventRecorder recorder;
-  recorder.attach(store());
+TEST_P(StoreConformanceTest, ChangesReturnEveryEventTheyLoggedOnceWithItsSeq) {
   // When
-  drive_through_every_kind_of_event(store());
+  std::vector<Event> returned;
+  drive_through_every_kind_of_event(store(), returned);
   // Then
   const std::vector<Event> logged = store().events({});
-  const std::vector<Event> heard = recorder.events();
-  ASSERT_EQ(heard.size(), logged.size());
+  ASSERT_EQ(returned.size(), logged.size());
   for (std::size_t i = 0; i < logged.size(); ++i) {
-    EXPECT_EQ(to_json(heard[i]), to_json(logged[i])) << "event " << i;
+    EXPECT_EQ(to_json(returned[i]), to_json(logged[i])) << "event " << i;
   }
 }
 
-TEST_P(StoreConformanceTest, RejectedTransitionsAreNeitherLoggedNorHeard) {
+TEST_P(StoreConformanceTest, RejectedChangesNeitherLogNorReturnEvents) {
   const Run run = sample_run(2);
   store().create_run(run);
-  EventRecorder recorder;
-  recorder.attach(store());
 
-  store().transition_step(run.id, completion(0));  // step 0 is pending
-  store().queue_steps(run.id, {});
-  store().transition_run(run.id, {{RunStatus::kPending}, RunStatus::kRunning,
-                                  std::nullopt, false});
+  // Step 0 is pending; nothing to queue; the run is not pending.
+  EXPECT_FALSE(store().transition_step(run.id, completion(0)).has_value());
+  EXPECT_THAT(store().queue_steps(run.id, {}).events, IsEmpty());
+  EXPECT_THAT(
+      store().transition_run(
+          run.id,
+          {{RunStatus::kPending}, RunStatus::kRunning, std::nullopt, false}),
+      IsEmpty());
 
   EXPECT_EQ(store().events({}).size(), 1u);
-  EXPECT_TRUE(recorder.events().empty());
 }
 
 TEST_P(StoreConformanceTest, LastEventSeqIsTheNewestEventsSeq) {
@@ -166,20 +174,22 @@ TEST_P(StoreConformanceTest, RacingIdenticalTransitionsHaveExactlyOneWinner) {
   constexpr int kSteps = 20;
   constexpr int kThreads = 8;
   const Run run = create_started_run(kSteps, kSteps);
-  EventRecorder recorder;
-  recorder.attach(store());
   // When 8 threads race to complete each of them
   std::vector<std::atomic<int>> winners(kSteps);
+  std::atomic<std::size_t> events_returned{0};
   race(kThreads, [&](int) {
     for (int step = 0; step < kSteps; ++step) {
-      if (store().transition_step(run.id, completion(step))) ++winners[step];
+      if (auto won = store().transition_step(run.id, completion(step))) {
+        ++winners[step];
+        events_returned += won->events.size();
+      }
     }
   });
-  // Then each step was completed exactly once, and heard once
+  // Then each step was completed exactly once, its event returned once
   for (int step = 0; step < kSteps; ++step) {
     EXPECT_EQ(winners[step].load(), 1) << "step " << step;
   }
-  EXPECT_EQ(recorder.events().size(), static_cast<std::size_t>(kSteps));
+  EXPECT_EQ(events_returned.load(), static_cast<std::size_t>(kSteps));
   const Run after = *store().find_run(run.id);
   for (const Step& step : after.steps) {
     EXPECT_EQ(step.status, StepStatus::kCompleted);
@@ -190,17 +200,19 @@ TEST_P(StoreConformanceTest, RacingTransitionsOfDifferentStepsAllApply) {
   // Given
   constexpr int kThreads = 6;
   const Run run = create_started_run(kThreads, kThreads);
-  EventRecorder recorder;
-  recorder.attach(store());
   // When each thread completes its own step
-  std::atomic<int> applied{0};
+  std::vector<std::vector<Event>> returned(kThreads);
   race(kThreads, [&](int i) {
-    if (store().transition_step(run.id, completion(i))) ++applied;
+    if (auto applied = store().transition_step(run.id, completion(i))) {
+      returned[i] = applied->events;
+    }
   });
   // Then every one applied, and every event has its own seq
-  EXPECT_EQ(applied.load(), kThreads);
   std::set<int64_t> seqs;
-  for (const Event& e : recorder.events()) seqs.insert(e.seq);
+  for (const std::vector<Event>& events : returned) {
+    EXPECT_EQ(events.size(), 1u);
+    for (const Event& e : events) seqs.insert(e.seq);
+  }
   EXPECT_EQ(seqs.size(), static_cast<std::size_t>(kThreads));
   EventQuery query;
   query.after_seq = *seqs.begin() - 1;
