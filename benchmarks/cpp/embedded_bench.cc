@@ -31,7 +31,7 @@
 #include "isoqube/consumer.h"
 #include "isoqube/engine.h"
 #include "isoqube/log.h"
-#include "isoqube/worker.h"
+#include "dispatch/worker.h"
 
 namespace {
 

@@ -18,6 +18,7 @@
 // attempt; the step's retry policy decides what happens next.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -53,6 +54,14 @@ class Context {
   virtual void publish(const std::string& topic, Json payload) = 0;
   // True once the run was cancelled; long handlers should poll it and return.
   virtual bool cancelled() const = 0;
+};
+
+// What the consumers of an engine's worker did (Engine::worker_stats()).
+struct WorkerStats {
+  uint64_t handled = 0;    // handler calls that returned
+  uint64_t failed = 0;     // handler calls that threw
+  uint64_t skipped = 0;    // stale or duplicate step messages
+  uint64_t rejected = 0;   // sent to an error queue
 };
 
 namespace detail {

@@ -40,12 +40,11 @@
 #include <vector>
 
 #include "isoqube/configuration.h"
-#include "isoqube/orchestrator.h"
+#include "isoqube/consumer.h"
 #include "isoqube/registry.h"
 #include "isoqube/run.h"
 #include "isoqube/store.h"
 #include "isoqube/transport.h"
-#include "isoqube/worker.h"
 
 namespace isoqube {
 
@@ -88,6 +87,9 @@ class EventStream {
   uint64_t dropped_ = 0;
 };
 
+class Orchestrator;  // cpp/src/orchestrator/orchestrator.h
+class Worker;        // cpp/src/dispatch/worker.h
+
 class Engine : private RunEvents {
  public:
   // Opens transport and store. Throws ConfigurationError for bad URIs or
@@ -101,7 +103,6 @@ class Engine : private RunEvents {
   Registry& registry() { return registry_; }
   Store& store() { return *store_; }
   Transport& transport() { return *transport_; }
-  Orchestrator& orchestrator() { return *orchestrator_; }
   const std::string& transport_uri() const { return transport_uri_; }
   const std::string& store_uri() const { return store_uri_; }
 

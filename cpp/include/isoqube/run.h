@@ -96,4 +96,26 @@ Step step_from_json(const Json& j);
 Run run_from_json(const Json& j);
 Event event_from_json(const Json& j);
 
+// What a run starts with, beside its configuration (Engine::start_run).
+struct RunOptions {
+  std::string description;
+  std::string ingestion_id;  // external id; default: a new UUID
+  Json payload = Json::object();
+};
+
+// Where the orchestrator hands the events of every store change it makes
+// (the engine broadcasts them to other processes and delivers them to its
+// EventStreams). emit() is called on the thread that made the change:
+// the caller's for start_run(), rerun(), resume() and cancel(); the
+// worker's pool thread for claim(), claim_waiting(), complete() and fail().
+// Several threads may call it at once, for different changes; one change's
+// events come in one call, in commit order, with their seqs (possibly none:
+// a change that did not apply). What emit() throws reaches the caller of
+// the orchestrator's method, the change being committed already.
+class RunEvents {
+ public:
+  virtual ~RunEvents() = default;
+  virtual void emit(const std::vector<Event>& events) = 0;
+};
+
 }  // namespace isoqube

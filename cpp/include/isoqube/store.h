@@ -7,7 +7,7 @@
 // event log in the same transaction, so a duplicated or redelivered message
 // never advances a run twice. Each mutation returns the events it appended,
 // with their seqs: the store tells nobody else, its caller hands them on
-// (the orchestrator to its RunEvents, see orchestrator.h).
+// (the orchestrator to its RunEvents, see run.h).
 //
 // Implementations, chosen by URI scheme in open_store():
 //   memory://                 in-process, for tests and benchmarks

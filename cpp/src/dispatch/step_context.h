@@ -5,7 +5,7 @@
 #include <string>
 
 #include "isoqube/consumer.h"
-#include "isoqube/orchestrator.h"
+#include "orchestrator/orchestrator.h"
 
 namespace isoqube::detail {
 

@@ -1,4 +1,4 @@
-#include "isoqube/worker.h"
+#include "dispatch/worker.h"
 
 #include <algorithm>
 #include <chrono>

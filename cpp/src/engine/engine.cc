@@ -6,6 +6,8 @@
 
 #include "isoqube/errors.h"
 #include "isoqube/log.h"
+#include "dispatch/worker.h"
+#include "orchestrator/orchestrator.h"
 
 namespace isoqube {
 namespace {

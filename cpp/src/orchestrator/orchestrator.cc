@@ -1,4 +1,4 @@
-#include "isoqube/orchestrator.h"
+#include "orchestrator/orchestrator.h"
 
 #include <algorithm>
 

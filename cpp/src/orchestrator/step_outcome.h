@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "isoqube/orchestrator.h"
+#include "orchestrator/orchestrator.h"
 #include "isoqube/run.h"
 #include "isoqube/store.h"
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "isoqube/consumer.h"
-#include "isoqube/worker.h"
+#include "dispatch/worker.h"
 #include "support/recorded_run_events.h"
 #include "support/test_data.h"
 #include "support/wait.h"

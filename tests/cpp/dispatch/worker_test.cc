@@ -8,7 +8,7 @@
 
 #include "isoqube/consumer.h"
 #include "isoqube/errors.h"
-#include "isoqube/worker.h"
+#include "dispatch/worker.h"
 #include "support/recorded_run_events.h"
 #include "support/wait.h"
 

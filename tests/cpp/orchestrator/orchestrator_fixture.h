@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "isoqube/orchestrator.h"
+#include "orchestrator/orchestrator.h"
 #include "support/recorded_run_events.h"
 #include "support/scratch_folder.h"
 

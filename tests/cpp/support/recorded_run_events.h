@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "isoqube/orchestrator.h"
+#include "orchestrator/orchestrator.h"
 
 namespace isoqube::testing {
 

@@ -32,26 +32,7 @@
 
 namespace isoqube {
 
-struct RunOptions {
-  std::string description;
-  std::string ingestion_id;  // external id; default: a new UUID
-  Json payload = Json::object();
-};
 
-// Where the orchestrator hands the events of every store change it makes
-// (the engine broadcasts them to other processes and delivers them to its
-// EventStreams). emit() is called on the thread that made the change:
-// the caller's for start_run(), rerun(), resume() and cancel(); the
-// worker's pool thread for claim(), claim_waiting(), complete() and fail().
-// Several threads may call it at once, for different changes; one change's
-// events come in one call, in commit order, with their seqs (possibly none:
-// a change that did not apply). What emit() throws reaches the caller of
-// the orchestrator's method, the change being committed already.
-class RunEvents {
- public:
-  virtual ~RunEvents() = default;
-  virtual void emit(const std::vector<Event>& events) = 0;
-};
 
 // A step attempt this worker won the right to execute.
 struct ClaimedStep {

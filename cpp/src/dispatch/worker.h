@@ -22,7 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "isoqube/orchestrator.h"
+#include "orchestrator/orchestrator.h"
+#include "isoqube/consumer.h"
 #include "isoqube/registry.h"
 #include "isoqube/transport.h"
 
@@ -41,12 +42,6 @@ struct WorkerOptions {
   static constexpr std::size_t kConfirmWindow = 16;
 };
 
-struct WorkerStats {
-  uint64_t handled = 0;    // handler calls that returned
-  uint64_t failed = 0;     // handler calls that threw
-  uint64_t skipped = 0;    // stale or duplicate step messages
-  uint64_t rejected = 0;   // sent to an error queue
-};
 
 class Worker {
  public:
