@@ -149,9 +149,9 @@ int run_throughput(const std::string& uri, long messages, std::size_t window,
 
   std::promise<void> ready;
   std::atomic<bool> abort{false};
-  auto consumer = std::async(std::launch::async, consume_all, uri, queue,
-                             messages, prefetch, std::ref(ready),
-                             std::cref(abort));
+  auto consumer =
+      std::async(std::launch::async, consume_all, uri, queue, messages,
+                 prefetch, std::ref(ready), std::cref(abort));
   ready.get_future().get();
   Clock::time_point started = Clock::now();
   double publish_seconds = 0;

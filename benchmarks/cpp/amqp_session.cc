@@ -21,8 +21,8 @@ std::string text(amqp_bytes_t bytes) {
 
 std::string masked(const amqp_connection_info& info) {
   std::string vhost = info.vhost;
-  return std::string(info.ssl ? "amqps://" : "amqp://") + info.user +
-         ":***@" + info.host + ":" + std::to_string(info.port) + "/" +
+  return std::string(info.ssl ? "amqps://" : "amqp://") + info.user + ":***@" +
+         info.host + ":" + std::to_string(info.port) + "/" +
          (vhost == "/" ? "%2f" : vhost);
 }
 
@@ -38,8 +38,7 @@ AmqpSession::AmqpSession(const std::string& uri)
   if (amqp_parse_url(buffer.get(), &info) != AMQP_STATUS_OK) {
     amqp_destroy_connection(connection_);
     // Not echoed: a malformed URI may still hold a password.
-    throw std::runtime_error(
-        "not an amqp://user:password@host:port/vhost URI");
+    throw std::runtime_error("not an amqp://user:password@host:port/vhost URI");
   }
   masked_uri_ = masked(info);
   if (info.ssl) {

@@ -28,10 +28,10 @@
 #include <vector>
 
 #include "bench_stats.h"
+#include "dispatch/worker.h"
 #include "isoqube/consumer.h"
 #include "isoqube/engine.h"
 #include "isoqube/log.h"
-#include "dispatch/worker.h"
 
 namespace {
 
@@ -99,8 +99,8 @@ void print_result(const std::string& transport_uri, const std::string& store,
       transport.c_str(), store_kind.c_str(), runs, count, seconds,
       count / seconds, bench::percentile(hops, 0.5),
       bench::percentile(hops, 0.99), bench::percentile(steps, 0.5),
-      bench::percentile(steps, 0.99), store_reads / count,
-      store_writes / count, bench::peak_rss_mb());
+      bench::percentile(steps, 0.99), store_reads / count, store_writes / count,
+      bench::peak_rss_mb());
 }
 
 // Baseline: chains of kSteps hops through the transport only. Messages

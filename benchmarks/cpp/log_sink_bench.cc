@@ -39,9 +39,12 @@ Args parse(int argc, char** argv) {
   if (const char* env = std::getenv("ISOQUBE_TEST_MONGODB_URI")) args.uri = env;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i];
-    if (key == "--uri") args.uri = argv[i + 1];
-    else if (key == "--lines") args.lines = std::atoi(argv[i + 1]);
-    else if (key == "--rounds") args.rounds = std::atoi(argv[i + 1]);
+    if (key == "--uri")
+      args.uri = argv[i + 1];
+    else if (key == "--lines")
+      args.lines = std::atoi(argv[i + 1]);
+    else if (key == "--rounds")
+      args.rounds = std::atoi(argv[i + 1]);
   }
   if (args.uri.empty() || args.lines <= 0 || args.rounds <= 0) {
     std::fprintf(stderr,
@@ -57,7 +60,8 @@ std::string with_database(const std::string& uri, const std::string& db) {
   const std::size_t query = uri.find('?', start);
   const std::size_t end = query == std::string::npos ? uri.size() : query;
   const std::size_t slash = uri.find('/', start);
-  const std::size_t hosts_end = slash != std::string::npos && slash < end ? slash : end;
+  const std::size_t hosts_end =
+      slash != std::string::npos && slash < end ? slash : end;
   return uri.substr(0, hosts_end) + "/" + db + uri.substr(end);
 }
 
@@ -91,8 +95,9 @@ Timing log_lines(int lines, int round) {
 }
 
 Timing median_of(std::vector<Timing> runs) {
-  std::sort(runs.begin(), runs.end(),
-            [](const Timing& a, const Timing& b) { return a.mean_ns < b.mean_ns; });
+  std::sort(runs.begin(), runs.end(), [](const Timing& a, const Timing& b) {
+    return a.mean_ns < b.mean_ns;
+  });
   return runs[runs.size() / 2];
 }
 
@@ -140,9 +145,9 @@ int main(int argc, char** argv) {
     with.push_back(log_lines(args.lines, round));
     const auto flushing = Clock::now();
     logs->flush(std::chrono::minutes(5));
-    drain_ms += std::chrono::duration<double, std::milli>(Clock::now() -
-                                                          flushing)
-                    .count();
+    drain_ms +=
+        std::chrono::duration<double, std::milli>(Clock::now() - flushing)
+            .count();
     stats = logs->stats();
   }
   dup2(saved_stderr, 2);

@@ -35,8 +35,8 @@ isoqube::Run ten_step_run() {
   for (int i = 0; i < kSteps; ++i) {
     isoqube::Step step;
     step.spec.name = step.spec.topic = "BenchStep" + std::to_string(i);
-    step.status = i == 0 ? isoqube::StepStatus::kQueued
-                         : isoqube::StepStatus::kPending;
+    step.status =
+        i == 0 ? isoqube::StepStatus::kQueued : isoqube::StepStatus::kPending;
     run.steps.push_back(step);
   }
   return run;
@@ -67,7 +67,8 @@ void go_through_step(isoqube::Store& store, const std::string& run_id, int i) {
     finish.run_to = isoqube::RunStatus::kCompleted;
   }
   if (!store.transition_step(run_id, finish)) {
-    throw std::runtime_error("finish of step " + std::to_string(i) + " refused");
+    throw std::runtime_error("finish of step " + std::to_string(i) +
+                             " refused");
   }
 }
 

@@ -168,11 +168,10 @@ void bind_lifecycle(py::class_<PyEngine>& engine) {
       .def_property_readonly(
           "store_uri",
           [](PyEngine& self) { return self.engine()->store_uri(); })
-      .def_property_readonly(
-          "distributed",
-          [](PyEngine& self) {
-            return self.engine()->transport().distributed();
-          })
+      .def_property_readonly("distributed",
+                             [](PyEngine& self) {
+                               return self.engine()->transport().distributed();
+                             })
       .def("start",
            [](PyEngine& self) {
              without_gil(self, [](Engine& e) { e.start(); });

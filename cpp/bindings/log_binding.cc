@@ -19,7 +19,8 @@ using std::chrono::milliseconds;
 
 milliseconds to_ms(double seconds, const char* what) {
   if (!(seconds >= 0)) {
-    throw py::value_error(std::string(what) + " must be a number of seconds >= 0");
+    throw py::value_error(std::string(what) +
+                          " must be a number of seconds >= 0");
   }
   return milliseconds(static_cast<int64_t>(seconds * 1000));
 }

@@ -46,21 +46,38 @@ enum Field {
   kFieldCount
 };
 
-constexpr const char* kFieldNames[kFieldCount] = {
-    "id",           "configuration_id", "configuration_name", "description",
-    "ingestion_id", "status",           "created_on",         "modified_on",
-    "error",        "payload",          "steps",              "name",
-    "topic",        "after",            "attempts",           "invoked_on",
-    "completed_on", "succeeded_on",     "failed_on",          "retried_on",
-    "cancelled_on", "output",           "retry",              "interval",
-    "backoff"};
+constexpr const char* kFieldNames[kFieldCount] = {"id",
+                                                  "configuration_id",
+                                                  "configuration_name",
+                                                  "description",
+                                                  "ingestion_id",
+                                                  "status",
+                                                  "created_on",
+                                                  "modified_on",
+                                                  "error",
+                                                  "payload",
+                                                  "steps",
+                                                  "name",
+                                                  "topic",
+                                                  "after",
+                                                  "attempts",
+                                                  "invoked_on",
+                                                  "completed_on",
+                                                  "succeeded_on",
+                                                  "failed_on",
+                                                  "retried_on",
+                                                  "cancelled_on",
+                                                  "output",
+                                                  "retry",
+                                                  "interval",
+                                                  "backoff"};
 
 constexpr RunStatus kRunStatuses[] = {RunStatus::kPending, RunStatus::kRunning,
                                       RunStatus::kCompleted, RunStatus::kFailed,
                                       RunStatus::kCancelled};
 constexpr StepStatus kStepStatuses[] = {
-    StepStatus::kPending,   StepStatus::kQueued, StepStatus::kRunning,
-    StepStatus::kRetrying,  StepStatus::kCompleted, StepStatus::kFailed,
+    StepStatus::kPending,  StepStatus::kQueued,    StepStatus::kRunning,
+    StepStatus::kRetrying, StepStatus::kCompleted, StepStatus::kFailed,
     StepStatus::kCancelled};
 
 constexpr int64_t kMicrosPerSecond = 1'000'000;
@@ -72,8 +89,8 @@ struct Model {
   PyTypeObject* run;
   PyTypeObject* step_state;
   PyTypeObject* retry_policy;
-  PyObject* no_args;  // ()
-  PyObject* epoch;    // 1970-01-01 00:00:00 UTC
+  PyObject* no_args;                         // ()
+  PyObject* epoch;                           // 1970-01-01 00:00:00 UTC
   std::array<PyObject*, kFieldCount> names;  // interned
   std::array<PyObject*, std::size(kRunStatuses)> run_statuses;
   std::array<PyObject*, std::size(kStepStatuses)> step_statuses;

@@ -39,11 +39,11 @@ struct Configuration {
 };
 
 // Fills defaults (step names from topics, unset `after` to the previous
-// step, so that every normalized step has `after` set) and checks the configuration. Throws
-// ConfigurationError naming the first problem: empty name, no steps,
-// duplicate step name, unknown topic (when `registry` is given), `after`
-// naming an unknown step or itself, a cycle, bad retry policy, payload not
-// an object.
+// step, so that every normalized step has `after` set) and checks the
+// configuration. Throws ConfigurationError naming the first problem: empty
+// name, no steps, duplicate step name, unknown topic (when `registry` is
+// given), `after` naming an unknown step or itself, a cycle, bad retry policy,
+// payload not an object.
 Configuration normalize(Configuration config, const Registry* registry);
 
 // Step indexes in an order where every step comes after its dependencies.

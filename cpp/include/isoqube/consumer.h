@@ -38,12 +38,12 @@ class Context {
  public:
   virtual ~Context() = default;
 
-  virtual const std::string& run_id() const = 0;        // empty outside runs
+  virtual const std::string& run_id() const = 0;  // empty outside runs
   virtual const std::string& ingestion_id() const = 0;
-  virtual const std::string& step() const = 0;          // empty outside runs
+  virtual const std::string& step() const = 0;  // empty outside runs
   virtual const std::string& topic() const = 0;
   virtual const std::string& consumer() const = 0;
-  virtual int attempt() const = 0;                      // 1-based
+  virtual int attempt() const = 0;  // 1-based
   // The step's payload: the run's payload merged with the step's own.
   virtual const Json& payload() const = 0;
   // Outputs of the steps this one waited for, keyed by step name.
@@ -58,10 +58,10 @@ class Context {
 
 // What the consumers of an engine's worker did (Engine::worker_stats()).
 struct WorkerStats {
-  uint64_t handled = 0;    // handler calls that returned
-  uint64_t failed = 0;     // handler calls that threw
-  uint64_t skipped = 0;    // stale or duplicate step messages
-  uint64_t rejected = 0;   // sent to an error queue
+  uint64_t handled = 0;   // handler calls that returned
+  uint64_t failed = 0;    // handler calls that threw
+  uint64_t skipped = 0;   // stale or duplicate step messages
+  uint64_t rejected = 0;  // sent to an error queue
 };
 
 namespace detail {
@@ -98,10 +98,13 @@ struct ConsumerRegistrar {
 }  // namespace detail
 }  // namespace isoqube
 
-#define ISOQUBE_TOPIC(Name, Description)                                  \
-  static const ::isoqube::detail::TopicRegistrar isoqube_topic_##Name{   \
-      #Name, Description}
+#define ISOQUBE_TOPIC(Name, Description)                                \
+  static const ::isoqube::detail::TopicRegistrar isoqube_topic_##Name { \
+#Name, Description                                                  \
+  }
 
-#define ISOQUBE_CONSUMER(Class, TopicName, Service)                        \
-  static const ::isoqube::detail::ConsumerRegistrar<Class>                 \
-      isoqube_consumer_##Class{#Class, TopicName, Service}
+#define ISOQUBE_CONSUMER(Class, TopicName, Service)        \
+  static const ::isoqube::detail::ConsumerRegistrar<Class> \
+      isoqube_consumer_##Class {                           \
+#Class, TopicName, Service                             \
+  }

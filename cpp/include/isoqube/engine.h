@@ -178,7 +178,7 @@ class Engine : private RunEvents {
   const std::string id_;  // tells this engine's broadcasts from others'
   std::unique_ptr<Listening> remote_events_;
 
-  mutable std::mutex mutex_;  // worker_, start_called_
+  mutable std::mutex mutex_;   // worker_, start_called_
   bool start_called_ = false;  // start() was called, and stop() not since
   // streams_ and run_events_: a lock of their own, as deliver() runs on
   // transport threads and in emit() while start() holds mutex_ and waits

@@ -4,11 +4,11 @@
 // add_log_sink (the MongoDB log collection, log_collection.h).
 #pragma once
 
-#include <memory>
-#include <string_view>
-
 #include <spdlog/sinks/sink.h>
 #include <spdlog/spdlog.h>
+
+#include <memory>
+#include <string_view>
 
 namespace isoqube {
 

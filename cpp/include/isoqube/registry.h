@@ -22,11 +22,11 @@ class Context;
 using Handler = std::function<Json(Context&)>;
 
 struct Topic {
-  std::string name;         // PascalCase identifier, e.g. DefaultSourceIngestion
+  std::string name;  // PascalCase identifier, e.g. DefaultSourceIngestion
   std::string description;  // human text
   std::string entity_name;  // broker exchange; default kebab_case(name)
   std::string ns = "Isoqube.Topics";  // namespace in the message type URN
-  Json schema;              // optional JSON schema of the payload (null: none)
+  Json schema;  // optional JSON schema of the payload (null: none)
 
   // "urn:message:<ns>:<name>"
   std::string urn() const;
@@ -36,9 +36,10 @@ struct Consumer {
   std::string name;     // e.g. DefaultIngestionConsumer
   std::string topic;    // name of the handled topic
   std::string service;  // service (worker group) it belongs to; may be empty
-  std::string endpoint; // queue name; default kebab_case(name minus "Consumer")
+  std::string
+      endpoint;  // queue name; default kebab_case(name minus "Consumer")
   Handler handler;
-  std::string origin;   // module path it came from; empty when built in
+  std::string origin;  // module path it came from; empty when built in
 };
 
 // "DefaultSourceIngestion" -> "default-source-ingestion".

@@ -43,15 +43,15 @@ bool is_terminal(RunStatus s);
 struct Step {
   StepSpec spec;
   StepStatus status = StepStatus::kPending;
-  int attempts = 0;  // attempts started so far
+  int attempts = 0;                       // attempts started so far
   std::optional<TimePoint> invoked_on;    // first attempt started
   std::optional<TimePoint> completed_on;  // finished, successfully or not
   std::optional<TimePoint> succeeded_on;
   std::optional<TimePoint> failed_on;
-  std::optional<TimePoint> retried_on;    // last retry scheduled
+  std::optional<TimePoint> retried_on;  // last retry scheduled
   std::optional<TimePoint> cancelled_on;
-  std::string error;   // last failure text
-  Json output;         // what the consumer returned (null until completed)
+  std::string error;  // last failure text
+  Json output;        // what the consumer returned (null until completed)
 };
 
 struct Run {
@@ -73,12 +73,12 @@ struct Run {
 
 // One transition, as emitted live and kept in the store's event log.
 struct Event {
-  int64_t seq = 0;     // store-assigned, increasing; 0 before it is stored
+  int64_t seq = 0;  // store-assigned, increasing; 0 before it is stored
   std::string run_id;
-  int step = -1;       // -1: the run itself
+  int step = -1;  // -1: the run itself
   std::string step_name;
-  std::string from;    // old status ("" for creation)
-  std::string to;      // new status
+  std::string from;  // old status ("" for creation)
+  std::string to;    // new status
   TimePoint time{};
   std::string detail;  // error text, consumer name, ...
 };

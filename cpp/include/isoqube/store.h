@@ -60,7 +60,7 @@ struct StepTransition {
   std::vector<StepStatus> from;  // expected current status (any of these)
   int expect_attempts = -1;      // expected attempt count; -1: any
   StepStatus to = StepStatus::kPending;
-  int attempts = -1;             // new attempt count; -1: unchanged
+  int attempts = -1;  // new attempt count; -1: unchanged
   // Fields below are written when set; unset ones keep their value.
   std::optional<TimePoint> invoked_on;
   std::optional<TimePoint> completed_on;

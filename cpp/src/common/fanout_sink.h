@@ -10,12 +10,12 @@
 // logging thread. add() and remove() are serialised by a mutex.
 #pragma once
 
+#include <spdlog/sinks/sink.h>
+
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <spdlog/sinks/sink.h>
 
 namespace isoqube::detail {
 

@@ -1,15 +1,15 @@
 #include "isoqube/log.h"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+
 #include <atomic>
 #include <cctype>
 #include <cstdlib>
+#include <functional>
 #include <mutex>
 #include <optional>
-#include <functional>
 #include <set>
 #include <string>
-
-#include <spdlog/sinks/stdout_color_sinks.h>
 
 #include "common/fanout_sink.h"
 #include "isoqube/errors.h"
@@ -31,9 +31,9 @@ struct LevelWord {
 
 // The first word of each level is the one log_level() reports.
 constexpr LevelWord kLevels[] = {
-    {"trace", level::trace}, {"debug", level::debug},
-    {"info", level::info},   {"warning", level::warn},
-    {"warn", level::warn},   {"error", level::err},
+    {"trace", level::trace},       {"debug", level::debug},
+    {"info", level::info},         {"warning", level::warn},
+    {"warn", level::warn},         {"error", level::err},
     {"critical", level::critical}, {"off", level::off},
 };
 
@@ -115,7 +115,7 @@ class LogState {
  private:
   std::mutex mutex_;  // serialises logger creation against level changes
   std::shared_ptr<spdlog::sinks::sink> stderr_;
-  std::shared_ptr<detail::FanoutSink> sink_;  // what every logger writes to
+  std::shared_ptr<detail::FanoutSink> sink_;     // what every logger writes to
   std::set<std::string, std::less<>> services_;  // names of service loggers
   std::atomic<level::level_enum> level_{level::info};
 };

@@ -218,7 +218,7 @@ std::string new_uuid() {
 
   uint64_t high = generator();
   uint64_t low = generator();
-  high = (high & ~uint64_t{0xF000}) | uint64_t{0x4000};  // version 4
+  high = (high & ~uint64_t{0xF000}) | uint64_t{0x4000};          // version 4
   low = (low & ~(uint64_t{0x3} << 62)) | (uint64_t{0x2} << 62);  // RFC 4122
   std::string text = "00000000-0000-0000-0000-000000000000";
   write_hex(text, 0, 8, high >> 32);

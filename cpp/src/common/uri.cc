@@ -51,9 +51,9 @@ std::string parse_scheme(std::string_view text, size_t separator) {
   std::string scheme;
   for (size_t i = 0; i < separator; ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
-    const bool ok = std::isalpha(c) ||
-                    (i > 0 && (std::isdigit(c) || c == '+' || c == '-' ||
-                               c == '.'));
+    const bool ok =
+        std::isalpha(c) ||
+        (i > 0 && (std::isdigit(c) || c == '+' || c == '-' || c == '.'));
     if (!ok) {
       fail(text, "bad scheme '" + std::string(text.substr(0, separator)) +
                      "' (letters, digits, '+', '-', '.', starting with a "
@@ -120,10 +120,10 @@ void parse_query(std::string_view query, std::string_view text, Uri& uri) {
       const std::string key =
           percent_decode(pair.substr(0, equals), text, "query");
       if (key.empty()) fail(text, "query parameter without a name");
-      uri.query[key] = equals == std::string_view::npos
-                           ? std::string()
-                           : percent_decode(pair.substr(equals + 1), text,
-                                            "query");
+      uri.query[key] =
+          equals == std::string_view::npos
+              ? std::string()
+              : percent_decode(pair.substr(equals + 1), text, "query");
     }
     start = end + 1;
   }
@@ -199,10 +199,9 @@ std::chrono::milliseconds milliseconds_option(const Uri& uri,
     used = 0;
   }
   if (used != value.size() || ms < 0 || ms > std::numeric_limits<int>::max()) {
-    throw ConfigurationError("URI '" + uri.masked() + "': " +
-                             std::string(option) +
-                             " must be a whole number of milliseconds, not '" +
-                             value + "'");
+    throw ConfigurationError(
+        "URI '" + uri.masked() + "': " + std::string(option) +
+        " must be a whole number of milliseconds, not '" + value + "'");
   }
   return std::chrono::milliseconds(ms);
 }

@@ -90,8 +90,9 @@ void Worker::start() {
   for (int i = 0; i < options_.concurrency; ++i) {
     threads_.emplace_back([this] { loop(); });
   }
-  logger("dispatch")->debug("worker started: {} consumers, {} threads",
-                            consumers_.size(), options_.concurrency);
+  logger("dispatch")
+      ->debug("worker started: {} consumers, {} threads", consumers_.size(),
+              options_.concurrency);
 }
 
 void Worker::stop() {

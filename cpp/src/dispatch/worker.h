@@ -22,10 +22,10 @@
 #include <thread>
 #include <vector>
 
-#include "orchestrator/orchestrator.h"
 #include "isoqube/consumer.h"
 #include "isoqube/registry.h"
 #include "isoqube/transport.h"
+#include "orchestrator/orchestrator.h"
 
 namespace isoqube {
 
@@ -41,7 +41,6 @@ struct WorkerOptions {
   std::size_t prefetch = 0;
   static constexpr std::size_t kConfirmWindow = 16;
 };
-
 
 class Worker {
  public:

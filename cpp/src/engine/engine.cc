@@ -4,9 +4,9 @@
 #include <cstdlib>
 #include <set>
 
+#include "dispatch/worker.h"
 #include "isoqube/errors.h"
 #include "isoqube/log.h"
-#include "dispatch/worker.h"
 #include "orchestrator/orchestrator.h"
 
 namespace isoqube {
@@ -237,9 +237,9 @@ void Engine::require_executable(const std::string& what,
   } else {
     return;
   }
-  throw ConfigurationError(
-      "nothing in this process can execute " + what + ": " + why + "; on " +
-      transport_uri_ + " only the process that starts a run executes it");
+  throw ConfigurationError("nothing in this process can execute " + what +
+                           ": " + why + "; on " + transport_uri_ +
+                           " only the process that starts a run executes it");
 }
 
 bool Engine::cancel(std::string_view run_id) {

@@ -31,8 +31,8 @@ class ConfirmCountdown {
 
  private:
   std::mutex mutex_;
-  std::size_t left_;            // guarded by mutex_
-  std::exception_ptr error_;    // guarded by mutex_: the first one
+  std::size_t left_;          // guarded by mutex_
+  std::exception_ptr error_;  // guarded by mutex_: the first one
   Transport::Confirmed confirmed_;
 };
 

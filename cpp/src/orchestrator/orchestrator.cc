@@ -88,8 +88,9 @@ std::string leave_unstarted(Store& store, RunEvents& events, const Run& run,
   RunTransition t;
   t.from = {RunStatus::kRunning};
   t.to = RunStatus::kPending;
-  t.error = "not started: step '" + spec.name + "' could not be published: " +
-            why + "; resume the run to publish it";
+  t.error = "not started: step '" + spec.name +
+            "' could not be published: " + why +
+            "; resume the run to publish it";
   events.emit(store.transition_run(run.id, t));
   logger("orchestrator")->warn("run {} {}", run.id, *t.error);
   return "run " + run.id + " was stored but not started, step '" + spec.name +
@@ -109,7 +110,8 @@ Orchestrator::Orchestrator(Store& store, Transport& transport,
 Run Orchestrator::start_run(const Configuration& config,
                             const RunOptions& options) {
   bool know_topics = registry_.has_topics();
-  Configuration normalized = normalize(config, know_topics ? &registry_ : nullptr);
+  Configuration normalized =
+      normalize(config, know_topics ? &registry_ : nullptr);
   check_payload(options.payload, "run payload");
   for (const StepSpec& spec : normalized.steps) {
     check_payload(spec.payload, "payload of step '" + spec.name + "'");
@@ -130,8 +132,9 @@ Run Orchestrator::start_run(const Configuration& config,
     run.steps.push_back(std::move(step));
   }
   events_.emit(store_.create_run(run));
-  logger("orchestrator")->info("run {} of '{}' started ({} steps)", run.id,
-                               run.configuration_name, run.steps.size());
+  logger("orchestrator")
+      ->info("run {} of '{}' started ({} steps)", run.id,
+             run.configuration_name, run.steps.size());
   const QueuedSteps first =
       store_.queue_steps(run.id, detail::ready_steps(run));
   events_.emit(first.events);
@@ -159,12 +162,12 @@ Run Orchestrator::rerun(std::string_view run_id, std::string description) {
   config.name = old->configuration_name;
   for (const Step& step : old->steps) config.steps.push_back(step.spec);
   RunOptions options;
-  options.description = description.empty()
-                            ? "Re-run of " + old->id.substr(0, 8) +
-                                  (old->description.empty()
-                                       ? std::string()
-                                       : ": " + old->description)
-                            : std::move(description);
+  options.description =
+      description.empty()
+          ? "Re-run of " + old->id.substr(0, 8) +
+                (old->description.empty() ? std::string()
+                                          : ": " + old->description)
+          : std::move(description);
   options.ingestion_id = old->ingestion_id;
   options.payload = old->payload;
   return start_run(config, options);
@@ -477,9 +480,10 @@ void Orchestrator::complete_step(const ClaimedStep& claimed, Json output,
   };
   if (!done) {
     logger("orchestrator")
-        ->debug("completion of run {} step {} attempt {} not recorded: the "
-                "step moved on (cancelled or taken over)",
-                claimed.run.id, claimed.step, claimed.attempt);
+        ->debug(
+            "completion of run {} step {} attempt {} not recorded: the "
+            "step moved on (cancelled or taken over)",
+            claimed.run.id, claimed.step, claimed.attempt);
     return published();
   }
   const Run& run = done->run;

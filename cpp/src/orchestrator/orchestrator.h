@@ -32,8 +32,6 @@
 
 namespace isoqube {
 
-
-
 // A step attempt this worker won the right to execute.
 struct ClaimedStep {
   Run run;  // as it was right after the claim

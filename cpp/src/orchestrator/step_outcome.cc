@@ -12,8 +12,8 @@ namespace {
 // being completed. Completed is the one status that matters: a step that
 // merely moved on (queued, running, retrying, failed) changes no decision.
 const std::vector<StepStatus> kNotCompleted = {
-    StepStatus::kPending,   StepStatus::kQueued, StepStatus::kRunning,
-    StepStatus::kRetrying,  StepStatus::kFailed, StepStatus::kCancelled};
+    StepStatus::kPending,  StepStatus::kQueued, StepStatus::kRunning,
+    StepStatus::kRetrying, StepStatus::kFailed, StepStatus::kCancelled};
 
 constexpr int kAllMet = -1;
 constexpr int kNeverMet = -2;  // names a step the run does not have
@@ -36,9 +36,9 @@ int unmet_dependency(const Run& run, const Step& step, int done) {
 
 bool waits_for(const Run& run, const Step& step, int other) {
   const std::string& name = run.steps[other].spec.name;
-  return step.spec.after && std::find(step.spec.after->begin(),
-                                      step.spec.after->end(),
-                                      name) != step.spec.after->end();
+  return step.spec.after &&
+         std::find(step.spec.after->begin(), step.spec.after->end(), name) !=
+             step.spec.after->end();
 }
 
 void guard_not_completed(StepTransition& t, int step) {

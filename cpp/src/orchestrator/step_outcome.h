@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/orchestrator.h"
 #include "isoqube/run.h"
 #include "isoqube/store.h"
+#include "orchestrator/orchestrator.h"
 
 namespace isoqube::detail {
 

@@ -83,8 +83,8 @@ std::string endpoint_name(std::string_view consumer_name) {
     const std::string_view tail = base.substr(base.size() - kSuffix.size());
     bool matches = true;
     for (size_t i = 0; i < kSuffix.size(); ++i) {
-      const char c = is_upper(tail[i]) ? static_cast<char>(tail[i] - 'A' + 'a')
-                                       : tail[i];
+      const char c =
+          is_upper(tail[i]) ? static_cast<char>(tail[i] - 'A' + 'a') : tail[i];
       matches = matches && c == kSuffix[i];
     }
     if (matches) base.remove_suffix(kSuffix.size());
@@ -188,8 +188,8 @@ void Registry::add_static(std::string_view origin) {
     for (const auto& name : added_topics) topics_.erase(name);
     const std::string where =
         origin.empty() ? "the program" : "module '" + std::string(origin) + "'";
-    throw RegistrationError(std::string(e.what()) + " (registered by " +
-                            where + ")");
+    throw RegistrationError(std::string(e.what()) + " (registered by " + where +
+                            ")");
   }
 }
 

@@ -38,8 +38,8 @@ std::string JsonReader::string(const char* key) const {
   const Json* value = find(key);
   if (value == nullptr) return {};
   if (!value->is_string()) {
-    fail(path_of(key), std::string("must be a string, got ") +
-                           value->type_name());
+    fail(path_of(key),
+         std::string("must be a string, got ") + value->type_name());
   }
   return value->get<std::string>();
 }
@@ -53,8 +53,8 @@ int64_t JsonReader::integer64(const char* key, int64_t fallback) const {
   const Json* value = find(key);
   if (value == nullptr) return fallback;
   if (!value->is_number_integer()) {
-    fail(path_of(key), std::string("must be an integer, got ") +
-                           value->type_name());
+    fail(path_of(key),
+         std::string("must be an integer, got ") + value->type_name());
   }
   if (value->is_number_unsigned() &&
       value->get<uint64_t>() >
@@ -77,8 +77,8 @@ double JsonReader::number(const char* key, double fallback) const {
   const Json* value = find(key);
   if (value == nullptr) return fallback;
   if (!value->is_number()) {
-    fail(path_of(key), std::string("must be a number, got ") +
-                           value->type_name());
+    fail(path_of(key),
+         std::string("must be a number, got ") + value->type_name());
   }
   return value->get<double>();
 }
@@ -98,8 +98,8 @@ std::optional<std::vector<std::string>> JsonReader::strings(
   const Json* value = find(key);
   if (value == nullptr) return std::nullopt;
   if (!value->is_array()) {
-    fail(path_of(key), std::string("must be an array of strings, got ") +
-                           value->type_name());
+    fail(path_of(key),
+         std::string("must be an array of strings, got ") + value->type_name());
   }
   std::vector<std::string> out;
   for (size_t i = 0; i < value->size(); ++i) {
@@ -117,8 +117,8 @@ Json JsonReader::object(const char* key) const {
   const Json* value = find(key);
   if (value == nullptr) return Json::object();
   if (!value->is_object()) {
-    fail(path_of(key), std::string("must be an object, got ") +
-                           value->type_name());
+    fail(path_of(key),
+         std::string("must be an object, got ") + value->type_name());
   }
   return *value;
 }
@@ -134,8 +134,8 @@ const Json& JsonReader::array(const char* key) const {
   const Json* value = find(key);
   if (value == nullptr) return kEmpty;
   if (!value->is_array()) {
-    fail(path_of(key), std::string("must be an array, got ") +
-                           value->type_name());
+    fail(path_of(key),
+         std::string("must be an array, got ") + value->type_name());
   }
   return *value;
 }
@@ -148,8 +148,8 @@ void JsonReader::only(std::initializer_list<std::string_view> known) const {
     for (std::string_view name : known) {
       accepted += (accepted.empty() ? "" : ", ") + std::string(name);
     }
-    fail(path_of(key.c_str()), "is not a known key; the keys here are " +
-                                   accepted);
+    fail(path_of(key.c_str()),
+         "is not a known key; the keys here are " + accepted);
   }
 }
 

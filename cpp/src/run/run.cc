@@ -137,10 +137,14 @@ Json to_json(const Run& run) {
 }
 
 Json to_json(const Event& event) {
-  return {{"seq", event.seq},          {"runId", event.run_id},
-          {"step", event.step},        {"stepName", event.step_name},
-          {"from", event.from},        {"to", event.to},
-          {"time", format_time(event.time)}, {"detail", event.detail}};
+  return {{"seq", event.seq},
+          {"runId", event.run_id},
+          {"step", event.step},
+          {"stepName", event.step_name},
+          {"from", event.from},
+          {"to", event.to},
+          {"time", format_time(event.time)},
+          {"detail", event.detail}};
 }
 
 // Keys in to_json()'s order (nlohmann's objects sort them), so that the

@@ -90,7 +90,7 @@ class MemoryStore final : public Store {
   std::atomic<uint64_t> writes_{0};
 
   std::mutex mutex_;  // guards the maps from here to log_mutex_
-  std::map<std::string, Configuration, std::less<>> configurations_;  // id
+  std::map<std::string, Configuration, std::less<>> configurations_;   // id
   std::map<std::string, std::string, std::less<>> configuration_ids_;  // name
   // Keyed by a view of the run's own id, so lookups by string_view need no
   // allocation; the runs live on the heap and never move.

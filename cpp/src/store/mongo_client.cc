@@ -106,9 +106,8 @@ void init_driver_once() {
 // network timeout, interrupted at or shutting down, primary stepped down,
 // exceeded time limit, socket exception, not primary (old and new codes).
 bool is_transient_server_code(uint32_t code) {
-  static constexpr uint32_t kCodes[] = {6,     7,     89,    91,    189,
-                                        262,   9001,  10107, 11600, 11602,
-                                        13435, 13436, 10058};
+  static constexpr uint32_t kCodes[] = {
+      6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436, 10058};
   return std::find(std::begin(kCodes), std::end(kCodes), code) !=
          std::end(kCodes);
 }
@@ -122,8 +121,8 @@ void on_heartbeat_failed(const mongoc_apm_server_heartbeat_failed_t* event) {
   mongoc_apm_server_heartbeat_failed_get_error(event, &error);
   static_cast<MongoClient*>(
       mongoc_apm_server_heartbeat_failed_get_context(event))
-      ->server_lost(host_name(mongoc_apm_server_heartbeat_failed_get_host(event)),
-                    error);
+      ->server_lost(
+          host_name(mongoc_apm_server_heartbeat_failed_get_host(event)), error);
 }
 
 void on_heartbeat_succeeded(
@@ -152,10 +151,9 @@ bool is_transient(const bson_error_t& error, const bson_t* reply) {
 }
 
 bool is_duplicate_key(const bson_error_t& error) {
-  return error.code == 11000 &&
-         (error.domain == MONGOC_ERROR_SERVER ||
-          error.domain == MONGOC_ERROR_COLLECTION ||
-          error.domain == MONGOC_ERROR_COMMAND);
+  return error.code == 11000 && (error.domain == MONGOC_ERROR_SERVER ||
+                                 error.domain == MONGOC_ERROR_COLLECTION ||
+                                 error.domain == MONGOC_ERROR_COMMAND);
 }
 
 MongoClient::MongoClient(const MongoOptions& options)
@@ -167,20 +165,20 @@ MongoClient::MongoClient(const MongoOptions& options)
   bson_error_t error;
   uri_ = mongoc_uri_new_with_error(options.uri.c_str(), &error);
   if (uri_ == nullptr) {
-    throw ConfigurationError(role_ + " URI '" + masked_uri_ +
-                             "' is not a valid MongoDB URI: " +
-                             driver.explain(error.message));
+    throw ConfigurationError(
+        role_ + " URI '" + masked_uri_ +
+        "' is not a valid MongoDB URI: " + driver.explain(error.message));
   }
   const char* database = mongoc_uri_get_database(uri_);
-  database_ = database != nullptr && *database != '\0' ? database
-                                                        : kDefaultDatabase;
+  database_ =
+      database != nullptr && *database != '\0' ? database : kDefaultDatabase;
   mongoc_uri_set_appname(uri_, "isoqube");
   pool_ = mongoc_client_pool_new(uri_);
   if (pool_ == nullptr) {
     mongoc_uri_destroy(uri_);
     throw ConfigurationError(
-        role_ + " URI '" + masked_uri_ + "': " +
-        driver.explain("mongo-c-driver refused it (TLS options?)"));
+        role_ + " URI '" + masked_uri_ +
+        "': " + driver.explain("mongo-c-driver refused it (TLS options?)"));
   }
   mongoc_client_pool_set_error_api(pool_, MONGOC_ERROR_API_VERSION_2);
   mongoc_apm_callbacks_t* callbacks = mongoc_apm_callbacks_new();
@@ -262,8 +260,7 @@ void MongoClient::server_answered(const std::string& host) {
                         masked_uri_, host);
 }
 
-Attempt MongoClient::once(const AttemptFn& attempt, Reply& reply,
-                          int number) {
+Attempt MongoClient::once(const AttemptFn& attempt, Reply& reply, int number) {
   mongoc_client_t* client = mongoc_client_pool_pop(pool_);
   Attempt outcome = Attempt::kFailed;
   try {
@@ -278,8 +275,7 @@ Attempt MongoClient::once(const AttemptFn& attempt, Reply& reply,
 
 void MongoClient::fail(const char* what, const bson_error_t& error) const {
   throw StoreError("MongoDB " + role_ + " '" + masked_uri_ + "': " + what +
-                   ": " +
-                   error.message);
+                   ": " + error.message);
 }
 
 }  // namespace isoqube::detail

@@ -54,9 +54,9 @@ class MongoClient {
 
   // One operation against a pooled client. `attempt` gets the client and
   // the attempt number (0 first) and returns kDone, or kFailed with the
-  // Reply's error (and reply, when the server sent one) filled in. Transient failures
-  // are retried with backoff, logged as warnings, up to retry_for; others
-  // throw StoreError at once: "MongoDB store <uri>: <what>: <reason>".
+  // Reply's error (and reply, when the server sent one) filled in. Transient
+  // failures are retried with backoff, logged as warnings, up to retry_for;
+  // others throw StoreError at once: "MongoDB store <uri>: <what>: <reason>".
   // An attempt after a transient failure may find the first one applied
   // (the reply was lost): operations that are not idempotent check for it
   // when the attempt number is above 0.

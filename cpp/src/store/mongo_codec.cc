@@ -14,9 +14,9 @@ namespace {
 using namespace mongo_fields;
 
 constexpr char kEscapedJson[] = "IsoqubeJson";
-constexpr StepTime kStepTimes[] = {StepTime::kInvokedOn,  StepTime::kCompletedOn,
-                                   StepTime::kSucceededOn, StepTime::kFailedOn,
-                                   StepTime::kRetriedOn,   StepTime::kCancelledOn};
+constexpr StepTime kStepTimes[] = {
+    StepTime::kInvokedOn, StepTime::kCompletedOn, StepTime::kSucceededOn,
+    StepTime::kFailedOn,  StepTime::kRetriedOn,   StepTime::kCancelledOn};
 
 int key_length(std::string_view key) { return static_cast<int>(key.size()); }
 
@@ -171,10 +171,11 @@ class Reader {
     bson_iter_t micros;
     if (find(kMicros, micros) && BSON_ITER_HOLDS_DOCUMENT(&micros)) {
       const Reader exact(micros);
-      const int64_t us = exact.integer(key, std::numeric_limits<int64_t>::min());
+      const int64_t us =
+          exact.integer(key, std::numeric_limits<int64_t>::min());
       // The date is the exact time truncated to milliseconds (floor).
-      if (us != std::numeric_limits<int64_t>::min() &&
-          us >= ms * 1000 && us < ms * 1000 + 1000) {
+      if (us != std::numeric_limits<int64_t>::min() && us >= ms * 1000 &&
+          us < ms * 1000 + 1000) {
         return from_micros(us);
       }
     }
@@ -280,12 +281,18 @@ StepSpec step_spec_from(const Reader& doc) {
 
 const std::optional<TimePoint>& step_time(const Step& step, StepTime field) {
   switch (field) {
-    case StepTime::kInvokedOn: return step.invoked_on;
-    case StepTime::kCompletedOn: return step.completed_on;
-    case StepTime::kSucceededOn: return step.succeeded_on;
-    case StepTime::kFailedOn: return step.failed_on;
-    case StepTime::kRetriedOn: return step.retried_on;
-    case StepTime::kCancelledOn: return step.cancelled_on;
+    case StepTime::kInvokedOn:
+      return step.invoked_on;
+    case StepTime::kCompletedOn:
+      return step.completed_on;
+    case StepTime::kSucceededOn:
+      return step.succeeded_on;
+    case StepTime::kFailedOn:
+      return step.failed_on;
+    case StepTime::kRetriedOn:
+      return step.retried_on;
+    case StepTime::kCancelledOn:
+      return step.cancelled_on;
   }
   return step.invoked_on;
 }
@@ -317,7 +324,8 @@ void append_step(bson_t* doc, const Step& step,
     const std::string_view key = field_name(field);
     const auto& value = step_time(step, field);
     if (value) {
-      bson_append_int64(&micros, key.data(), key_length(key), to_micros(*value));
+      bson_append_int64(&micros, key.data(), key_length(key),
+                        to_micros(*value));
     }
   }
   bson_append_document_end(doc, &micros);
@@ -352,12 +360,18 @@ Event event_from(const Reader& doc, const std::string& run_id) {
 
 std::string_view field_name(StepTime field) {
   switch (field) {
-    case StepTime::kInvokedOn: return "InvokedOn";
-    case StepTime::kCompletedOn: return "CompletedOn";
-    case StepTime::kSucceededOn: return "SucceededOn";
-    case StepTime::kFailedOn: return "FailedOn";
-    case StepTime::kRetriedOn: return "RetriedOn";
-    case StepTime::kCancelledOn: return kCancelledOn;
+    case StepTime::kInvokedOn:
+      return "InvokedOn";
+    case StepTime::kCompletedOn:
+      return "CompletedOn";
+    case StepTime::kSucceededOn:
+      return "SucceededOn";
+    case StepTime::kFailedOn:
+      return "FailedOn";
+    case StepTime::kRetriedOn:
+      return "RetriedOn";
+    case StepTime::kCancelledOn:
+      return kCancelledOn;
   }
   return "InvokedOn";
 }

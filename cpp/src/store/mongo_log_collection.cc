@@ -78,10 +78,11 @@ class MongoLogCollection final : public LogCollection {
 }  // namespace
 }  // namespace detail
 
-std::unique_ptr<LogCollection> send_logs_to(std::string_view mongodb_uri,
-                                            const LogCollectionOptions& options) {
+std::unique_ptr<LogCollection> send_logs_to(
+    std::string_view mongodb_uri, const LogCollectionOptions& options) {
   const std::string text(mongodb_uri);
-  if (text.rfind("mongodb://", 0) != 0 && text.rfind("mongodb+srv://", 0) != 0) {
+  if (text.rfind("mongodb://", 0) != 0 &&
+      text.rfind("mongodb+srv://", 0) != 0) {
     throw ConfigurationError("log collection URI '" +
                              detail::mask_password(text) +
                              "': expected mongodb://… or mongodb+srv://…");

@@ -23,13 +23,20 @@ thread_local bool t_on_writer = false;
 // Serilog's level words, as the seed's .NET services wrote them.
 const char* level_word(spdlog::level::level_enum level) {
   switch (level) {
-    case spdlog::level::trace: return "Verbose";
-    case spdlog::level::debug: return "Debug";
-    case spdlog::level::info: return "Information";
-    case spdlog::level::warn: return "Warning";
-    case spdlog::level::err: return "Error";
-    case spdlog::level::critical: return "Fatal";
-    default: return "Information";
+    case spdlog::level::trace:
+      return "Verbose";
+    case spdlog::level::debug:
+      return "Debug";
+    case spdlog::level::info:
+      return "Information";
+    case spdlog::level::warn:
+      return "Warning";
+    case spdlog::level::err:
+      return "Error";
+    case spdlog::level::critical:
+      return "Fatal";
+    default:
+      return "Information";
   }
 }
 
@@ -90,8 +97,8 @@ bool has_write_errors(const bson_t& reply) {
 class DocumentArray {
  public:
   explicit DocumentArray(const std::vector<BsonPtr>& docs)
-      : array_(static_cast<const bson_t**>(
-            bson_malloc0(sizeof(bson_t*) * std::max<std::size_t>(docs.size(), 1)))) {
+      : array_(static_cast<const bson_t**>(bson_malloc0(
+            sizeof(bson_t*) * std::max<std::size_t>(docs.size(), 1)))) {
     for (std::size_t i = 0; i < docs.size(); ++i) array_[i] = docs[i].get();
   }
   ~DocumentArray() { bson_free(static_cast<void*>(array_)); }
@@ -198,12 +205,10 @@ BsonPtr LogShipper::document(const LogLine& line) const {
 }
 
 BsonPtr LogShipper::drop_report(uint64_t dropped) const {
-  LogLine line{spdlog::level::warn, std::chrono::system_clock::now(),
-               kReportLogger,
-               "dropped " + std::to_string(dropped) +
-                   " log lines: more than " +
-                   std::to_string(options_.max_queued) +
-                   " were waiting to be written"};
+  LogLine line{
+      spdlog::level::warn, std::chrono::system_clock::now(), kReportLogger,
+      "dropped " + std::to_string(dropped) + " log lines: more than " +
+          std::to_string(options_.max_queued) + " were waiting to be written"};
   BsonPtr doc = document(line);
   BSON_APPEND_INT64(doc.get(), "Dropped", static_cast<int64_t>(dropped));
   return doc;
@@ -261,8 +266,8 @@ LogShipper::Written LogShipper::write(const std::vector<LogLine>& batch,
       outage_ = true;
     }
     if (!wait_to_retry(backoff)) {
-      say("'" + masked_uri() + "': closing: " +
-          std::to_string(batch.size()) + " lines not written");
+      say("'" + masked_uri() + "': closing: " + std::to_string(batch.size()) +
+          " lines not written");
       return Written::kLost;
     }
   }
@@ -298,9 +303,9 @@ bool LogShipper::close() {
   close_deadline_ = std::chrono::steady_clock::now() + options_.flush_timeout;
   wake_.notify_one();
   // A little beyond the writer's own deadline, for its last insert.
-  return settled_.wait_until(
-      lock, close_deadline_ + std::chrono::milliseconds(500),
-      [&] { return stopped_; });
+  return settled_.wait_until(lock,
+                             close_deadline_ + std::chrono::milliseconds(500),
+                             [&] { return stopped_; });
 }
 
 LogCollectionStats LogShipper::stats() const {
@@ -313,10 +318,10 @@ LogCollectionStats LogShipper::stats() const {
 void MongoLogSink::log(const spdlog::details::log_msg& msg) {
   if (t_on_writer) return;
   try {
-    shipper_->push(LogLine{
-        msg.level, msg.time,
-        std::string(msg.logger_name.data(), msg.logger_name.size()),
-        std::string(msg.payload.data(), msg.payload.size())});
+    shipper_->push(
+        LogLine{msg.level, msg.time,
+                std::string(msg.logger_name.data(), msg.logger_name.size()),
+                std::string(msg.payload.data(), msg.payload.size())});
   } catch (...) {
     // Out of memory copying a line: it is lost, the logger must go on.
   }

@@ -8,6 +8,8 @@
 // the other LogShipper methods may be called from any thread.
 #pragma once
 
+#include <spdlog/sinks/sink.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -16,8 +18,6 @@
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <spdlog/sinks/sink.h>
 
 #include "isoqube/log_collection.h"
 #include "store/mongo_client.h"
@@ -74,10 +74,10 @@ class LogShipper {
   std::condition_variable wake_;     // the writer: work, flush or close
   std::condition_variable settled_;  // flush and close: lines written
   std::deque<LogLine> queue_;
-  std::size_t in_flight_ = 0;  // taken by the writer, not yet settled
-  uint64_t accepted_ = 0;      // lines queued since the start
-  uint64_t settled_count_ = 0; // of those, written or given up
-  uint64_t flush_until_ = 0;   // a flush waits for settled_count_ to reach it
+  std::size_t in_flight_ = 0;   // taken by the writer, not yet settled
+  uint64_t accepted_ = 0;       // lines queued since the start
+  uint64_t settled_count_ = 0;  // of those, written or given up
+  uint64_t flush_until_ = 0;    // a flush waits for settled_count_ to reach it
   uint64_t unreported_drops_ = 0;
   bool closing_ = false;
   bool stopped_ = false;

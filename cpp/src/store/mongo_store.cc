@@ -194,14 +194,14 @@ void MongoStore::create_indexes() {
         "key", BCON_DOCUMENT(index.key.get()), "name", BCON_UTF8(index.name),
         "unique", BCON_BOOL(index.unique), "}", "]"));
     ++writes_;
-    client_.run("creating indexes", [&](mongoc_client_t* client, int,
-                                        Reply& r) {
-      return mongoc_client_write_command_with_opts(
-                 client, client_.database().c_str(), command.get(), nullptr,
-                 &r.reply, &r.error)
-                 ? Attempt::kDone
-                 : Attempt::kFailed;
-    });
+    client_.run("creating indexes",
+                [&](mongoc_client_t* client, int, Reply& r) {
+                  return mongoc_client_write_command_with_opts(
+                             client, client_.database().c_str(), command.get(),
+                             nullptr, &r.reply, &r.error)
+                             ? Attempt::kDone
+                             : Attempt::kFailed;
+                });
   }
 }
 
@@ -218,7 +218,8 @@ std::vector<BsonPtr> MongoStore::find(const char* what, const char* collection,
     const bson_t* doc = nullptr;
     while (mongoc_cursor_next(cursor, &doc)) out.emplace_back(bson_copy(doc));
     const bson_t* error_reply = nullptr;
-    const bool failed = mongoc_cursor_error_document(cursor, &r.error, &error_reply);
+    const bool failed =
+        mongoc_cursor_error_document(cursor, &r.error, &error_reply);
     if (failed && error_reply != nullptr) bson_copy_to(error_reply, &r.reply);
     mongoc_cursor_destroy(cursor);
     return failed ? Attempt::kFailed : Attempt::kDone;
@@ -233,33 +234,34 @@ void MongoStore::save_configuration(const Configuration& config) {
   BsonPtr opts = BsonPtr(BCON_NEW("upsert", BCON_BOOL(true)));
   bool duplicate_name = false;
   ++writes_;
-  client_.run("saving a configuration", [&](mongoc_client_t* client, int, Reply& r) {
-    Collection c(client, client_.database(), kConfigurations);
-    if (mongoc_collection_replace_one(c.get(), filter.get(), doc.get(),
-                                      opts.get(), &r.reply, &r.error)) {
-      return Attempt::kDone;
-    }
-    duplicate_name = is_duplicate_key(r.error);
-    return duplicate_name ? Attempt::kDone : Attempt::kFailed;
-  });
+  client_.run(
+      "saving a configuration", [&](mongoc_client_t* client, int, Reply& r) {
+        Collection c(client, client_.database(), kConfigurations);
+        if (mongoc_collection_replace_one(c.get(), filter.get(), doc.get(),
+                                          opts.get(), &r.reply, &r.error)) {
+          return Attempt::kDone;
+        }
+        duplicate_name = is_duplicate_key(r.error);
+        return duplicate_name ? Attempt::kDone : Attempt::kFailed;
+      });
   if (!duplicate_name) return;
   BsonPtr by_name = BsonPtr(BCON_NEW("Name", BCON_UTF8(config.name.c_str())));
-  const auto others = find("reading configurations", kConfigurations,
-                           by_name.get(), nullptr);
+  const auto others =
+      find("reading configurations", kConfigurations, by_name.get(), nullptr);
   throw_duplicate_configuration_name(
-      config.name, others.empty() ? std::string("unknown")
-                                  : configuration_from_document(
-                                        others.front().get()).id);
+      config.name, others.empty()
+                       ? std::string("unknown")
+                       : configuration_from_document(others.front().get()).id);
 }
 
 std::optional<Configuration> MongoStore::find_configuration(
     std::string_view id_or_name) {
   const std::string key(id_or_name);
-  BsonPtr filter = BsonPtr(BCON_NEW("$or", "[", "{", kId, BCON_UTF8(key.c_str()),
-                                    "}", "{", "Name", BCON_UTF8(key.c_str()),
-                                    "}", "]"));
-  const auto found = find("reading a configuration", kConfigurations,
-                          filter.get(), nullptr);
+  BsonPtr filter =
+      BsonPtr(BCON_NEW("$or", "[", "{", kId, BCON_UTF8(key.c_str()), "}", "{",
+                       "Name", BCON_UTF8(key.c_str()), "}", "]"));
+  const auto found =
+      find("reading a configuration", kConfigurations, filter.get(), nullptr);
   std::optional<Configuration> by_name;
   for (const BsonPtr& doc : found) {
     Configuration config = configuration_from_document(doc.get());
@@ -288,17 +290,18 @@ std::vector<Event> MongoStore::create_run(const Run& run) {
   BsonPtr doc = run_document(run, created, topic_descriptions());
   bool duplicate = false;
   bool retried = false;
-  client_.run("creating a run", [&](mongoc_client_t* client, int attempt, Reply& r) {
-    ++writes_;
-    retried = attempt > 0;
-    Collection c(client, client_.database(), kRuns);
-    if (mongoc_collection_insert_one(c.get(), doc.get(), nullptr, &r.reply,
-                                     &r.error)) {
-      return Attempt::kDone;
-    }
-    duplicate = is_duplicate_key(r.error);
-    return duplicate ? Attempt::kDone : Attempt::kFailed;
-  });
+  client_.run("creating a run",
+              [&](mongoc_client_t* client, int attempt, Reply& r) {
+                ++writes_;
+                retried = attempt > 0;
+                Collection c(client, client_.database(), kRuns);
+                if (mongoc_collection_insert_one(c.get(), doc.get(), nullptr,
+                                                 &r.reply, &r.error)) {
+                  return Attempt::kDone;
+                }
+                duplicate = is_duplicate_key(r.error);
+                return duplicate ? Attempt::kDone : Attempt::kFailed;
+              });
   if (duplicate) {
     // A retried insert whose first attempt went through finds its own run.
     const BsonPtr stored = retried ? read_run(run.id, false) : nullptr;
@@ -334,16 +337,16 @@ std::vector<Run> MongoStore::list_runs(const RunQuery& query) {
   if (query.status) append_status(filter.get(), kStatus, *query.status);
   if (!query.configuration.empty()) {
     const char* c = query.configuration.c_str();
-    BsonPtr either = BsonPtr(BCON_NEW("$or", "[", "{", kConfigurationId,
-                                      BCON_UTF8(c), "}", "{",
-                                      kConfigurationName, BCON_UTF8(c), "}",
-                                      "]"));
+    BsonPtr either =
+        BsonPtr(BCON_NEW("$or", "[", "{", kConfigurationId, BCON_UTF8(c), "}",
+                         "{", kConfigurationName, BCON_UTF8(c), "}", "]"));
     bson_concat(filter.get(), either.get());
   }
-  BsonPtr opts = BsonPtr(BCON_NEW(
-      "sort", "{", "Micros.CreatedOn", BCON_INT32(-1), kCreatedSeq,
-      BCON_INT32(-1), "}", "skip", BCON_INT64(static_cast<int64_t>(query.offset)),
-      "limit", BCON_INT64(static_cast<int64_t>(query.limit))));
+  BsonPtr opts =
+      BsonPtr(BCON_NEW("sort", "{", "Micros.CreatedOn", BCON_INT32(-1),
+                       kCreatedSeq, BCON_INT32(-1), "}", "skip",
+                       BCON_INT64(static_cast<int64_t>(query.offset)), "limit",
+                       BCON_INT64(static_cast<int64_t>(query.limit))));
   BsonPtr projection = without_events();
   bson_append_document(opts.get(), "projection", -1, projection.get());
   std::vector<Run> out;
@@ -372,30 +375,31 @@ BsonPtr MongoStore::find_and_modify(const RunUpdate& update, bool& retried) {
   BsonPtr filter = update.filter();
   BsonPtr change = update.update();
   BsonPtr result;
-  client_.run("changing a run", [&](mongoc_client_t* client, int attempt, Reply& r) {
-    ++writes_;
-    retried = retried || attempt > 0;
-    Collection c(client, client_.database(), kRuns);
-    mongoc_find_and_modify_opts_t* opts = mongoc_find_and_modify_opts_new();
-    // No projection leaving the Events out: FerretDB 1.x refuses "fields"
-    // in findAndModify.
-    mongoc_find_and_modify_opts_set_update(opts, change.get());
-    mongoc_find_and_modify_opts_set_flags(opts,
-                                          MONGOC_FIND_AND_MODIFY_RETURN_NEW);
-    const bool ok = mongoc_collection_find_and_modify_with_opts(
-        c.get(), filter.get(), opts, &r.reply, &r.error);
-    mongoc_find_and_modify_opts_destroy(opts);
-    if (!ok) return Attempt::kFailed;
-    bson_iter_t value;
-    if (bson_iter_init_find(&value, &r.reply, "value") &&
-        BSON_ITER_HOLDS_DOCUMENT(&value)) {
-      uint32_t length = 0;
-      const uint8_t* data = nullptr;
-      bson_iter_document(&value, &length, &data);
-      result.reset(bson_new_from_data(data, length));
-    }
-    return Attempt::kDone;
-  });
+  client_.run(
+      "changing a run", [&](mongoc_client_t* client, int attempt, Reply& r) {
+        ++writes_;
+        retried = retried || attempt > 0;
+        Collection c(client, client_.database(), kRuns);
+        mongoc_find_and_modify_opts_t* opts = mongoc_find_and_modify_opts_new();
+        // No projection leaving the Events out: FerretDB 1.x refuses "fields"
+        // in findAndModify.
+        mongoc_find_and_modify_opts_set_update(opts, change.get());
+        mongoc_find_and_modify_opts_set_flags(
+            opts, MONGOC_FIND_AND_MODIFY_RETURN_NEW);
+        const bool ok = mongoc_collection_find_and_modify_with_opts(
+            c.get(), filter.get(), opts, &r.reply, &r.error);
+        mongoc_find_and_modify_opts_destroy(opts);
+        if (!ok) return Attempt::kFailed;
+        bson_iter_t value;
+        if (bson_iter_init_find(&value, &r.reply, "value") &&
+            BSON_ITER_HOLDS_DOCUMENT(&value)) {
+          uint32_t length = 0;
+          const uint8_t* data = nullptr;
+          bson_iter_document(&value, &length, &data);
+          result.reset(bson_new_from_data(data, length));
+        }
+        return Attempt::kDone;
+      });
   return result;
 }
 
@@ -466,10 +470,12 @@ namespace {
 // not known) to queued; `moved` gets their indexes.
 std::optional<RunUpdate> plan_queue(std::string_view run_id,
                                     const std::vector<int>& steps,
-                                    const Run* current, std::vector<int>& moved) {
+                                    const Run* current,
+                                    std::vector<int>& moved) {
   moved.clear();
   for (int index : steps) {
-    if (index < 0 || std::find(moved.begin(), moved.end(), index) != moved.end()) {
+    if (index < 0 ||
+        std::find(moved.begin(), moved.end(), index) != moved.end()) {
       continue;
     }
     if (current != nullptr &&
@@ -514,31 +520,33 @@ std::vector<Event> MongoStore::transition_run(std::string_view run_id,
                                               const RunTransition& t) {
   // Which steps to cancel, and the status the run leaves, are known only
   // from the run.
-  auto applied = apply_planned(run_id, [&](const Run& current) -> std::optional<RunUpdate> {
-    if (!run_transition_matches(current.status, t)) return std::nullopt;
-    RunUpdate u(run_id);
-    const TimePoint time = now();
-    u.require_run(current.status);
-    u.set_run_status(t.to);
-    if (t.error) u.set_run_error(*t.error);
-    u.add_event(run_event(-1, to_string(current.status), to_string(t.to), time,
-                          t.error.value_or(std::string())));
-    if (t.cancel_unfinished_steps) {
-      const std::string detail = cancelled_with_run_detail(t);
-      for (std::size_t i = 0; i < current.steps.size(); ++i) {
-        const StepStatus status = current.steps[i].status;
-        if (!is_unfinished(status)) continue;
-        const int index = static_cast<int>(i);
-        u.require_step(index, status);
-        u.set_step_status(index, StepStatus::kCancelled);
-        u.set_step_time(index, StepTime::kCancelledOn, time);
-        u.add_event(run_event(index, to_string(status),
-                              to_string(StepStatus::kCancelled), time, detail));
-      }
-    }
-    u.set_modified(time);
-    return u;
-  });
+  auto applied = apply_planned(
+      run_id, [&](const Run& current) -> std::optional<RunUpdate> {
+        if (!run_transition_matches(current.status, t)) return std::nullopt;
+        RunUpdate u(run_id);
+        const TimePoint time = now();
+        u.require_run(current.status);
+        u.set_run_status(t.to);
+        if (t.error) u.set_run_error(*t.error);
+        u.add_event(run_event(-1, to_string(current.status), to_string(t.to),
+                              time, t.error.value_or(std::string())));
+        if (t.cancel_unfinished_steps) {
+          const std::string detail = cancelled_with_run_detail(t);
+          for (std::size_t i = 0; i < current.steps.size(); ++i) {
+            const StepStatus status = current.steps[i].status;
+            if (!is_unfinished(status)) continue;
+            const int index = static_cast<int>(i);
+            u.require_step(index, status);
+            u.set_step_status(index, StepStatus::kCancelled);
+            u.set_step_time(index, StepTime::kCancelledOn, time);
+            u.add_event(run_event(index, to_string(status),
+                                  to_string(StepStatus::kCancelled), time,
+                                  detail));
+          }
+        }
+        u.set_modified(time);
+        return u;
+      });
   if (!applied) return {};
   return events_of(*applied);
 }
@@ -552,14 +560,15 @@ std::vector<Event> MongoStore::events(const EventQuery& query) {
     if (doc) docs.push_back(std::move(doc));
   } else {
     // Every run with an event after the seq (EventSeq is its newest).
-    BsonPtr filter = BsonPtr(BCON_NEW(kEventSeq, "{", "$gt",
-                                      BCON_INT64(query.after_seq), "}"));
+    BsonPtr filter = BsonPtr(
+        BCON_NEW(kEventSeq, "{", "$gt", BCON_INT64(query.after_seq), "}"));
     BsonPtr opts = BsonPtr(BCON_NEW("projection", "{", kEvents, BCON_INT32(1),
                                     kTopics, BCON_INT32(1), "}"));
     docs = find("reading events", kRuns, filter.get(), opts.get());
   }
   for (const BsonPtr& doc : docs) {
-    std::vector<Event> events = events_from_document(doc.get(), query.after_seq);
+    std::vector<Event> events =
+        events_from_document(doc.get(), query.after_seq);
     out.insert(out.end(), std::make_move_iterator(events.begin()),
                std::make_move_iterator(events.end()));
   }
@@ -576,8 +585,8 @@ int64_t MongoStore::last_event_seq() {
   BsonPtr opts = BsonPtr(BCON_NEW("sort", "{", kEventSeq, BCON_INT32(-1), "}",
                                   "limit", BCON_INT64(1), "projection", "{",
                                   kEventSeq, BCON_INT32(1), "}"));
-  const auto found = find("reading the newest event", kRuns, filter.get(),
-                          opts.get());
+  const auto found =
+      find("reading the newest event", kRuns, filter.get(), opts.get());
   return found.empty() ? 0 : event_seq_of(found.front().get());
 }
 

@@ -120,7 +120,8 @@ void RunUpdate::stamp(int64_t first, int64_t stride) {
 
 bool RunUpdate::applied_in(const bson_t* doc) const {
   if (events_.empty()) return false;
-  for (const Event& event : events_from_document(doc, events_.front().seq - 1)) {
+  for (const Event& event :
+       events_from_document(doc, events_.front().seq - 1)) {
     if (event.seq == events_.front().seq) return true;
   }
   return false;

@@ -36,8 +36,8 @@ int SqliteCheckpointer::on_commit(void* self, sqlite3* db, const char*,
     // checkpoints at once, the second returns BUSY and copies nothing,
     // and the log would go on growing behind a starved thread.
     std::lock_guard<std::mutex> pass_lock(checkpointer.pass_mutex_);
-    if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                  &log, &copied) == SQLITE_OK) {
+    if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                  &copied) == SQLITE_OK) {
       ++checkpointer.catch_ups_;
       // Copied whole, the log starts again at the next write; else (a
       // reader in another process) not again until it has grown as much.
@@ -94,10 +94,9 @@ void SqliteCheckpointer::loop() {
 
 SqliteCheckpointer::Pass SqliteCheckpointer::checkpoint() {
   Pass pass;
-  const int rc =
-      sqlite3_wal_checkpoint_v2(own_.handle(), nullptr,
-                                SQLITE_CHECKPOINT_PASSIVE, &pass.frames,
-                                &pass.copied);
+  const int rc = sqlite3_wal_checkpoint_v2(own_.handle(), nullptr,
+                                           SQLITE_CHECKPOINT_PASSIVE,
+                                           &pass.frames, &pass.copied);
   // BUSY: another connection is checkpointing; a later pass copies.
   pass.ok = rc == SQLITE_OK;
   return pass;

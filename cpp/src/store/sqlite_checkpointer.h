@@ -62,8 +62,7 @@ class SqliteCheckpointer {
     int copied = 0;  // of which copied into the file
   };
 
-  static int on_commit(void* self, sqlite3* db, const char* name,
-                       int frames);
+  static int on_commit(void* self, sqlite3* db, const char* name, int frames);
   void loop();
   // One PASSIVE checkpoint.
   Pass checkpoint();

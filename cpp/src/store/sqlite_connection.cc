@@ -19,9 +19,9 @@ namespace {
 Statement::Statement(sqlite3* db, const std::string& sql) : db_(db) {
   // PERSISTENT tells SQLite the statement is kept for many uses, so it
   // allocates it outside its short-lived lookaside memory.
-  const int rc = sqlite3_prepare_v3(db, sql.c_str(),
-                                    static_cast<int>(sql.size() + 1),
-                                    SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+  const int rc =
+      sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size() + 1),
+                         SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
   if (rc != SQLITE_OK) {
     const std::string reason = sqlite3_errmsg(db);
     throw SqliteFailure(sqlite3_extended_errcode(db),
@@ -169,8 +169,7 @@ int Connection::on_busy(void* self, int retries) {
   if (retries == 0) connection.busy_since_ = now;
   if (now - connection.busy_since_ >= connection.busy_timeout_) return 0;
   thread_local std::minstd_rand jitter(std::random_device{}());
-  std::this_thread::sleep_for(
-      std::chrono::microseconds(100 + jitter() % 400));
+  std::this_thread::sleep_for(std::chrono::microseconds(100 + jitter() % 400));
   return 1;
 }
 

@@ -100,7 +100,7 @@ constexpr char kUpsertConfiguration[] =
     "body = excluded.body";
 
 // Runs: the columns read by read_run_row().
-#define ISOQUBE_RUN_COLUMNS                                                 \
+#define ISOQUBE_RUN_COLUMNS                                               \
   "id, configuration_id, configuration_name, description, ingestion_id, " \
   "status, created_on, modified_on, error, payload"
 constexpr char kSelectRun[] =
@@ -108,7 +108,8 @@ constexpr char kSelectRun[] =
 // ?1 status or NULL, ?2 configuration id or name or NULL, ?3 limit (-1:
 // none), ?4 offset. Ties in creation time go newest-inserted first.
 constexpr char kSelectRunsPage[] =
-    "SELECT " ISOQUBE_RUN_COLUMNS " FROM runs "
+    "SELECT " ISOQUBE_RUN_COLUMNS
+    " FROM runs "
     "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR "
     "configuration_id = ?2 OR configuration_name = ?2) "
     "ORDER BY created_on DESC, rowid DESC LIMIT ?3 OFFSET ?4";

@@ -15,8 +15,8 @@ namespace {
 
 // SQLite reads a negative LIMIT as "no limit".
 int64_t sql_count(std::size_t n) {
-  constexpr auto kMax = static_cast<std::size_t>(
-      std::numeric_limits<int64_t>::max());
+  constexpr auto kMax =
+      static_cast<std::size_t>(std::numeric_limits<int64_t>::max());
   return n > kMax ? -1 : static_cast<int64_t>(n);
 }
 
@@ -87,8 +87,8 @@ void SqliteStore::open_schema() {
     }
     if (version == kSqliteSchemaVersion) return;
     db_->exec(kSqliteSchema);
-    db_->exec(("PRAGMA user_version = " +
-               std::to_string(kSqliteSchemaVersion)).c_str());
+    db_->exec(("PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion))
+                  .c_str());
   });
   // stats() counts the transactions of calls, not the store's own.
   write_transactions_ = 0;
@@ -199,8 +199,8 @@ std::vector<Event> SqliteStore::events(const EventQuery& query) {
   read("events", [&] {
     events.clear();
     const bool one_run = !query.run_id.empty();
-    StatementUse select = one_run ? db_->prepare(kSelectRunEvents)
-                                  : db_->prepare(kSelectEvents);
+    StatementUse select =
+        one_run ? db_->prepare(kSelectRunEvents) : db_->prepare(kSelectEvents);
     select->bind(1, query.after_seq);
     select->bind(2, sql_count(query.limit));
     if (one_run) select->bind(3, query.run_id);

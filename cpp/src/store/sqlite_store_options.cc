@@ -18,13 +18,14 @@ std::string lower(std::string text) {
 
 void read_query_options(const Uri& uri, SqliteStoreOptions& options) {
   for (const auto& [key, value] : uri.query) {
-    if (key == "synchronous" && (lower(value) == "normal" ||
-                                 lower(value) == "full")) {
+    if (key == "synchronous" &&
+        (lower(value) == "normal" || lower(value) == "full")) {
       options.synchronous_full = lower(value) == "full";
     } else if (key == "synchronous") {
       throw ConfigurationError("store URI '" + uri.masked() +
                                "': synchronous must be 'normal' or 'full', "
-                               "not '" + value + "'");
+                               "not '" +
+                               value + "'");
     } else if (key == "busy_timeout_ms") {
       options.busy_timeout = milliseconds_option(uri, key, value);
     } else {

@@ -181,13 +181,13 @@ std::exception_ptr SqliteStore::translate(const char* operation,
                                           const std::exception_ptr& error,
                                           const std::string& step) const {
   auto failure = [&](const std::string& reason) {
-    std::string where = step.empty() || step == operation
-                            ? std::string()
-                            : " (in the transaction it shared, at " + step +
-                                  ")";
-    return std::make_exception_ptr(
-        StoreError("SQLite store '" + options_.path + "': " + operation +
-                   " failed: " + reason + where));
+    std::string where =
+        step.empty() || step == operation
+            ? std::string()
+            : " (in the transaction it shared, at " + step + ")";
+    return std::make_exception_ptr(StoreError("SQLite store '" + options_.path +
+                                              "': " + operation +
+                                              " failed: " + reason + where));
   };
   try {
     std::rethrow_exception(error);
@@ -196,9 +196,10 @@ std::exception_ptr SqliteStore::translate(const char* operation,
   } catch (const SqliteFailure& e) {
     std::string reason = e.what();
     if (e.primary_code() == SQLITE_BUSY) {
-      reason += " (another connection held the write lock longer than the "
-                "busy timeout of " +
-                std::to_string(options_.busy_timeout.count()) + " ms)";
+      reason +=
+          " (another connection held the write lock longer than the "
+          "busy timeout of " +
+          std::to_string(options_.busy_timeout.count()) + " ms)";
     }
     return failure(reason);
   } catch (const Json::exception& e) {

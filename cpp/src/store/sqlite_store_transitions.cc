@@ -38,8 +38,7 @@ std::optional<AppliedStep> SqliteStore::transition_step_locked(
   if (db_->changes() != 1) throw StaleCache();
   for (int index : t.queue) queue_step_locked(run_id, index);
   if (t.run_to) {
-    update_run_status_locked(run_id, run->status, *t.run_to, t.run_error,
-                             time);
+    update_run_status_locked(run_id, run->status, *t.run_to, t.run_error, time);
   } else {
     touch_run_locked(run_id, time);
   }

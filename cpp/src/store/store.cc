@@ -39,8 +39,7 @@ std::unique_ptr<Store> open_store(std::string_view text) {
         detail::mongo_store_options(text));
   }
   throw ConfigurationError("unsupported store URI '" + uri.masked() +
-                           "': the scheme must be one of " +
-                           kSupportedSchemes);
+                           "': the scheme must be one of " + kSupportedSchemes);
 }
 
 }  // namespace isoqube

@@ -81,9 +81,8 @@ inline bool guard_holds(const Run& run, const StepGuard& guard) {
 inline bool queue_is_well_formed(const StepTransition& t) {
   for (std::size_t i = 0; i < t.queue.size(); ++i) {
     const int index = t.queue[i];
-    if (index == t.step ||
-        std::find(t.queue.begin(), t.queue.begin() + i, index) !=
-            t.queue.begin() + i) {
+    if (index == t.step || std::find(t.queue.begin(), t.queue.begin() + i,
+                                     index) != t.queue.begin() + i) {
       return false;
     }
   }

@@ -279,8 +279,8 @@ std::unique_ptr<Listening> MemoryTransport::listen(
   if (from == BroadcastsFrom::kOthers) on_message = [](const Json&) {};
   std::lock_guard<std::mutex> lock(listeners_mutex_);
   uint64_t id = ++next_listener_;
-  listeners_.emplace(id, std::make_shared<const Listener>(
-                             Listener{std::string(channel), std::move(on_message)}));
+  listeners_.emplace(id, std::make_shared<const Listener>(Listener{
+                             std::string(channel), std::move(on_message)}));
   return std::make_unique<MemoryListening>(*this, id);
 }
 

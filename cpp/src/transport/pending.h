@@ -65,7 +65,7 @@ class Pending {
 
   std::function<void(std::exception_ptr)> then_;
   std::optional<std::promise<void>> done_;  // from result()
-  bool settled_ = false;  // working thread only
+  bool settled_ = false;                    // working thread only
 };
 
 }  // namespace isoqube::detail

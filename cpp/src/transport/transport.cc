@@ -37,8 +37,8 @@ std::string Transport::address(std::string_view name) const {
   return "loopback://localhost/" + std::string(name);
 }
 
-void Transport::publish_async(const std::string& entity_name,
-                              Envelope envelope, Confirmed confirmed) {
+void Transport::publish_async(const std::string& entity_name, Envelope envelope,
+                              Confirmed confirmed) {
   publish(entity_name, std::move(envelope));
   confirmed(nullptr);
 }

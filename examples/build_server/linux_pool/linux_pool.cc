@@ -6,13 +6,13 @@
 //   "work_ms": 200    milliseconds of simulated work (the default)
 //   "fail": "LinuxUbuntu2004Build"  (or an array of topic names): consumers
 //                     of those topics throw, so their steps' retries run out
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
 #include <string>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 #include "isoqube/consumer.h"
 #include "isoqube/json.h"
@@ -51,7 +51,8 @@ long long work_ms(const Json& payload) {
   if (!it->is_number() || it->get<double>() < 0) {
     throw std::invalid_argument(
         "payload field work_ms must be a non-negative number of milliseconds, "
-        "got " + it->dump());
+        "got " +
+        it->dump());
   }
   return static_cast<long long>(it->get<double>());
 }
@@ -71,9 +72,8 @@ bool simulate_work(const Context& ctx, long long ms) {
 // payload asks for it, simulate the work. Returns the output's common part.
 Json consume(Context& ctx) {
   // The service's logger names the service: "[isoqube.linux-pool] ...".
-  ctx.log().info("{} consumed {} (run {}, step {}, attempt {})",
-                 ctx.consumer(), ctx.topic(), ctx.run_id(), ctx.step(),
-                 ctx.attempt());
+  ctx.log().info("{} consumed {} (run {}, step {}, attempt {})", ctx.consumer(),
+                 ctx.topic(), ctx.run_id(), ctx.step(), ctx.attempt());
   if (failure_requested(ctx.payload(), ctx.topic())) {
     throw std::runtime_error("simulated failure of " + ctx.topic());
   }

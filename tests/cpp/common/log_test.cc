@@ -1,5 +1,9 @@
 #include "isoqube/log.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <unistd.h>
 
 #include <climits>
@@ -8,11 +12,6 @@
 #include <regex>
 #include <sstream>
 #include <string>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <spdlog/sinks/null_sink.h>
-#include <spdlog/sinks/ostream_sink.h>
 
 #include "isoqube/errors.h"
 
@@ -108,8 +107,8 @@ TEST_F(LogTest, LinesCarryTimeLevelAndLoggerName) {
   logger("pattern")->info("hello {}", 42);
   // Colour codes appear only on a terminal; they are not part of the line.
   const std::regex colour("\x1b\\[[0-9;]*m");
-  const std::string line = std::regex_replace(
-      ::testing::internal::GetCapturedStderr(), colour, "");
+  const std::string line =
+      std::regex_replace(::testing::internal::GetCapturedStderr(), colour, "");
   EXPECT_THAT(line, MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2} "
                                  "[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3} "
                                  "info  \\[isoqube\\.pattern\\] hello 42\n"));
@@ -179,10 +178,9 @@ std::string self_path() {
 
 int run_child(const std::string& env_level, const std::string& expect,
               const std::string& stderr_file) {
-  const std::string command = "ISOQUBE_LOG_TEST_CHILD_EXPECT='" + expect +
-                              "' ISOQUBE_LOG_LEVEL='" + env_level + "' '" +
-                              self_path() + "' >/dev/null 2>'" + stderr_file +
-                              "'";
+  const std::string command =
+      "ISOQUBE_LOG_TEST_CHILD_EXPECT='" + expect + "' ISOQUBE_LOG_LEVEL='" +
+      env_level + "' '" + self_path() + "' >/dev/null 2>'" + stderr_file + "'";
   return std::system(command.c_str());
 }
 

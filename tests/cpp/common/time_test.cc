@@ -1,5 +1,7 @@
 #include "isoqube/time.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,9 +13,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 namespace isoqube {
 namespace {
@@ -104,21 +103,21 @@ TEST(ParseTimeTest, RejectsAnythingElse) {
   const char* const kBad[] = {
       "",
       "2026-11-28",
-      "2026-11-28T01:25:32",            // no zone
-      "2026-11-28T01:25:32.123456",     // no zone
-      "2026-11-28T01:25:32+01:00",      // not UTC
+      "2026-11-28T01:25:32",         // no zone
+      "2026-11-28T01:25:32.123456",  // no zone
+      "2026-11-28T01:25:32+01:00",   // not UTC
       "2026-11-28T01:25:32-00:00",
       "2026-11-28T01:25:32.12345678Z",  // eight fraction digits
       "2026-11-28T01:25:32.Z",          // dot without digits
       "2026-11-28 01:25:32Z",           // space instead of T
       "2026-11-28t01:25:32z",
-      "2026-13-01T00:00:00Z",           // month 13
+      "2026-13-01T00:00:00Z",  // month 13
       "2026-00-01T00:00:00Z",
-      "2026-02-29T00:00:00Z",           // not a leap year
+      "2026-02-29T00:00:00Z",  // not a leap year
       "2026-04-31T00:00:00Z",
       "2026-11-28T24:00:00Z",
       "2026-11-28T01:60:00Z",
-      "2026-11-28T01:25:60Z",           // leap second
+      "2026-11-28T01:25:60Z",  // leap second
       "26-11-28T01:25:32Z",
       "2026-11-28T01:25:32ZZ",
       "2026-11-28T01:25:32Z ",

@@ -1,9 +1,9 @@
 #include "common/uri.h"
 
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "isoqube/errors.h"
 
@@ -89,8 +89,7 @@ TEST(ParseUriTest, ReadsBracketedIpv6HostAndPort) {
 }
 
 TEST(ParseUriTest, KeepsAMongoHostListWhole) {
-  const Uri uri =
-      parse_uri("mongodb://a:27017,b:27018/Isoqube?replicaSet=rs0");
+  const Uri uri = parse_uri("mongodb://a:27017,b:27018/Isoqube?replicaSet=rs0");
   EXPECT_EQ(uri.host, "a:27017,b:27018");
   EXPECT_EQ(uri.port, 0);
   EXPECT_EQ(uri.path, "/Isoqube");
@@ -117,10 +116,10 @@ TEST(ParseUriTest, BadSchemeIsAnError) {
 }
 
 TEST(ParseUriTest, NonNumericPortIsAnErrorThatHidesThePassword) {
-  EXPECT_THAT(error_of("amqp://u:secret@host:56x2/"),
-              AllOf(HasSubstr("bad port '56x2'"),
-                    HasSubstr("'amqp://u:***@host:56x2/'"),
-                    Not(HasSubstr("secret"))));
+  EXPECT_THAT(
+      error_of("amqp://u:secret@host:56x2/"),
+      AllOf(HasSubstr("bad port '56x2'"),
+            HasSubstr("'amqp://u:***@host:56x2/'"), Not(HasSubstr("secret"))));
 }
 
 TEST(ParseUriTest, PortOutOfRangeIsAnError) {

@@ -21,7 +21,9 @@ TEST(Utf8Test, ValidTextIsKeptAsItIs) {
 }
 
 TEST(Utf8Test, EachByteOutsideAValidSequenceBecomesAReplacementCharacter) {
-  EXPECT_EQ(valid_utf8("a\xFF" "b"), "a" + kReplacement + "b");
+  EXPECT_EQ(valid_utf8("a\xFF"
+                       "b"),
+            "a" + kReplacement + "b");
   // An overlong "/", a surrogate, a code point past U+10FFFF
   EXPECT_EQ(valid_utf8("\xC0\xAF"), kReplacement + kReplacement);
   EXPECT_EQ(valid_utf8("\xED\xA0\x80"),

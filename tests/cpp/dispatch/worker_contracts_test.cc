@@ -8,8 +8,8 @@
 #include <optional>
 #include <vector>
 
-#include "isoqube/consumer.h"
 #include "dispatch/worker.h"
+#include "isoqube/consumer.h"
 #include "support/recorded_run_events.h"
 #include "support/test_data.h"
 #include "support/wait.h"

@@ -1,3 +1,5 @@
+#include "dispatch/worker.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,7 +10,6 @@
 
 #include "isoqube/consumer.h"
 #include "isoqube/errors.h"
-#include "dispatch/worker.h"
 #include "support/recorded_run_events.h"
 #include "support/wait.h"
 
@@ -64,7 +65,9 @@ class WorkerTest : public ::testing::Test {
   Orchestrator orchestrator_;
 };
 
-Json ok(Context& ctx) { return {{"step", ctx.step()}, {"attempt", ctx.attempt()}}; }
+Json ok(Context& ctx) {
+  return {{"step", ctx.step()}, {"attempt", ctx.attempt()}};
+}
 
 TEST_F(WorkerTest, WorkerRunsEachStepsConsumerAndCompletesTheRun) {
   add_consumer("Fetch", ok);
@@ -104,13 +107,14 @@ TEST_F(WorkerTest, ConsumerExceptionIsRecordedAsTheStepsFailure) {
   EXPECT_EQ(failed.steps[2].status, StepStatus::kPending);
   EXPECT_EQ(worker.stats().failed, 2u);
   // The last attempt's message is kept where MassTransit keeps faults.
-  ASSERT_TRUE(wait_until(
-      [&] { return !transport_->error_messages("build").empty(); }));
+  ASSERT_TRUE(
+      wait_until([&] { return !transport_->error_messages("build").empty(); }));
   auto errors = transport_->error_messages("build");
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].fault.retry_count, 2);
   EXPECT_EQ(errors[0].fault.exception_type, "isoqube.ConsumerError");
-  EXPECT_NE(errors[0].fault.message.find("compiler crashed"), std::string::npos);
+  EXPECT_NE(errors[0].fault.message.find("compiler crashed"),
+            std::string::npos);
   EXPECT_EQ(errors[0].envelope->correlation_id, run.id);
 }
 
@@ -127,9 +131,8 @@ TEST_F(WorkerTest, MessageForAnUnknownRunGoesToTheErrorQueue) {
 
   transport_->publish("fetch", orchestrator_.step_envelope(ghost, 0, 1));
 
-  ASSERT_TRUE(wait_until([&] {
-    return !transport_->error_messages("fetch").empty();
-  }));
+  ASSERT_TRUE(
+      wait_until([&] { return !transport_->error_messages("fetch").empty(); }));
   auto errors = transport_->error_messages("fetch");
   EXPECT_NE(errors[0].fault.message.find("no-such-run"), std::string::npos);
   EXPECT_EQ(worker.stats().rejected, 1u);
@@ -145,9 +148,8 @@ TEST_F(WorkerTest, MalformedStepMessageGoesToTheErrorQueue) {
 
   transport_->publish("fetch", bad);
 
-  ASSERT_TRUE(wait_until([&] {
-    return !transport_->error_messages("fetch").empty();
-  }));
+  ASSERT_TRUE(
+      wait_until([&] { return !transport_->error_messages("fetch").empty(); }));
   EXPECT_EQ(transport_->error_messages("fetch")[0].envelope->message_id,
             "bad-1");
 }
@@ -180,8 +182,8 @@ TEST_F(WorkerTest, HandlersRunInParallelUpToTheConcurrency) {
     std::unique_lock<std::mutex> lock(m);
     ++inside;
     cv.notify_all();
-    both_inside = cv.wait_for(lock, std::chrono::seconds(5),
-                              [&] { return inside >= 2; });
+    both_inside =
+        cv.wait_for(lock, std::chrono::seconds(5), [&] { return inside >= 2; });
     return nullptr;
   };
   add_consumer("Fetch", meet);
@@ -248,9 +250,8 @@ TEST_F(WorkerTest, MessageOfAnotherTypeOnTheEndpointGoesToTheErrorQueue) {
 
   transport_->publish("fetch", other);
 
-  ASSERT_TRUE(wait_until([&] {
-    return !transport_->error_messages("fetch").empty();
-  }));
+  ASSERT_TRUE(
+      wait_until([&] { return !transport_->error_messages("fetch").empty(); }));
   const Fault fault = transport_->error_messages("fetch")[0].fault;
   EXPECT_NE(fault.message.find("urn:message:Company.Project:SubmitOrder"),
             std::string::npos);
@@ -335,7 +336,8 @@ TEST_F(WorkerTest, DeliveryIsAckedOnlyOnceTheStepsItQueuedAreConfirmed) {
   EXPECT_EQ(transport_->stats().acked, 1u);
 }
 
-TEST_F(WorkerTest, AFailedConfirmGivesTheDeliveryBackAndItsRedeliveryPublishesAgain) {
+TEST_F(WorkerTest,
+       AFailedConfirmGivesTheDeliveryBackAndItsRedeliveryPublishesAgain) {
   HeldConfirmsTransport transport(*transport_);
   Orchestrator orchestrator(*store_, transport, registry_, run_events_);
   std::atomic<int> fetches{0};

@@ -227,8 +227,7 @@ TEST_F(EngineTest, AMissingModuleLeavesAStartedEngineRunning) {
   add_echo(engine, "Ingest");
   engine.start();
 
-  EXPECT_THROW(engine.load_module((dir_ / "missing.so").string()),
-               ModuleError);
+  EXPECT_THROW(engine.load_module((dir_ / "missing.so").string()), ModuleError);
 
   EXPECT_TRUE(engine.started());
   isoqube::Run run = engine.start_run(config({"Ingest"}), {});
@@ -277,9 +276,8 @@ TEST_F(EngineTest, ResumingOrRerunningWhereNothingConsumesIsRefusedToo) {
   std::string run_id;
   {
     Engine first(options);
-    add_consumer(first, "Ingest", [](Context&) -> Json {
-      throw std::runtime_error("broken");
-    });
+    add_consumer(first, "Ingest",
+                 [](Context&) -> Json { throw std::runtime_error("broken"); });
     first.start();
     run_id = first.start_run(config({"Ingest"}), {}).id;
     ASSERT_EQ(first.wait(run_id, milliseconds(10000)).status,

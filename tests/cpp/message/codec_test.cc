@@ -112,9 +112,9 @@ TEST(CodecTest, EncodeWritesEmptyIdsAndAddressesAsNull) {
   Envelope e;
   e.message_type = {"urn:message:Isoqube.Topics:Build"};
   const Json j = Json::parse(encode(e));
-  for (const char* field : {"messageId", "correlationId", "conversationId",
-                            "initiatorId", "sourceAddress",
-                            "destinationAddress"}) {
+  for (const char* field :
+       {"messageId", "correlationId", "conversationId", "initiatorId",
+        "sourceAddress", "destinationAddress"}) {
     EXPECT_TRUE(j[field].is_null()) << field;
   }
 }
@@ -144,8 +144,8 @@ TEST(CodecTest, DecodesTheMassTransitDocumentationExample) {
 }
 
 TEST(CodecTest, DecodeAcceptsAnEnvelopeWithOnlyMessageTypeAndMessage) {
-  const Envelope e = decode(
-      R"({"messageType": ["urn:message:A:B"], "message": {"x": 1}})");
+  const Envelope e =
+      decode(R"({"messageType": ["urn:message:A:B"], "message": {"x": 1}})");
   EXPECT_EQ(e.message_id, "");
   EXPECT_EQ(e.sent_time, TimePoint{});
   EXPECT_EQ(e.headers, Json::object());

@@ -1,8 +1,8 @@
-#include <limits>
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <limits>
+#include <string>
 
 #include "isoqube/errors.h"
 #include "isoqube/message.h"

@@ -40,9 +40,9 @@ class OrchestratorFixture : public ::testing::Test {
                                    1000);
   }
 
-  static StepSpec step(const std::string& topic,
-                       std::optional<std::vector<std::string>> after =
-                           std::nullopt) {
+  static StepSpec step(
+      const std::string& topic,
+      std::optional<std::vector<std::string>> after = std::nullopt) {
     StepSpec s;
     s.topic = topic;
     s.name = topic;
@@ -70,8 +70,8 @@ class OrchestratorFixture : public ::testing::Test {
   }
 
   // Every delivery available now (or within a short grace for delayed ones).
-  std::vector<Delivery> drain(std::chrono::milliseconds grace =
-                                  std::chrono::milliseconds(0)) {
+  std::vector<Delivery> drain(
+      std::chrono::milliseconds grace = std::chrono::milliseconds(0)) {
     std::vector<Delivery> out;
     while (auto d = inbox_->receive(grace)) {
       d->ack();
@@ -98,7 +98,9 @@ class OrchestratorFixture : public ::testing::Test {
     orchestrator_->complete(*claimed, std::move(output));
   }
 
-  isoqube::Run run(const std::string& id) { return store_->find_run(id).value(); }
+  isoqube::Run run(const std::string& id) {
+    return store_->find_run(id).value();
+  }
 
   // The store's round trips since it counted `before`.
   StoreStats round_trips_since(const StoreStats& before) const {

@@ -84,8 +84,7 @@ class OrchestratorRaceTest : public OrchestratorOnStoresTest {
   }
 
   // How many of the run's events moved `step` (-1: the run) to `to`.
-  int count_events(const std::string& run_id, int step,
-                   const std::string& to) {
+  int count_events(const std::string& run_id, int step, const std::string& to) {
     EventQuery query;
     query.run_id = run_id;
     int n = 0;

@@ -13,7 +13,8 @@ using testing::OrchestratorFixture;
 using OrchestratorTest = OrchestratorFixture;
 
 TEST_F(OrchestratorTest, StartedRunIsStoredWholeAndPublishesOnlyItsFirstStep) {
-  isoqube::Run started = orchestrator_->start_run(sequential(), {"first", "ing-1", {}});
+  isoqube::Run started =
+      orchestrator_->start_run(sequential(), {"first", "ing-1", {}});
 
   isoqube::Run stored = run(started.id);
   EXPECT_EQ(stored.status, RunStatus::kRunning);
@@ -249,7 +250,8 @@ TEST_F(OrchestratorTest, ResumeOfARunningRunIsRefused) {
 }
 
 TEST_F(OrchestratorTest, RerunStartsANewRunOfTheSameConfiguration) {
-  isoqube::Run first = orchestrator_->start_run(sequential(), {"nightly", "ing", {{"k", 1}}});
+  isoqube::Run first =
+      orchestrator_->start_run(sequential(), {"nightly", "ing", {{"k", 1}}});
   drain();
 
   isoqube::Run second = orchestrator_->rerun(first.id);
@@ -327,7 +329,8 @@ class NoRetryTransport final : public Transport {
   Transport& inner_;
 };
 
-TEST_F(OrchestratorTest, RetryThatCannotBeScheduledFailsTheStepInsteadOfHanging) {
+TEST_F(OrchestratorTest,
+       RetryThatCannotBeScheduledFailsTheStepInsteadOfHanging) {
   NoRetryTransport transport(*transport_);
   Orchestrator orchestrator(*store_, transport, registry_, events_);
   Configuration config = sequential();

@@ -1,11 +1,10 @@
 #include <dlfcn.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "isoqube/consumer.h"
 #include "isoqube/errors.h"
@@ -182,17 +181,16 @@ TEST(ModuleLoaderTest, AnotherSpellingOfThePathIsTheSameModule) {
 TEST(ModuleLoaderTest, LoadingTwiceIntoOneRegistryReportsTheDuplicate) {
   Registry registry;
   load_module(kModule, registry);
-  EXPECT_THAT(error_of<RegistrationError>(
-                  [&] { load_module(kModule, registry); }),
-              AllOf(HasSubstr("consumer 'ModuleTestConsumer'"),
-                    HasSubstr(fs::canonical(kModule).string())));
+  EXPECT_THAT(
+      error_of<RegistrationError>([&] { load_module(kModule, registry); }),
+      AllOf(HasSubstr("consumer 'ModuleTestConsumer'"),
+            HasSubstr(fs::canonical(kModule).string())));
 }
 
 TEST(ModuleLoaderTest, MissingFileIsAModuleErrorNamingThePath) {
   Registry registry;
-  EXPECT_THAT(error_of<ModuleError>([&] {
-                load_module("/nonexistent/libnothing.so", registry);
-              }),
+  EXPECT_THAT(error_of<ModuleError>(
+                  [&] { load_module("/nonexistent/libnothing.so", registry); }),
               AllOf(HasSubstr("'/nonexistent/libnothing.so'"),
                     HasSubstr("No such file")));
 }
@@ -214,9 +212,9 @@ TEST(ModuleLoaderTest, ALibraryThatRegistersNothingIsAModuleError) {
   Dl_info info{};
   ASSERT_NE(dladdr(reinterpret_cast<void*>(&kebab_case), &info), 0);
   Registry registry;
-  EXPECT_THAT(error_of<ModuleError>(
-                  [&] { load_module(info.dli_fname, registry); }),
-              HasSubstr("registers no topics or consumers"));
+  EXPECT_THAT(
+      error_of<ModuleError>([&] { load_module(info.dli_fname, registry); }),
+      HasSubstr("registers no topics or consumers"));
   EXPECT_TRUE(registry.consumers().empty());
 }
 

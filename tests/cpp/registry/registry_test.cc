@@ -1,9 +1,9 @@
 #include "isoqube/registry.h"
 
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "isoqube/errors.h"
 
@@ -112,9 +112,9 @@ TEST(RegistryTest, AddTopicKeepsAGivenEntityName) {
 TEST(RegistryTest, TopicNamesMustBeIdentifiers) {
   Registry registry;
   for (const char* bad : {"", "1Build", "Build Linux", "build-linux", "Ü"}) {
-    EXPECT_THAT(registration_error([&] { registry.add_topic(topic(bad)); }),
-                AllOf(HasSubstr("'" + std::string(bad) + "'"),
-                      HasSubstr("identifier")))
+    EXPECT_THAT(
+        registration_error([&] { registry.add_topic(topic(bad)); }),
+        AllOf(HasSubstr("'" + std::string(bad) + "'"), HasSubstr("identifier")))
         << bad;
   }
   EXPECT_NO_THROW(registry.add_topic(topic("_Private.Build2")));

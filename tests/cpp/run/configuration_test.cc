@@ -1,11 +1,11 @@
 #include "isoqube/configuration.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "isoqube/errors.h"
 #include "isoqube/registry.h"
@@ -13,11 +13,11 @@
 namespace isoqube {
 namespace {
 
+using std::chrono::milliseconds;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using std::chrono::milliseconds;
 using Names = std::vector<std::string>;
 
 StepSpec step(std::string topic, std::optional<Names> after = std::nullopt,
@@ -98,17 +98,17 @@ TEST(NormalizeTest, NamesStepsAfterTheirTopicsAndChainsThem) {
 }
 
 TEST(NormalizeTest, KeepsExplicitAfterIncludingAnEmptyOne) {
-  const Configuration c = normalize(
-      config_of({step("Ingest"), step("Lint", Names{}),
-                 step("Build", Names{"Ingest", "Lint"})}),
-      nullptr);
+  const Configuration c =
+      normalize(config_of({step("Ingest"), step("Lint", Names{}),
+                           step("Build", Names{"Ingest", "Lint"})}),
+                nullptr);
   EXPECT_THAT(*c.steps[1].after, ElementsAre());
   EXPECT_THAT(*c.steps[2].after, ElementsAre("Ingest", "Lint"));
 }
 
 TEST(NormalizeTest, DropsRepeatedNamesInAfter) {
-  const Configuration c = normalize(
-      config_of({step("A"), step("B", Names{"A", "A"})}), nullptr);
+  const Configuration c =
+      normalize(config_of({step("A"), step("B", Names{"A", "A"})}), nullptr);
   EXPECT_THAT(*c.steps[1].after, ElementsAre("A"));
 }
 
@@ -116,9 +116,9 @@ TEST(NormalizeTest, ChecksTopicsAgainstTheRegistryWhenGiven) {
   Registry registry;
   registry.add_topic(Topic{"Build", "", "", "Isoqube.Topics", nullptr});
   EXPECT_NO_THROW(normalize(config_of({step("Build")}), &registry));
-  EXPECT_EQ(normalize_error(config_of({step("Build"), step("Deploy")}),
-                            &registry),
-            "configuration 'build': step 'Deploy' uses unknown topic 'Deploy'");
+  EXPECT_EQ(
+      normalize_error(config_of({step("Build"), step("Deploy")}), &registry),
+      "configuration 'build': step 'Deploy' uses unknown topic 'Deploy'");
 }
 
 TEST(NormalizeTest, WithoutRegistryAnyTopicIsAccepted) {
@@ -142,23 +142,22 @@ TEST(NormalizeTest, StepWithoutTopicIsRejected) {
 }
 
 TEST(NormalizeTest, DuplicateStepNamesAreRejectedWithBothPositions) {
-  EXPECT_THAT(normalize_error(config_of({step("Build"), step("Test"),
-                                         step("Build")})),
-              AllOf(HasSubstr("configuration 'build': duplicate step name "
-                              "'Build' (steps 1 and 3)"),
-                    HasSubstr("own name")));
+  EXPECT_THAT(
+      normalize_error(config_of({step("Build"), step("Test"), step("Build")})),
+      AllOf(HasSubstr("configuration 'build': duplicate step name "
+                      "'Build' (steps 1 and 3)"),
+            HasSubstr("own name")));
 }
 
 TEST(NormalizeTest, TheSameTopicTwiceNeedsDistinctNames) {
-  EXPECT_NO_THROW(normalize(
-      config_of({step("Build", {}, "BuildDebug"),
-                 step("Build", {}, "BuildRelease")}),
-      nullptr));
+  EXPECT_NO_THROW(normalize(config_of({step("Build", {}, "BuildDebug"),
+                                       step("Build", {}, "BuildRelease")}),
+                            nullptr));
 }
 
 TEST(NormalizeTest, WaitingForAnUnknownStepNamesBoth) {
-  EXPECT_EQ(normalize_error(config_of({step("Build"),
-                                       step("Deploy", Names{"Bild"})})),
+  EXPECT_EQ(normalize_error(
+                config_of({step("Build"), step("Deploy", Names{"Bild"})})),
             "configuration 'build': step 'Deploy' waits for unknown step "
             "'Bild'");
 }
@@ -169,17 +168,17 @@ TEST(NormalizeTest, WaitingForItselfIsRejected) {
 }
 
 TEST(NormalizeTest, CycleIsRejectedNamingItsSteps) {
-  const std::string error = normalize_error(config_of(
-      {step("Ingest", Names{}), step("A", Names{"Ingest", "C"}),
-       step("B", Names{"A"}), step("C", Names{"B"})}));
+  const std::string error = normalize_error(
+      config_of({step("Ingest", Names{}), step("A", Names{"Ingest", "C"}),
+                 step("B", Names{"A"}), step("C", Names{"B"})}));
   EXPECT_THAT(error, HasSubstr("configuration 'build': steps wait for each "
                                "other in a cycle: 'A' -> 'C' -> 'B' -> 'A'"));
   EXPECT_THAT(error, Not(HasSubstr("Ingest")));
 }
 
 TEST(NormalizeTest, TwoStepCycleIsRejected) {
-  EXPECT_THAT(normalize_error(config_of({step("A", Names{"B"}),
-                                         step("B", Names{"A"})})),
+  EXPECT_THAT(normalize_error(
+                  config_of({step("A", Names{"B"}), step("B", Names{"A"})})),
               HasSubstr("cycle: 'A' -> 'B' -> 'A'"));
 }
 
@@ -231,17 +230,17 @@ TEST(TopologicalOrderTest, SequentialConfigurationKeepsItsOrder) {
 }
 
 TEST(TopologicalOrderTest, StepsListedBeforeTheirDependenciesComeAfterThem) {
-  const auto order = topological_order(config_of(
-      {step("Deploy", Names{"Build"}), step("Build", Names{"Ingest"}),
-       step("Ingest", Names{})}));
+  const auto order = topological_order(
+      config_of({step("Deploy", Names{"Build"}), step("Build", Names{"Ingest"}),
+                 step("Ingest", Names{})}));
   EXPECT_THAT(order, ElementsAre(2, 1, 0));
 }
 
 TEST(TopologicalOrderTest, DiamondPutsTheJoinLast) {
-  const auto order = topological_order(config_of(
-      {step("Ingest"), step("Linux", Names{"Ingest"}),
-       step("Windows", Names{"Ingest"}),
-       step("Release", Names{"Linux", "Windows"})}));
+  const auto order = topological_order(
+      config_of({step("Ingest"), step("Linux", Names{"Ingest"}),
+                 step("Windows", Names{"Ingest"}),
+                 step("Release", Names{"Linux", "Windows"})}));
   ASSERT_EQ(order.size(), 4u);
   EXPECT_EQ(order.front(), 0);
   EXPECT_EQ(order.back(), 3);
@@ -250,14 +249,14 @@ TEST(TopologicalOrderTest, DiamondPutsTheJoinLast) {
 }
 
 TEST(TopologicalOrderTest, CycleIsAConfigurationError) {
-  EXPECT_THROW(topological_order(config_of({step("A", Names{"B"}),
-                                            step("B", Names{"A"})})),
+  EXPECT_THROW(topological_order(
+                   config_of({step("A", Names{"B"}), step("B", Names{"A"})})),
                ConfigurationError);
 }
 
 TEST(ConfigurationJsonTest, RoundTripsThroughJson) {
-  Configuration c = config_of({step("Ingest", Names{}),
-                               step("Build", std::nullopt, "BuildIt")});
+  Configuration c = config_of(
+      {step("Ingest", Names{}), step("Build", std::nullopt, "BuildIt")});
   c.id = "4b4c6f3e-0000-4000-8000-000000000001";
   c.steps[1].retry = RetryPolicy{3, milliseconds(5000), 1.5};
   c.steps[1].payload = {{"image", "ubuntu"}};
@@ -283,16 +282,15 @@ TEST(ConfigurationJsonTest, WritesCamelCaseAndOmitsUnsetAfter) {
 }
 
 TEST(ConfigurationJsonTest, ReadsTheSeedsShapeAsSequentialSteps) {
-  const Json seed = {
-      {"id", "c-1"},
-      {"name", "Nightly"},
-      {"description", "nightly build"},
-      {"topics",
-       {{{"name", "DefaultSourceIngestion"},
-         {"description", "Default ingestion"},
-         {"type", "X"},
-         {"version", "1"}},
-        {{"name", "DefaultSourceDownload"}}}}};
+  const Json seed = {{"id", "c-1"},
+                     {"name", "Nightly"},
+                     {"description", "nightly build"},
+                     {"topics",
+                      {{{"name", "DefaultSourceIngestion"},
+                        {"description", "Default ingestion"},
+                        {"type", "X"},
+                        {"version", "1"}},
+                       {{"name", "DefaultSourceDownload"}}}}};
   const Configuration c = normalize(configuration_from_json(seed), nullptr);
   EXPECT_EQ(c.name, "Nightly");
   ASSERT_EQ(c.steps.size(), 2u);
@@ -370,8 +368,8 @@ Json with_seed_topics(Json config) {
 }
 
 TEST(ConfigurationJsonTest, StepsWithTheSeedsTopicsBesideThemReadAsTheSteps) {
-  Configuration c = config_of({step("Ingest", Names{}),
-                               step("Build", Names{"Ingest"}, "BuildIt")});
+  Configuration c = config_of(
+      {step("Ingest", Names{}), step("Build", Names{"Ingest"}, "BuildIt")});
   c.steps[1].retry = RetryPolicy{3, milliseconds(5000), 2.0};
   const Json sent = with_seed_topics(to_json(normalize(c, nullptr)));
 
@@ -390,9 +388,8 @@ TEST(ConfigurationJsonTest, TopicsThatNameOtherTopicsThanTheStepsAreRejected) {
 }
 
 TEST(ConfigurationJsonTest, TopicsOfAnotherLengthThanTheStepsAreRejected) {
-  EXPECT_THAT(from_json_error({{"name", "b"},
-                               {"steps", {"A", "B"}},
-                               {"topics", {"A"}}}),
+  EXPECT_THAT(from_json_error(
+                  {{"name", "b"}, {"steps", {"A", "B"}}, {"topics", {"A"}}}),
               HasSubstr("'topics' has 1 entries but 'steps' has 2"));
 }
 
@@ -406,8 +403,8 @@ TEST(ConfigurationJsonTest, UnknownKeysAreRejectedNamingTheAcceptedOnes) {
                         "name, description, steps, topics"));
   const Json retry = {{"attempts", 2}, {"delay", 5}};
   EXPECT_THAT(
-      from_json_error({{"name", "b"},
-                       {"steps", {{{"topic", "A"}, {"retry", retry}}}}}),
+      from_json_error(
+          {{"name", "b"}, {"steps", {{{"topic", "A"}, {"retry", retry}}}}}),
       HasSubstr("'steps[0].retry.delay' is not a known key; the keys here are "
                 "attempts, interval, intervalMs, backoff"));
   const Json topic = {{"name", "A"}, {"verison", "1"}};
@@ -418,10 +415,10 @@ TEST(ConfigurationJsonTest, UnknownKeysAreRejectedNamingTheAcceptedOnes) {
 TEST(ConfigurationJsonTest, RegisteredTopicsAreAcceptedAsTheSeedsTopics) {
   // What GET /api/registeredtopics sends, which the seed's Configurator put
   // into a configuration's topics as they came.
-  const Json topic = {{"name", "A"},          {"description", "d"},
-                      {"entityName", "a"},    {"namespace", "Isoqube.Topics"},
-                      {"schema", nullptr},    {"type", "Isoqube.Topics.A"},
-                      {"version", "1.0"},     {"consumers", Json::array()}};
+  const Json topic = {{"name", "A"},       {"description", "d"},
+                      {"entityName", "a"}, {"namespace", "Isoqube.Topics"},
+                      {"schema", nullptr}, {"type", "Isoqube.Topics.A"},
+                      {"version", "1.0"},  {"consumers", Json::array()}};
   const Configuration c =
       configuration_from_json({{"name", "b"}, {"topics", {topic}}});
   ASSERT_EQ(c.steps.size(), 1u);
@@ -431,10 +428,11 @@ TEST(ConfigurationJsonTest, RegisteredTopicsAreAcceptedAsTheSeedsTopics) {
 TEST(ConfigurationJsonTest, RetryIntervalIsReadInSecondsOrMilliseconds) {
   const Json seconds = {{"attempts", 2}, {"interval", 0.5}};
   const Json millis = {{"attempts", 2}, {"intervalMs", 250}};
-  const Configuration c = configuration_from_json(
-      {{"name", "b"},
-       {"steps", {{{"topic", "A"}, {"retry", seconds}},
-                  {{"topic", "B"}, {"retry", millis}}}}});
+  const Configuration c =
+      configuration_from_json({{"name", "b"},
+                               {"steps",
+                                {{{"topic", "A"}, {"retry", seconds}},
+                                 {{"topic", "B"}, {"retry", millis}}}}});
   EXPECT_EQ(c.steps[0].retry.interval, milliseconds(500));
   EXPECT_EQ(c.steps[1].retry.interval, milliseconds(250));
   EXPECT_EQ(to_json(c)["steps"][0]["retry"]["intervalMs"], 500);
@@ -443,16 +441,16 @@ TEST(ConfigurationJsonTest, RetryIntervalIsReadInSecondsOrMilliseconds) {
 TEST(ConfigurationJsonTest, RetryIntervalInBothUnitsIsRejected) {
   const Json retry = {{"interval", 0.5}, {"intervalMs", 500}};
   EXPECT_THAT(
-      from_json_error({{"name", "b"},
-                       {"steps", {{{"topic", "A"}, {"retry", retry}}}}}),
+      from_json_error(
+          {{"name", "b"}, {"steps", {{{"topic", "A"}, {"retry", retry}}}}}),
       HasSubstr("'steps[0].retry.interval' and 'intervalMs' are both given"));
 }
 
 TEST(ConfigurationJsonTest, RetryIntervalBeyondAYearIsOutOfRange) {
   const Json retry = {{"interval", 1e300}};
   EXPECT_THAT(
-      from_json_error({{"name", "b"},
-                       {"steps", {{{"topic", "A"}, {"retry", retry}}}}}),
+      from_json_error(
+          {{"name", "b"}, {"steps", {{{"topic", "A"}, {"retry", retry}}}}}),
       HasSubstr("'steps[0].retry.interval' is out of range"));
 }
 

@@ -1,9 +1,9 @@
 #include "isoqube/run.h"
 
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "isoqube/errors.h"
 
@@ -64,9 +64,9 @@ Run sample_run() {
 }
 
 TEST(StatusTest, RunStatusWordsRoundTrip) {
-  for (RunStatus s : {RunStatus::kPending, RunStatus::kRunning,
-                      RunStatus::kCompleted, RunStatus::kFailed,
-                      RunStatus::kCancelled}) {
+  for (RunStatus s :
+       {RunStatus::kPending, RunStatus::kRunning, RunStatus::kCompleted,
+        RunStatus::kFailed, RunStatus::kCancelled}) {
     EXPECT_EQ(run_status_from_string(to_string(s)), s) << to_string(s);
   }
   EXPECT_EQ(to_string(RunStatus::kCancelled), "cancelled");

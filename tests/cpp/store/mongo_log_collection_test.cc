@@ -168,8 +168,8 @@ TEST_F(MongoLogCollectionTest, LinesAfterDetachingAreNotWritten) {
     logger("log-test-part")->info("attached");
   }  // flushed and detached here
   logger("log-test-part")->info("detached");
-  const auto docs = from_logger(read_all(database_, "Logs"),
-                                "isoqube.log-test-part");
+  const auto docs =
+      from_logger(read_all(database_, "Logs"), "isoqube.log-test-part");
   ASSERT_EQ(docs.size(), 1u);
   EXPECT_EQ(docs[0].at("Message"), "attached");
 }
@@ -209,8 +209,8 @@ TEST_F(MongoLogCollectionTest, BurstBeyondTheBoundIsDroppedCountedAndReported) {
 }
 
 void server(const std::string& command, const std::string& dir) {
-  const std::string line = std::string(ISOQUBE_MONGODB_SCRIPT) + " " +
-                           command + " '" + dir + "' >/dev/null";
+  const std::string line = std::string(ISOQUBE_MONGODB_SCRIPT) + " " + command +
+                           " '" + dir + "' >/dev/null";
   ASSERT_EQ(std::system(line.c_str()), 0) << line;
 }
 
@@ -219,8 +219,8 @@ TEST_F(MongoLogCollectionTest, ServerStoppedAndStartedLosesNoQueuedLine) {
   if (dir.empty()) GTEST_SKIP() << "ISOQUBE_TEST_MONGODB_DIR is not set";
   LogCollectionOptions options;
   options.interval = milliseconds(50);
-  auto logs = send_logs_to(
-      with_option(uri_, "serverSelectionTimeoutMS=1000"), options);
+  auto logs =
+      send_logs_to(with_option(uri_, "serverSelectionTimeoutMS=1000"), options);
   auto log = logger("log-test-outage");
   log->info("before 0");
   ASSERT_TRUE(logs->flush(kPatience));

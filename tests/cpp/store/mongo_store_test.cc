@@ -2,6 +2,8 @@
 // on one run, the indexes it makes. Against the server of
 // ISOQUBE_TEST_MONGODB_URI (see mongo_server.h); the store's behaviour
 // shared with the other stores is in the conformance suite.
+#include "store/mongo_store.h"
+
 #include <gmock/gmock.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,7 +14,6 @@
 
 #include "isoqube/errors.h"
 #include "store/mongo_server.h"
-#include "store/mongo_store.h"
 #include "store/store_conformance.h"
 
 namespace isoqube::testing {
@@ -39,10 +40,10 @@ TEST(MongoUriTest, MalformedUrisAreConfigurationErrorsNamingTheProblem) {
                   "mongodb://u:secret@127.0.0.1/Isoqube?isoqubeRetryMS=soon"),
               AllOf(HasSubstr("isoqubeRetryMS"), HasSubstr("soon"),
                     Not(HasSubstr("secret"))));
-  EXPECT_THAT(error_of<ConfigurationError>(
-                  "mongodb://u:secret@127.0.0.1/Isoqube?replicaSet="),
-              AllOf(HasSubstr("not a valid MongoDB URI"),
-                    Not(HasSubstr("secret"))));
+  EXPECT_THAT(
+      error_of<ConfigurationError>(
+          "mongodb://u:secret@127.0.0.1/Isoqube?replicaSet="),
+      AllOf(HasSubstr("not a valid MongoDB URI"), Not(HasSubstr("secret"))));
 }
 
 TEST(MongoUriTest, UnreachableServerFailsWithinItsTimeoutNamingTheUri) {
@@ -71,9 +72,9 @@ TEST_F(MongoStoreTest, WrongPasswordIsRefusedAtOpenNamingTheUri) {
   const std::string wrong =
       uri_.substr(0, colon + 1) + "not-the-password" + uri_.substr(at);
   const std::string message = error_of<StoreError>(wrong);
-  EXPECT_THAT(message, AllOf(HasSubstr("cannot open MongoDB store"),
-                             HasSubstr(":***@"),
-                             Not(HasSubstr("not-the-password"))));
+  EXPECT_THAT(message,
+              AllOf(HasSubstr("cannot open MongoDB store"), HasSubstr(":***@"),
+                    Not(HasSubstr("not-the-password"))));
   EXPECT_THAT(message, HasSubstr("uthentication failed"));
 }
 
@@ -83,7 +84,8 @@ TEST_F(MongoStoreTest, OpeningTwiceKeepsTheNamedIndexes) {
   mongoc_client_t* client = mongoc_client_new(uri_.c_str());
   mongoc_collection_t* runs =
       mongoc_client_get_collection(client, database_.c_str(), "Run");
-  mongoc_cursor_t* cursor = mongoc_collection_find_indexes_with_opts(runs, nullptr);
+  mongoc_cursor_t* cursor =
+      mongoc_collection_find_indexes_with_opts(runs, nullptr);
   std::vector<std::string> names;
   const bson_t* index = nullptr;
   while (mongoc_cursor_next(cursor, &index)) {

@@ -47,8 +47,7 @@ TEST(OpenStoreTest, MemoryStoresArePrivate) {
 TEST(OpenStoreTest, MemoryUriWithAPathOrOptionsIsRejected) {
   EXPECT_THAT(configuration_error("memory://somewhere"),
               HasSubstr("memory:// takes no host, path or options"));
-  EXPECT_THAT(configuration_error("memory://?size=3"),
-              HasSubstr("memory://"));
+  EXPECT_THAT(configuration_error("memory://?size=3"), HasSubstr("memory://"));
 }
 
 TEST(OpenStoreTest, SqliteUriWithAnAbsolutePathCreatesTheFile) {
@@ -62,11 +61,9 @@ TEST(OpenStoreTest, SqliteUriFormsNameTheirFile) {
   EXPECT_EQ(sqlite_options("sqlite:///var/lib/isoqube.db").path,
             "/var/lib/isoqube.db");
   EXPECT_EQ(sqlite_options("sqlite://isoqube.db").path, "isoqube.db");
-  EXPECT_EQ(sqlite_options("sqlite://data/isoqube.db").path,
-            "data/isoqube.db");
+  EXPECT_EQ(sqlite_options("sqlite://data/isoqube.db").path, "data/isoqube.db");
   EXPECT_EQ(sqlite_options("sqlite:///:memory:").path, ":memory:");
-  EXPECT_EQ(sqlite_options("sqlite:///with%20space.db").path,
-            "/with space.db");
+  EXPECT_EQ(sqlite_options("sqlite:///with%20space.db").path, "/with space.db");
 }
 
 TEST(OpenStoreTest, SqliteOptionsHaveDocumentedDefaults) {

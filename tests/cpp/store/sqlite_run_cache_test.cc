@@ -2,6 +2,8 @@
 // say that nothing it returns ever differs from what a read of the file
 // returns: another connection's writes are seen, failed writes leave
 // nothing behind, and what it returns is what a fresh read returns.
+#include "store/sqlite_run_cache.h"
+
 #include <gmock/gmock.h>
 
 #include <cmath>
@@ -9,7 +11,6 @@
 
 #include "isoqube/errors.h"
 #include "store/raw_sqlite.h"
-#include "store/sqlite_run_cache.h"
 #include "store/sqlite_store.h"
 #include "store/store_conformance.h"
 
@@ -82,8 +83,9 @@ TEST_F(SqliteRunCacheTest, StepChangedByAnotherConnectionIsReadAfresh) {
   const auto store = open();
   const Run run = create_started_run_in(*store, 2);
   // When another program fails step 0 behind the store's back
-  RawSqlite(path()).exec("UPDATE steps SET status = 'failed', error = 'x' "
-                         "WHERE idx = 0");
+  RawSqlite(path()).exec(
+      "UPDATE steps SET status = 'failed', error = 'x' "
+      "WHERE idx = 0");
   // Then the store reads the change and applies transitions to it
   const Run found = *store->find_run(run.id);
   EXPECT_EQ(found.steps[0].status, StepStatus::kFailed);
@@ -102,8 +104,7 @@ TEST_F(SqliteRunCacheTest, TransitionAfterAnotherStoresWriteSeesIt) {
   ASSERT_TRUE(first->transition_step(run.id, completion(0)));
   // Then the second's compare-and-set fails, and it returns the completion
   EXPECT_FALSE(second->transition_step(run.id, completion(0)));
-  EXPECT_EQ(second->find_run(run.id)->steps[0].status,
-            StepStatus::kCompleted);
+  EXPECT_EQ(second->find_run(run.id)->steps[0].status, StepStatus::kCompleted);
 }
 
 TEST_F(SqliteRunCacheTest, GuardOnAStepAnotherStoreCompletedFails) {

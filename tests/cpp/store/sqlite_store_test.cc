@@ -97,8 +97,8 @@ class RacingChild {
   }
 
  private:
-  static int race(const std::string& path, const std::string& run_id,
-                  int steps, int to_parent, int from_parent) {
+  static int race(const std::string& path, const std::string& run_id, int steps,
+                  int to_parent, int from_parent) {
     try {
       const auto store = open_store("sqlite://" + path);
       char byte = 1;
@@ -131,9 +131,9 @@ TEST_F(SqliteStoreTest, TimesAndStatusesAreStoredReadably) {
   EXPECT_EQ(raw.text("SELECT created_on FROM runs" + where),
             std::to_string(to_micros(sample_time())));
   EXPECT_EQ(raw.text("SELECT status FROM runs" + where), "running");
-  EXPECT_EQ(raw.text("SELECT json_extract(payload, '$.branch') FROM runs" +
-                     where),
-            "main");
+  EXPECT_EQ(
+      raw.text("SELECT json_extract(payload, '$.branch') FROM runs" + where),
+      "main");
   EXPECT_EQ(raw.text("PRAGMA user_version"), "1");
 }
 

@@ -76,8 +76,9 @@ TEST_F(SqliteWritePathTest, FailedWriteInASharedTransactionFailsAlone) {
   store_->create_run(existing);
   const Run other = create_started_run_in(*store_, 1);
   RawSqlite raw(path());
-  raw.exec("CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.step = 1 "
-           "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END");
+  raw.exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.step = 1 "
+      "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END");
   raw.exec("BEGIN IMMEDIATE");
   const Run first = sample_run(1);
   Writer leader([&] { store_->create_run(first); });
@@ -108,8 +109,8 @@ TEST_F(SqliteWritePathTest, FailedWriteInASharedTransactionFailsAlone) {
             StepStatus::kCompleted);
   const Run kept = *store_->find_run(existing.id);
   EXPECT_EQ(kept.steps[0].status, StepStatus::kPending);
-  EXPECT_EQ(to_json(kept), to_json(*open_store("sqlite://" + path())
-                                        ->find_run(existing.id)));
+  EXPECT_EQ(to_json(kept),
+            to_json(*open_store("sqlite://" + path())->find_run(existing.id)));
 }
 
 TEST_F(SqliteWritePathTest, WritesQueuedTogetherAreCommittedTogether) {
@@ -161,8 +162,7 @@ TEST_F(SqliteWritePathTest, LogIsCopiedBackAndStartedAgainUnderLoad) {
   EXPECT_GT(checkpointer->passes(), 0);
   EXPECT_GE(checkpointer->catch_ups(), 1);
   const long long page = 4096 + 24;  // a page and its frame header
-  EXPECT_LT(largest,
-            page * 2 * detail::SqliteCheckpointer::kCatchUpFrames);
+  EXPECT_LT(largest, page * 2 * detail::SqliteCheckpointer::kCatchUpFrames);
 }
 
 TEST_F(SqliteWritePathTest, ReaderHoldingAnOldSnapshotDoesNotStallWriters) {

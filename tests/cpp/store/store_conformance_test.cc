@@ -1,7 +1,8 @@
 // The store kinds the conformance suite runs against. The specifications
 // themselves are in store_{configurations,runs,transitions,events}_test.cc.
-#include "store/mongo_server.h"
 #include "store/store_conformance.h"
+
+#include "store/mongo_server.h"
 
 namespace isoqube::testing {
 namespace {

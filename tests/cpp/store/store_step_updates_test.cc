@@ -252,8 +252,7 @@ TEST_P(StoreConformanceTest,
   // Each variant breaks exactly one condition of an otherwise valid update
   using Break = std::function<void(StepTransition&)>;
   const std::vector<std::pair<const char*, Break>> breaks = {
-      {"own status",
-       [](StepTransition& t) { t.from = {StepStatus::kQueued}; }},
+      {"own status", [](StepTransition& t) { t.from = {StepStatus::kQueued}; }},
       {"own attempts", [](StepTransition& t) { t.expect_attempts = 2; }},
       {"last guard",
        [](StepTransition& t) {

@@ -1,5 +1,7 @@
 // Broadcasts between processes sharing a broker: every listener of a
 // channel, in any transport, gets every message broadcast after it started.
+#include "transport/amqp_broadcast.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -12,7 +14,6 @@
 #include "isoqube/errors.h"
 #include "isoqube/transport.h"
 #include "support/wait.h"
-#include "transport/amqp_broadcast.h"
 #include "transport_conformance.h"
 
 namespace isoqube {

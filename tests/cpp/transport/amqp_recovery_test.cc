@@ -405,17 +405,17 @@ TEST_F(AmqpRecoveryTest, WhileTheBrokerBlocksPublishesConsumersStillAck) {
   after->ack();
 }
 
-TEST_F(AmqpRecoveryTest, AsyncPublishNeverConfirmedFailsAfterThePublishTimeout) {
+TEST_F(AmqpRecoveryTest,
+       AsyncPublishNeverConfirmedFailsAfterThePublishTimeout) {
   require_broker_dir();
   TransportLog log;
   testing::Subscribed s(testing::with_options(uri_, "publish_timeout_ms=500"));
   MemoryAlarm alarm(*this);
   std::promise<std::exception_ptr> outcome;
 
-  s.transport->publish_async(s.topic, test_envelope("during"),
-                             [&](std::exception_ptr error) {
-                               outcome.set_value(error);
-                             });
+  s.transport->publish_async(
+      s.topic, test_envelope("during"),
+      [&](std::exception_ptr error) { outcome.set_value(error); });
 
   // Then the callback gets what publish() would have thrown
   std::future<std::exception_ptr> called = outcome.get_future();

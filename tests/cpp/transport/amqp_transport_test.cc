@@ -210,9 +210,9 @@ TEST_F(AmqpTransportTest, ALateAckNeverSettlesAnotherInboxsDelivery) {
 
   // The broker requeues what a closed channel left unacknowledged a moment
   // after the close: wait for it, rather than read the count too early.
-  EXPECT_TRUE(testing::wait_until(
-      [&] { return broker.ready(second_endpoint) == 1u; }))
-      << "the late ack settled the second inbox's delivery";
+  EXPECT_TRUE(testing::wait_until([&] {
+    return broker.ready(second_endpoint) == 1u;
+  })) << "the late ack settled the second inbox's delivery";
 }
 
 TEST_F(AmqpTransportTest, WhatOutlivesTheTransportFailsQuietly) {
@@ -296,7 +296,8 @@ TEST_F(AmqpTransportTest, AsyncPublishesCallBackOnceEachWhenConfirmed) {
     transport->publish_async(topic, test_envelope(), outcomes.callback());
   }
 
-  ASSERT_TRUE(testing::wait_until([&] { return outcomes.errors().size() == 50; }));
+  ASSERT_TRUE(
+      testing::wait_until([&] { return outcomes.errors().size() == 50; }));
   for (const std::exception_ptr& error : outcomes.errors()) {
     EXPECT_FALSE(error);
   }
@@ -308,14 +309,16 @@ TEST_F(AmqpTransportTest, AsyncPublishesCallBackOnceEachWhenConfirmed) {
   }
 }
 
-TEST_F(AmqpTransportTest, AsyncPublishToATopicNoEndpointIsBoundToCallsBackWithTheError) {
+TEST_F(AmqpTransportTest,
+       AsyncPublishToATopicNoEndpointIsBoundToCallsBackWithTheError) {
   auto transport = open_transport(uri_);
   const std::string topic = unique_name("unbound");
   Outcomes outcomes;
 
   transport->publish_async(topic, test_envelope(), outcomes.callback());
 
-  ASSERT_TRUE(testing::wait_until([&] { return outcomes.errors().size() == 1; }));
+  ASSERT_TRUE(
+      testing::wait_until([&] { return outcomes.errors().size() == 1; }));
   try {
     std::rethrow_exception(outcomes.errors()[0]);
   } catch (const TransportError& e) {

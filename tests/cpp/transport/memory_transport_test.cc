@@ -155,7 +155,8 @@ TEST(MemoryTransportTest, UnknownSchemeAndOptionsAreConfigurationErrors) {
   EXPECT_THROW(open_transport("not a uri"), ConfigurationError);
 }
 
-TEST(MemoryTransportTest, BroadcastReachesEveryListenerOfItsChannelUntilDropped) {
+TEST(MemoryTransportTest,
+     BroadcastReachesEveryListenerOfItsChannelUntilDropped) {
   auto transport = open_transport("memory://");
   std::vector<Json> a, b, other;
   auto la = transport->listen("events", BroadcastsFrom::kAnyone,

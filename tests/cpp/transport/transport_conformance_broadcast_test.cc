@@ -13,8 +13,8 @@ TEST_P(TransportConformanceTest,
 
   for (int i = 0; i < 10; ++i) transport().broadcast(channel_, {{"n", i}});
 
-  ASSERT_TRUE(wait_until(
-      [&] { return first.count() == 10 && second.count() == 10; }));
+  ASSERT_TRUE(
+      wait_until([&] { return first.count() == 10 && second.count() == 10; }));
   for (int i = 0; i < 10; ++i) {
     EXPECT_EQ(first.messages()[i]["n"], i);
     EXPECT_EQ(second.messages()[i]["n"], i);

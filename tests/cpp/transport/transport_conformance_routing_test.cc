@@ -136,8 +136,8 @@ TEST_P(TransportConformanceTest, AsyncPublishesAreConfirmedOnceEach) {
                               confirmations.callback());
   }
 
-  ASSERT_TRUE(wait_until(
-      [&] { return confirmations.errors().size() == kCount; }));
+  ASSERT_TRUE(
+      wait_until([&] { return confirmations.errors().size() == kCount; }));
   for (const std::exception_ptr& error : confirmations.errors()) {
     EXPECT_FALSE(error);
   }
