@@ -18,8 +18,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Built from pieces, so that this file does not name them itself.
-OUTSIDE_DOCUMENTS = ["../" + "shared", "/work/" + "shared", "DESIGN" + ".md"]
+# Built from pieces, so that this file does not name them itself; the
+# folder beside the checkout by its path on this machine, whatever it is.
+OUTSIDE_DOCUMENTS = ["../" + "shared", str(ROOT.parent / "shared"), "DESIGN" + ".md"]
 
 
 def tracked_files() -> list[str]:
